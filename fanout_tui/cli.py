@@ -1,0 +1,188 @@
+"""The command line: parse arguments and wire spec, engine, journal and front end together."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from fanout_tui import __version__
+
+EXIT_OK = 0
+EXIT_NOT_SATISFIED = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+SUBCOMMANDS = ("check", "schema", "runs")
+
+DESCRIPTION = """\
+Run the independent branches of a spec in parallel and watch them live.
+
+commands:
+  fanout-tui SPEC                      the dashboard (headless when stdout is not a terminal)
+  fanout-tui SPEC --headless           progress lines on stderr, merged result on stdout
+  fanout-tui check SPEC                validate and print the expanded plan; exit 0 or 2
+  fanout-tui schema                    print the spec's JSON Schema (for editors)
+  fanout-tui runs                      list journaled runs
+  fanout-tui runs show RUN [--branch ID]
+                                       a past run's merged result, or one branch's output and log
+"""
+
+EPILOG = """\
+exit codes:
+  0    policy satisfied, every branch succeeded
+  3    policy satisfied with flagged failures (best-effort partial)
+  1    policy not satisfied, no merged result
+  2    bad spec or usage
+  130  interrupted before the policy was satisfied
+
+dashboard keys:
+  arrows / h j k l  move between panels      r / R  retry this branch / all failed
+  c / C             cancel this branch / all  enter  this branch's full log (/ searches)
+  m                 merged result (s saves)   f      filter all / failed / running
+  ?                 help    ctrl+p  command palette    q  quit    escape  back
+"""
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fanout-tui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("spec", metavar="SPEC", type=Path, help="the spec file (YAML)")
+    parser.add_argument(
+        "--headless", action="store_true", help="no dashboard: progress on stderr, result on stdout"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="also write the merged result to FILE"
+    )
+    parser.add_argument(
+        "--report", type=Path, metavar="FILE", help="write a JSON report of the run to FILE"
+    )
+    parser.add_argument(
+        "--concurrency", type=_positive_int, metavar="N", help="override the global cap"
+    )
+    parser.add_argument(
+        "--theme", metavar="NAME", help="a theme from themes/ or a built-in Textual theme"
+    )
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        metavar="RUN",
+        help="reuse results that already succeeded in a journaled run (default: the latest)",
+    )
+    journal = parser.add_mutually_exclusive_group()
+    journal.add_argument(
+        "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
+    )
+    journal.add_argument("--no-journal", action="store_true", help="do not journal this run")
+    parser.add_argument("--version", action="version", version=f"fanout-tui {__version__}")
+    return parser
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fanout-tui check", description="Validate a spec and print the expanded plan."
+    )
+    parser.add_argument("spec", metavar="SPEC", type=Path)
+    return parser
+
+
+def _schema_parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="fanout-tui schema", description="Print the spec's JSON Schema."
+    )
+
+
+def _runs_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fanout-tui runs", description="Journaled runs.")
+    parser.add_argument(
+        "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
+    )
+    sub = parser.add_subparsers(dest="action")
+    show = sub.add_parser("show", help="a past run's merged result, or one branch's output")
+    show.add_argument("run", metavar="RUN", help="a run id (a unique prefix is enough)")
+    show.add_argument("--branch", metavar="ID", help="one branch's result and log")
+    show.add_argument(
+        "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
+    )
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``fanout-tui`` command; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] in SUBCOMMANDS:
+            command, rest = args[0], args[1:]
+            if command == "check":
+                return _check(_check_parser().parse_args(rest))
+            if command == "schema":
+                _schema_parser().parse_args(rest)
+                return _schema()
+            return _runs(_runs_parser().parse_args(rest))
+        return _run(_run_parser().parse_args(args))
+    except SystemExit as exit_:
+        # argparse exits 2 on usage errors and 0 for --help; keep its codes.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``); say nothing more.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    from fanout_tui.spec import SpecError, describe_plan, load_plan
+
+    try:
+        plan = load_plan(args.spec)
+    except SpecError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    print(describe_plan(plan))
+    return EXIT_OK
+
+
+def _schema() -> int:
+    from fanout_tui.spec import spec_json_schema
+
+    print(json.dumps(spec_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from fanout_tui.journal import JournalError, list_runs, show_run
+
+    journal = args.journal or Path(".fanout")
+    try:
+        if args.action == "show":
+            return show_run(journal, args.run, branch_id=args.branch, out=sys.stdout)
+        return list_runs(journal, out=sys.stdout)
+    except JournalError as error:
+        print(f"fanout-tui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    from fanout_tui.launch import launch
+
+    headless = args.headless or not sys.stdout.isatty()
+    return launch(args, headless=headless)
