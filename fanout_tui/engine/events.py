@@ -83,8 +83,10 @@ class AttemptStarted:
     attempt: int
     at: float
     fingerprint: str
-    log_path: Path | None = None
-    """File that receives this attempt's full stdout and stderr (masked)."""
+    stdout_log: Path | None = None
+    """File that receives this attempt's full stdout (decoded, masked)."""
+    stderr_log: Path | None = None
+    """File that receives this attempt's full stderr (decoded, masked)."""
 
 
 @dataclass(frozen=True, slots=True)
