@@ -1,12 +1,17 @@
-"""The failure policy: is what settled enough to merge?"""
+"""The failure policy: is what settled enough to merge?
+
+``all_or_nothing`` is satisfied when every branch succeeded and blocked as soon as one
+settled without success. ``best_effort`` waits until every branch settled, then is
+satisfied when at least ``min_success`` succeeded (the others are flagged as missing).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fanout_tui.engine.events import BranchReport, PolicyState
-from fanout_tui.spec.plan import PolicyPlan
+from fanout_tui.engine.events import BranchReport, BranchStatus, PolicyState
+from fanout_tui.spec.plan import PolicyMode, PolicyPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,11 +20,57 @@ class Verdict:
 
     state: PolicyState
     missing: tuple[str, ...]
+    """Every branch that did not succeed (settled or not), in declared order."""
     failed: tuple[str, ...]
+    """Every branch settled without success, in declared order."""
     active: int
+    """How many branches have not settled."""
     reason: str | None = None
+    """Why the policy is blocked, in one sentence (``None`` otherwise)."""
 
 
 def judge(policy: PolicyPlan, branches: Sequence[BranchReport]) -> Verdict:
     """Judge ``branches`` (every branch, declared order) against ``policy``."""
-    raise NotImplementedError
+    missing = tuple(b.id for b in branches if b.status is not BranchStatus.SUCCEEDED)
+    unsuccessful = [
+        b for b in branches if b.status.settled and b.status is not BranchStatus.SUCCEEDED
+    ]
+    failed = tuple(b.id for b in unsuccessful)
+    active = sum(1 for b in branches if not b.status.settled)
+
+    def verdict(state: PolicyState, reason: str | None = None) -> Verdict:
+        return Verdict(state, missing, failed, active, reason)
+
+    if policy.mode is PolicyMode.ALL_OR_NOTHING:
+        if unsuccessful:
+            return verdict(PolicyState.BLOCKED, describe_failures(unsuccessful))
+        return verdict(PolicyState.MERGED if active == 0 else PolicyState.WAITING)
+
+    if active:
+        return verdict(PolicyState.WAITING)
+    succeeded = len(branches) - len(missing)
+    if succeeded >= policy.min_success:
+        return verdict(PolicyState.MERGED)
+    return verdict(
+        PolicyState.BLOCKED,
+        f"only {succeeded} of {len(branches)} succeeded, {policy.min_success} needed",
+    )
+
+
+def describe_failures(branches: Sequence[BranchReport]) -> str:
+    """Name settled, unsuccessful ``branches`` grouped by status: ``"2 failed: a, b"``.
+
+    Groups follow the order of their first branch; a status with several branches is
+    counted (``"2 failed: a, b; 1 timed out: c"``).
+    """
+    groups: dict[BranchStatus, list[str]] = {}
+    for branch in branches:
+        groups.setdefault(branch.status, []).append(branch.id)
+    return "; ".join(
+        f"{len(ids)} {status_words(status)}: {', '.join(ids)}" for status, ids in groups.items()
+    )
+
+
+def status_words(status: BranchStatus) -> str:
+    """A status as words in a sentence (``timed_out`` → ``timed out``)."""
+    return str(status).replace("_", " ")
