@@ -122,10 +122,11 @@ def _text_of(result: str | list[str]) -> str:
 
 
 def _missing_line(branch: BranchReport) -> str:
-    return f"[missing: {branch.id} — {_why_missing(branch)}]"
+    return f"[missing: {branch.id} — {why_missing(branch)}]"
 
 
-def _why_missing(branch: BranchReport) -> str:
+def why_missing(branch: BranchReport) -> str:
+    """Why ``branch`` is missing from the merge, short: ``"failed: exit code 7"``."""
     words = status_words(branch.status)
     if not branch.error:
         return words

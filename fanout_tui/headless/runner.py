@@ -1,0 +1,65 @@
+"""Run an engine to the end without a screen, and end it cleanly on SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+import anyio
+from anyio.abc import TaskStatus
+
+from fanout_tui.engine.control import EngineControl
+from fanout_tui.engine.events import RunOutcome
+from fanout_tui.headless.progress import ProgressPrinter
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that end every branch and make the run exit 130 (SIGHUP: the terminal closed)."""
+
+
+def run_headless(engine: EngineControl) -> RunOutcome:
+    """Run ``engine`` to the end, printing progress on stderr; SIGINT/SIGTERM interrupt it.
+
+    Every state change of a branch becomes one line on stderr, and a summary follows at
+    the end. The merged result is not printed here: the caller delivers it.
+
+    Args:
+        engine: The engine to run (must be called from the main thread, for signals).
+
+    Returns:
+        How the run ended; its exit code is 130 when a signal interrupted it before the
+        policy was satisfied.
+    """
+    progress = ProgressPrinter.for_stream(sys.stderr, engine.plan)
+    engine.add_listener(progress.on_event)
+    outcome = anyio.run(_run, engine, progress)
+    progress.summary(outcome)
+    return outcome
+
+
+async def _run(engine: EngineControl, progress: ProgressPrinter) -> RunOutcome:
+    async with anyio.create_task_group() as group:
+        # The signal handlers are in place before any branch starts.
+        await group.start(_end_on_signals, engine, progress)
+        outcome = await engine.run()
+        group.cancel_scope.cancel()
+    return outcome
+
+
+async def _end_on_signals(
+    engine: EngineControl,
+    progress: ProgressPrinter,
+    *,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Shut the engine down on every stop signal, until the run returns.
+
+    A second signal does not abandon the branches: the engine keeps ending their
+    process groups (SIGTERM, grace period, SIGKILL) and the run returns after that.
+    """
+    with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        task_status.started()
+        received = 0
+        async for signum in signals:
+            received += 1
+            progress.note_interrupt(signal.Signals(signum).name, first=received == 1)
+            engine.shutdown(interrupted=True)
