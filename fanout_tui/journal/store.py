@@ -1,53 +1,279 @@
-"""The SQLite journal (placeholder until the journal lands)."""
+"""The journal folder: a SQLite database (WAL) and, beside it, each run's logs and large results.
+
+Layout of a journal folder (``.fanout/`` by default), every folder 0700, every file 0600::
+
+    journal.db (+ -wal, -shm)     runs, branches, attempts
+    runs/<run id>/logs/           each attempt's stdout and stderr, written by the engine
+    runs/<run id>/results/        branch results too large for a column
+    runs/<run id>/merged.json     the merged result, when too large for a column
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import shlex
+import sqlite3
+import time
 from pathlib import Path
 from typing import Self
 
 from fanout_tui.engine.control import ReusedResult
-from fanout_tui.engine.events import Event, RunOutcome
-from fanout_tui.spec.plan import Plan
+from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine.masking import Masker
+from fanout_tui.journal.files import make_private, make_tree_private, private_dir, private_file
+from fanout_tui.journal.leftovers import end_group_if_same, is_alive, process_start_time
+from fanout_tui.journal.lookup import (
+    LATEST,
+    RunNotFound,
+    find_run,
+    latest_run,
+    reusable_results,
+    spec_key,
+)
+from fanout_tui.journal.recorder import RunRecorder
+from fanout_tui.journal.schema import (
+    DATABASE_NAME,
+    SchemaTooNew,
+    connect,
+    migrate,
+    transaction,
+)
+from fanout_tui.journal.values import Mask, dump_value
+from fanout_tui.spec.plan import BranchPlan, Plan
+
+__all__ = ["Journal", "JournalError", "RunRecorder"]
+
+INTERRUPTED_REASON = "fanout-tui stopped before the attempt ended"
 
 
 class JournalError(Exception):
     """The journal cannot do what was asked; str is one sentence for the operator."""
 
 
-class RunRecorder:
-    """Records one run: pass :meth:`record` to ``Engine.add_listener``."""
-
-    run_id: str
-    log_dir: Path
-
-    def record(self, event: Event) -> None:
-        """Journal one engine event (cheap: queued to the writer)."""
-        raise NotImplementedError
-
-    def finish(self, outcome: RunOutcome) -> None:
-        """Record the outcome and flush everything to disk."""
-        raise NotImplementedError
-
-
 class Journal:
-    """The journal folder: a SQLite database and spooled logs."""
+    """The journal folder: a SQLite database and spooled logs.
+
+    Open it with :meth:`open` and use it as a context manager; closing it stops the
+    writer of any run not finished yet (that run then reads as interrupted).
+    """
+
+    def __init__(self, root: Path, label: str, connection: sqlite3.Connection) -> None:
+        self.root = root
+        """The journal folder, absolute."""
+        self.label = label
+        """The folder as the operator named it, for messages (``.fanout/``)."""
+        self._connection = connection
+        self._recorders: list[RunRecorder] = []
+        self._prepared: dict[str, dict[str, ReusedResult]] = {}
 
     @classmethod
     def open(cls, path: Path) -> Self:
-        """Open (creating, migrating) the journal at ``path``; use as a context manager."""
-        raise NotImplementedError
+        """Open (creating, migrating) the journal at ``path``; use as a context manager.
+
+        Raises:
+            JournalError: the folder cannot be created or the database cannot be read.
+        """
+        label = f"{path}/"
+        if path.exists() and not path.is_dir():
+            raise JournalError(f"the journal {path} is not a folder")
+        try:
+            root = private_dir(path).resolve()
+            database = private_file(root / DATABASE_NAME)
+            connection = connect(database)
+        except (OSError, sqlite3.Error) as error:
+            raise JournalError(f"cannot open the journal {label}: {error}") from None
+        try:
+            migrate(connection)
+        except (SchemaTooNew, sqlite3.Error) as error:
+            connection.close()
+            raise JournalError(f"cannot use the journal {label}: {error}") from None
+        for suffix in ("-wal", "-shm"):
+            make_private(database.with_name(database.name + suffix))
+        return cls(root, label, connection)
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self.close()
+
+    def close(self) -> None:
+        """Stop every recorder still writing and close the database."""
+        for recorder in self._recorders:
+            recorder.close()
+        self._recorders.clear()
+        self._connection.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The reading connection (history, resume)."""
+        return self._connection
+
+    def find_run(self, run_ref: str) -> sqlite3.Row:
+        """The run named by ``run_ref`` (an id or a unique prefix of one).
+
+        Raises:
+            JournalError: no single run matches.
+        """
+        try:
+            return find_run(self._connection, run_ref, where=self.label)
+        except RunNotFound as error:
+            raise JournalError(str(error)) from None
 
     def prepare_resume(self, plan: Plan, run_ref: str) -> tuple[str, dict[str, ReusedResult]]:
         """Find the run to resume (``"latest"``: the latest of this spec), end its leftover
-        process groups, and return its id and the results that can be reused."""
-        raise NotImplementedError
+        process groups, and return its id and the results that can be reused.
+
+        Raises:
+            JournalError: there is no such run.
+        """
+        try:
+            if run_ref == LATEST:
+                run = latest_run(self._connection, plan, where=self.label)
+            else:
+                run = find_run(self._connection, run_ref, where=self.label)
+        except RunNotFound as error:
+            raise JournalError(str(error)) from None
+        self.end_leftovers()
+        reused = reusable_results(self._connection, run["id"], plan, root=self.root)
+        self._prepared[run["id"]] = reused
+        return run["id"], reused
+
+    def end_leftovers(self) -> int:
+        """End the process groups of attempts that killed runs left running, and mark those
+        attempts interrupted; return how many groups were signalled.
+
+        A group is signalled only while its leader's pid and start time both still match;
+        runs whose fanout-tui is still alive are left alone.
+        """
+        rows = self._connection.execute(
+            "SELECT a.id, a.run_id, a.pid, a.pgid, a.process_start_time, "
+            "r.owner_pid, r.owner_start_time "
+            "FROM attempts a JOIN runs r ON r.id = a.run_id "
+            "WHERE a.ended_at IS NULL AND r.ended_at IS NULL"
+        ).fetchall()
+        orphaned = [row for row in rows if not is_alive(row["owner_pid"], row["owner_start_time"])]
+        ended = sum(
+            end_group_if_same(row["pid"], row["pgid"], row["process_start_time"])
+            for row in orphaned
+            if row["pid"] is not None and row["pgid"] is not None
+        )
+        for run_id in {row["run_id"] for row in orphaned}:
+            make_tree_private(self.root / "runs" / run_id)  # logs the engine left open
+        if orphaned:
+            now = time.time()
+            with transaction(self._connection):
+                self._connection.executemany(
+                    "UPDATE attempts SET ended_at = ?, status = 'interrupted', reason = ? "
+                    "WHERE id = ?",
+                    ((now, INTERRUPTED_REASON, row["id"]) for row in orphaned),
+                )
+        return ended
 
     def start_run(self, plan: Plan, *, resumed_from: str | None = None) -> RunRecorder:
-        """Record a new run of ``plan``."""
-        raise NotImplementedError
+        """Record a new run of ``plan``; branches reused from ``resumed_from`` are recorded
+        as succeeded with their result, so a later resume finds them again.
+
+        Raises:
+            JournalError: the run cannot be recorded.
+        """
+        if resumed_from is None:
+            reused: dict[str, ReusedResult] = {}
+        elif resumed_from in self._prepared:
+            reused = self._prepared.pop(resumed_from)
+        else:
+            reused = reusable_results(self._connection, resumed_from, plan, root=self.root)
+        mask = Masker.from_environ(plan.secrets).mask
+        try:
+            run_id, run_dir = self._insert_run(plan, resumed_from, reused, mask)
+            log_dir = private_dir(run_dir / "logs")
+        except (OSError, sqlite3.Error) as error:
+            raise JournalError(f"cannot record the run in {self.label}: {error}") from None
+        recorder = RunRecorder(
+            database=self.root / DATABASE_NAME,
+            root=self.root,
+            run_id=run_id,
+            run_dir=run_dir,
+            log_dir=log_dir,
+            branch_index={b.id: b.index for b in plan.branches},
+            mask=mask,
+        )
+        self._recorders.append(recorder)
+        return recorder
+
+    def _insert_run(
+        self,
+        plan: Plan,
+        resumed_from: str | None,
+        reused: dict[str, ReusedResult],
+        mask: Mask,
+    ) -> tuple[str, Path]:
+        secret_names = frozenset(plan.secrets)
+        pid = os.getpid()
+        with transaction(self._connection):
+            run_id = self._new_run_id()
+            run_dir = private_dir(self.root / "runs" / run_id)
+            self._connection.execute(
+                "INSERT INTO runs (id, spec_path, spec_name, started_at, branch_count, "
+                "resumed_from, owner_pid, owner_start_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    spec_key(plan),
+                    mask(plan.name),
+                    time.time(),
+                    len(plan.branches),
+                    resumed_from,
+                    pid,
+                    process_start_time(pid),
+                ),
+            )
+            for branch in plan.branches:
+                earlier = reused.get(branch.id)
+                inline = file = None
+                if earlier is not None:
+                    inline, file = dump_value(
+                        earlier.result,
+                        mask,
+                        root=self.root,
+                        spill_to=run_dir / "results" / f"{branch.index}.json",
+                    )
+                self._connection.execute(
+                    "INSERT INTO branches (run_id, id, idx, title, command, fingerprint, status, "
+                    "attempts, duration_s, reused_from, result, result_file) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        branch.id,
+                        branch.index,
+                        None if branch.title is None else mask(branch.title),
+                        mask(describe_command(branch)),
+                        branch.fingerprint(secret_names),
+                        str(BranchStatus.SUCCEEDED if earlier else BranchStatus.PENDING),
+                        earlier.attempts if earlier else 0,
+                        earlier.duration_s if earlier else None,
+                        earlier.run_id if earlier else None,
+                        inline,
+                        file,
+                    ),
+                )
+        return run_id, run_dir
+
+    def _new_run_id(self) -> str:
+        while True:
+            run_id = secrets.token_hex(6)
+            taken = self._connection.execute(
+                "SELECT 1 FROM runs WHERE substr(id, 1, 6) = ?", (run_id[:6],)
+            ).fetchone()
+            if taken is None:  # keep six characters enough to name any run
+                return run_id
+
+
+def describe_command(branch: BranchPlan) -> str:
+    """The branch's command as the operator would type it (or its callable and arguments)."""
+    if isinstance(branch.run, tuple):
+        return shlex.join(branch.run)
+    if branch.run is not None:
+        return branch.run
+    arguments = ", ".join(f"{name}={value!r}" for name, value in branch.with_args.items())
+    return f"{branch.call}({arguments})"

@@ -1,0 +1,62 @@
+"""Files the journal writes, readable by the owner only (folders 0700, files 0600).
+
+The journal never changes the process umask (branches inherit it); it creates every file
+with an explicit mode and tightens what others created inside its folders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents, each the owner's only, and make ``path``
+    itself the owner's only; return it."""
+    missing = [path, *(p for p in path.parents if not p.exists())]
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
+        os.chmod(folder, DIR_MODE)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty if it does not exist, and make it the owner's only; return it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
+    os.close(fd)
+    os.chmod(path, FILE_MODE)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file, then a rename), mode 0600."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
+
+
+def make_private(path: Path | None) -> None:
+    """Tighten an existing file to 0600 (a log another layer created); ignore a missing one."""
+    if path is None:
+        return
+    try:
+        os.chmod(path, FILE_MODE)
+    except FileNotFoundError:
+        return
+
+
+def make_tree_private(root: Path) -> None:
+    """Tighten every folder under ``root`` to 0700 and every file to 0600."""
+    if not root.is_dir():
+        return
+    os.chmod(root, DIR_MODE)
+    for folder, subfolders, files in os.walk(root):
+        for name in subfolders:
+            os.chmod(os.path.join(folder, name), DIR_MODE)
+        for name in files:
+            make_private(Path(folder, name))

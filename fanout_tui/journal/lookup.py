@@ -1,0 +1,108 @@
+"""Reading the journal: which run a reference names, and what an earlier run can give back."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from fanout_tui.engine.control import ReusedResult
+from fanout_tui.engine.events import BranchStatus
+from fanout_tui.journal.leftovers import is_alive
+from fanout_tui.journal.values import load_value
+from fanout_tui.spec.plan import Plan
+
+LATEST = "latest"
+
+
+class RunNotFound(Exception):
+    """No run (or no single run) matches a reference; ``str`` is one sentence."""
+
+
+def spec_key(plan: Plan) -> str | None:
+    """How the journal names the spec of ``plan``: its resolved path."""
+    return str(plan.spec_path.resolve()) if plan.spec_path is not None else None
+
+
+def find_run(connection: sqlite3.Connection, ref: str, *, where: str) -> sqlite3.Row:
+    """The run whose id is ``ref`` or starts with it; ``where`` names the journal in errors.
+
+    Raises:
+        RunNotFound: no run matches, or the prefix is shared by several.
+    """
+    rows = connection.execute(
+        "SELECT * FROM runs WHERE substr(id, 1, length(?)) = ? ORDER BY started_at DESC LIMIT 3",
+        (ref, ref),
+    ).fetchall()
+    exact = [row for row in rows if row["id"] == ref]
+    if exact:
+        return exact[0]
+    if not rows or not ref:
+        raise RunNotFound(f"no run {ref} in {where}")
+    if len(rows) > 1:
+        raise RunNotFound(f"{ref} names several runs in {where}; give more of the id")
+    return rows[0]
+
+
+def latest_run(connection: sqlite3.Connection, plan: Plan, *, where: str) -> sqlite3.Row:
+    """The newest run of the spec of ``plan`` (matched by resolved spec path)."""
+    key = spec_key(plan)
+    if key is None:
+        row = connection.execute(
+            "SELECT * FROM runs WHERE spec_path IS NULL AND spec_name = ? "
+            "ORDER BY started_at DESC LIMIT 1",
+            (plan.name,),
+        ).fetchone()
+    else:
+        row = connection.execute(
+            "SELECT * FROM runs WHERE spec_path = ? ORDER BY started_at DESC LIMIT 1", (key,)
+        ).fetchone()
+    if row is None:
+        raise RunNotFound(f"no run of {key or plan.name} in {where} to resume")
+    return row
+
+
+def reusable_results(
+    connection: sqlite3.Connection, run_id: str, plan: Plan, *, root: Path
+) -> dict[str, ReusedResult]:
+    """The results of run ``run_id`` that the branches of ``plan`` can take over.
+
+    A branch of ``plan`` gets the result of a branch that succeeded in that run with the
+    same fingerprint (the same definition, wherever it stood and whatever it was called;
+    the branch with the same id first). ``ReusedResult.run_id`` names the run that
+    computed the result, followed back through earlier resumes.
+    """
+    by_fingerprint: dict[str, list[sqlite3.Row]] = {}
+    for row in connection.execute(
+        "SELECT id, fingerprint, attempts, duration_s, reused_from, result, result_file "
+        "FROM branches WHERE run_id = ? AND status = ? "
+        "AND (result IS NOT NULL OR result_file IS NOT NULL) ORDER BY idx",
+        (run_id, str(BranchStatus.SUCCEEDED)),
+    ):
+        by_fingerprint.setdefault(row["fingerprint"], []).append(row)
+    secret_names = frozenset(plan.secrets)
+    reused: dict[str, ReusedResult] = {}
+    for branch in plan.branches:
+        candidates = by_fingerprint.get(branch.fingerprint(secret_names))
+        if not candidates:
+            continue
+        row = next((c for c in candidates if c["id"] == branch.id), candidates[0])
+        reused[branch.id] = ReusedResult(
+            result=load_value(row["result"], row["result_file"], root=root),
+            attempts=row["attempts"],
+            duration_s=row["duration_s"],
+            run_id=row["reused_from"] or run_id,
+        )
+    return reused
+
+
+def run_is_live(run: sqlite3.Row) -> bool:
+    """Whether the fanout-tui process that records ``run`` still runs."""
+    return run["ended_at"] is None and is_alive(run["owner_pid"], run["owner_start_time"])
+
+
+def run_outcome(run: sqlite3.Row) -> str:
+    """The run's outcome in one word; an unfinished run whose process is gone was
+    interrupted (killed before it could record its end)."""
+    if run["ended_at"] is not None:
+        return str(run["outcome"])
+    return "running" if run_is_live(run) else "interrupted"

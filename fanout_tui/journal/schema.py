@@ -1,0 +1,151 @@
+"""The journal's SQLite schema, its version and the migrations that reach it.
+
+The version lives in ``PRAGMA user_version``. :data:`MIGRATIONS` is applied in order:
+a database at version *n* gets migrations *n+1* … current, each in its own transaction,
+so a journal written by any earlier fanout-tui opens in this one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+DATABASE_NAME = "journal.db"
+BUSY_TIMEOUT_MS = 10_000
+
+MIGRATIONS: Sequence[Sequence[str]] = (
+    # 1: runs, the branches of each run, and every attempt of a branch.
+    (
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            spec_path TEXT,
+            spec_name TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            duration_s REAL,
+            outcome TEXT NOT NULL DEFAULT 'running',
+            exit_code INTEGER,
+            branch_count INTEGER NOT NULL,
+            resumed_from TEXT,
+            merge_state TEXT,
+            merge_error TEXT,
+            merged TEXT,
+            merged_file TEXT,
+            owner_pid INTEGER,
+            owner_start_time INTEGER
+        )
+        """,
+        """
+        CREATE TABLE branches (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            title TEXT,
+            command TEXT,
+            fingerprint TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            reason TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            duration_s REAL,
+            reused_from TEXT,
+            result TEXT,
+            result_file TEXT,
+            PRIMARY KEY (run_id, id)
+        )
+        """,
+        """
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            branch_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            status TEXT,
+            reason TEXT,
+            exit_code INTEGER,
+            duration_s REAL,
+            pid INTEGER,
+            pgid INTEGER,
+            process_start_time INTEGER,
+            stdout_log TEXT,
+            stderr_log TEXT,
+            FOREIGN KEY (run_id, branch_id) REFERENCES branches(run_id, id) ON DELETE CASCADE
+        )
+        """,
+    ),
+    # 2: find the latest run of a spec, a branch's attempts and leftover processes quickly.
+    (
+        "CREATE INDEX runs_by_spec ON runs(spec_path, started_at)",
+        "CREATE INDEX attempts_by_branch ON attempts(run_id, branch_id, attempt)",
+        "CREATE INDEX attempts_unended ON attempts(run_id) WHERE ended_at IS NULL",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer fanout-tui; ``str`` is one sentence."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the database at ``path`` in WAL mode, with explicit transactions.
+
+    The connection is in autocommit mode (``isolation_level=None``): callers group writes
+    with :func:`transaction`.
+    """
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
+    connection.row_factory = sqlite3.Row
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA journal_mode = WAL")
+    # In WAL mode NORMAL loses no committed transaction when the process is killed;
+    # only a power cut may lose the last ones, and the database stays consistent.
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    return connection
+
+
+def schema_version(connection: sqlite3.Connection) -> int:
+    """The version the database is at (0: empty)."""
+    return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(
+    connection: sqlite3.Connection, migrations: Sequence[Sequence[str]] = MIGRATIONS
+) -> int:
+    """Apply every migration the database lacks, each in one transaction; return the version.
+
+    Raises:
+        SchemaTooNew: the database is at a version this code does not know.
+    """
+    target = len(migrations)
+    while True:
+        with transaction(connection):
+            # Read inside the write transaction, so two processes never apply one twice.
+            version = schema_version(connection)
+            if version > target:
+                raise SchemaTooNew(
+                    f"it was written by a newer fanout-tui (schema {version}; "
+                    f"this one knows up to {target})"
+                )
+            if version == target:
+                return version
+            for statement in migrations[version]:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {version + 1}")
+
+
+@contextmanager
+def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block in one write transaction: committed at the end, rolled back on error."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

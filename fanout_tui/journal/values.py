@@ -1,0 +1,60 @@
+"""How values enter the journal: as masked JSON text, inline when small, in a file when large."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fanout_tui.journal.files import private_dir, write_private
+
+LARGE_VALUE_BYTES = 64 * 1024
+"""JSON longer than this goes to a file beside the database instead of a column."""
+
+Mask = Callable[[str], str]
+"""Masks secret values in text (``Masker.mask``). Everything the journal writes passes
+through it, even text the engine already masked, so a secret that reaches the journal
+some other way (a command, a title) is never stored."""
+
+
+def dump_value(
+    value: Any, mask: Mask, *, root: Path, spill_to: Path
+) -> tuple[str | None, str | None]:
+    """Encode ``value`` for the journal; return ``(inline JSON, file relative to root)``.
+
+    Exactly one of the two is set: large JSON is written to ``spill_to`` (mode 0600).
+    """
+    text = mask(json.dumps(value, ensure_ascii=False, default=str))
+    if len(text) <= LARGE_VALUE_BYTES // 4 or len(text.encode()) <= LARGE_VALUE_BYTES:
+        return text, None
+    private_dir(spill_to.parent)
+    write_private(spill_to, text)
+    return None, spill_to.relative_to(root).as_posix()
+
+
+def load_value(inline: str | None, file: str | None, *, root: Path) -> Any:
+    """Decode what :func:`dump_value` stored (``None`` when neither is set)."""
+    if file is not None:
+        return json.loads((root / file).read_text(encoding="utf-8"))
+    if inline is not None:
+        return json.loads(inline)
+    return None
+
+
+def relative_path(path: Path | None, root: Path) -> str | None:
+    """``path`` relative to the journal ``root`` (absolute) when inside it, so the folder
+    can move; otherwise ``path`` made absolute."""
+    if path is None:
+        return None
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    if absolute.is_relative_to(root):
+        return absolute.relative_to(root).as_posix()
+    return str(absolute)
+
+
+def resolve_path(stored: str | None, root: Path) -> Path | None:
+    """Undo :func:`relative_path`."""
+    if stored is None:
+        return None
+    return root / stored  # an absolute ``stored`` stays as it is
