@@ -4,34 +4,36 @@
 anything the branch does (a start failure, a crash, a broken output contract are
 :class:`AttemptResult` values); only cancellation from outside propagates, after the
 attempt's whole process group has been ended.
+
+A ``run`` branch's stdout is its result and stderr its log; both become masked
+:class:`~fanout_tui.engine.events.OutputLines` and log files. A ``call`` branch is run by
+:mod:`fanout_tui.engine.call`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from fanout_tui.engine.attempt_result import AttemptResult, failed, timed_out
+from fanout_tui.engine.call import run_call
 from fanout_tui.engine.clock import Clock
-from fanout_tui.engine.events import BranchStatus, Event
+from fanout_tui.engine.events import BranchStatus, Event, OutputLines, ProcessStarted, Stream
 from fanout_tui.engine.masking import Masker
+from fanout_tui.engine.output import RESULT_CAP, RESULT_CAP_WORDS, ContractError, parse_output
+from fanout_tui.engine.process import (
+    BranchProcess,
+    StartError,
+    branch_environment,
+    signal_name,
+    spawn,
+)
+from fanout_tui.engine.streams import open_log
+from fanout_tui.engine.supervise import Streams, supervise
 from fanout_tui.spec.plan import BranchPlan
 
-
-@dataclass(frozen=True, slots=True)
-class AttemptResult:
-    """How one attempt ended.
-
-    ``status`` is SUCCEEDED, FAILED or TIMED_OUT (never CANCELLED: cancellation
-    propagates as an exception). ``reason`` is one short sentence when it did not succeed.
-    """
-
-    status: BranchStatus
-    reason: str | None = None
-    exit_code: int | None = None
-    result: Any = None
-    """The parsed (and masked) output when SUCCEEDED."""
+__all__ = ["AttemptResult", "attempt_log_paths", "execute_attempt"]
 
 
 def attempt_log_paths(
@@ -73,4 +75,101 @@ async def execute_attempt(
         anyio.get_cancelled_exc_class(): when cancelled from outside, after the attempt's
             whole process group has been ended.
     """
-    raise NotImplementedError
+    stdout_path, stderr_path = attempt_log_paths(log_dir, branch.id, attempt)
+    try:
+        stdout_log, stderr_log = open_log(stdout_path), open_log(stderr_path)
+    except OSError as error:
+        return failed(f"cannot write the log file: {error.strerror or error}")
+    try:
+
+        def lines_of(stream: Stream) -> Callable[[list[str]], None]:
+            def on_lines(lines: list[str]) -> None:
+                emit(OutputLines(branch.id, attempt, stream, tuple(lines)))
+
+            return on_lines
+
+        streams = Streams(
+            masker=masker,
+            on_stdout=lines_of("stdout"),
+            on_stderr=lines_of("stderr"),
+            stdout_log=stdout_log,
+            stderr_log=stderr_log,
+            keep_stdout=RESULT_CAP + 1,
+        )
+
+        def started(proc: BranchProcess) -> None:
+            emit(ProcessStarted(branch.id, attempt, proc.pid, proc.pgid, proc.start_time))
+
+        if branch.call is not None:
+            result = await run_call(
+                branch, streams=streams, started=started, clock=clock, stdin=stdin
+            )
+        else:
+            result = await _run_command(
+                branch, streams=streams, started=started, clock=clock, stdin=stdin
+            )
+        if result.reason is None:
+            return result
+        reason = masker.mask(result.reason)
+        if stderr_log is not None and result.exit_code is None:
+            stderr_log.write(f"[fanout-tui] {reason}\n")
+        return replace(result, reason=reason)
+    finally:
+        for handle in (stdout_log, stderr_log):
+            if handle is not None:
+                handle.close()
+
+
+async def _run_command(
+    branch: BranchPlan,
+    *,
+    streams: Streams,
+    started: Callable[[BranchProcess], None],
+    clock: Clock,
+    stdin: bytes | None,
+) -> AttemptResult:
+    assert branch.run is not None, "a branch runs a command or calls a function"
+    shell = isinstance(branch.run, str)
+    argv = ["/bin/sh", "-c", branch.run] if isinstance(branch.run, str) else list(branch.run)
+    if not argv:
+        return failed("the command is empty")
+    try:
+        proc = spawn(
+            argv, cwd=branch.cwd, env=branch_environment(branch.env), feed_stdin=stdin is not None
+        )
+    except StartError as error:
+        return failed(str(error))
+    started(proc)
+    outcome = await supervise(
+        proc,
+        streams,
+        clock=clock,
+        timeout_s=branch.timeout_s,
+        grace_s=branch.kill_grace_s,
+        stdin=stdin,
+    )
+    if outcome.timed_out:
+        return timed_out(branch)
+    code = outcome.returncode
+    if code < 0:
+        return failed(f"killed by {signal_name(-code)}")
+    if code not in branch.success_exit_codes:
+        return failed(_exit_reason(code, shell=shell), exit_code=code)
+    if outcome.stdout_overflowed:
+        return failed(f"output is larger than {RESULT_CAP_WORDS}", exit_code=code)
+    try:
+        result = parse_output(outcome.stdout, branch.output)
+    except ContractError as error:
+        return failed(str(error), exit_code=code)
+    return AttemptResult(
+        BranchStatus.SUCCEEDED, exit_code=code, result=streams.masker.mask_value(result)
+    )
+
+
+def _exit_reason(code: int, *, shell: bool) -> str:
+    """``exit code 7``; for a shell command, what the shell's own codes 126/127 mean."""
+    if shell and code == 127:
+        return "exit code 127 (command not found)"
+    if shell and code == 126:
+        return "exit code 126 (command not executable)"
+    return f"exit code {code}"

@@ -40,9 +40,7 @@ class Masker:
         self._longest = len(ordered[0]) if ordered else 0
 
     @classmethod
-    def from_environ(
-        cls, names: Iterable[str], environ: Mapping[str, str] | None = None
-    ) -> Masker:
+    def from_environ(cls, names: Iterable[str], environ: Mapping[str, str] | None = None) -> Masker:
         """Build a masker from the values of the environment variables ``names``.
 
         Args:

@@ -1,0 +1,154 @@
+"""Moving bytes through a process's pipes without blocking the event loop or growing memory.
+
+:class:`OutputPump` reads one output pipe to its end in 64 KiB chunks. Each chunk is
+decoded (invalid UTF-8 replaced), masked, appended to the log file, split into display
+lines (one :class:`~fanout_tui.engine.events.OutputLines` per chunk) and, for stdout, kept
+for the result up to a cap. Past the cap nothing more is kept but the pipe is still
+drained to the log, so the process never blocks on a full pipe.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+import anyio
+import anyio.lowlevel
+
+from fanout_tui.engine.lines import LineSplitter
+from fanout_tui.engine.masking import Masker
+
+READ_CHUNK = 64 * 1024
+"""Bytes asked of a pipe per read."""
+LOG_BUFFER = 1024 * 1024
+"""Bytes buffered before a log file is written to disk."""
+
+
+class OutputPump:
+    """Reads one output pipe to its end; see the module docstring.
+
+    Args:
+        fd: Non-blocking read end of the pipe (owned by the caller).
+        on_lines: Called with the complete lines of each chunk (never empty).
+        masker: Masks the text before it goes anywhere.
+        log: Text file receiving the full masked output, or ``None``.
+        keep_limit: Bytes of output kept for the result (0: keep nothing).
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        *,
+        on_lines: Callable[[list[str]], None],
+        masker: Masker,
+        log: TextIO | None,
+        keep_limit: int = 0,
+    ) -> None:
+        self._fd = fd
+        self._on_lines = on_lines
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._masker = masker.stream()
+        self._splitter = LineSplitter()
+        self._log = log
+        self._keep_limit = keep_limit
+        self._kept: list[str] | None = [] if keep_limit else None
+        self._received = 0
+        self._finished = False
+        self.eof = anyio.Event()
+        """Set once the pipe reached its end (every writer closed it)."""
+
+    @property
+    def overflowed(self) -> bool:
+        """True when more than ``keep_limit`` bytes arrived (and the kept text was dropped)."""
+        return self._keep_limit > 0 and self._received > self._keep_limit
+
+    @property
+    def text(self) -> str:
+        """The kept output, masked (empty when nothing is kept or it overflowed)."""
+        return "".join(self._kept) if self._kept else ""
+
+    async def run(self) -> None:
+        """Read until the end of the pipe; cancel to stop early (then call :meth:`finish`)."""
+        fd = self._fd
+        while True:
+            try:
+                data = os.read(fd, READ_CHUNK)
+            except BlockingIOError:
+                await anyio.wait_readable(fd)
+                continue
+            if not data:
+                break
+            self._received += len(data)
+            self._take(self._decoder.decode(data))
+            # A pipe that is always full would otherwise keep the loop to itself.
+            await anyio.lowlevel.checkpoint()
+        self.eof.set()
+
+    def finish(self) -> None:
+        """Release what is held back (a partial character, line or secret); idempotent."""
+        if self._finished:
+            return
+        self._finished = True
+        self._take(self._decoder.decode(b"", final=True), final=True)
+
+    def _take(self, text: str, *, final: bool = False) -> None:
+        masked = self._masker.feed(text)
+        if final:
+            masked += self._masker.flush()
+        if self._log is not None and masked:
+            self._log.write(masked)
+        if self._kept is not None:
+            if self._received > self._keep_limit:
+                self._kept = None  # over the cap: the result fails, keep draining only
+            elif masked:
+                self._kept.append(masked)
+        lines = self._splitter.feed(masked)
+        if final:
+            lines.extend(self._splitter.flush())
+        if lines:
+            self._on_lines(lines)
+
+
+def open_log(path: Path | None) -> TextIO | None:
+    """Create (truncate) a log file for one stream, making its folder; ``None`` for no path."""
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", encoding="utf-8", newline="", buffering=LOG_BUFFER)
+
+
+async def write_all(fd: int, data: bytes) -> bool:
+    """Write ``data`` to a non-blocking pipe; ``False`` if the reader closed it first."""
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view[:READ_CHUNK])
+        except BlockingIOError:
+            await anyio.wait_writable(fd)
+            continue
+        except BrokenPipeError:
+            return False
+        view = view[written:]
+    return True
+
+
+async def read_channel(fd: int, limit: int) -> bytes | None:
+    """Read a non-blocking pipe to its end; ``None`` if it carried more than ``limit`` bytes."""
+    chunks: list[bytes] | None = []
+    size = 0
+    while True:
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            await anyio.wait_readable(fd)
+            continue
+        if not data:
+            return None if chunks is None else b"".join(chunks)
+        size += len(data)
+        if size > limit:
+            chunks = None
+        elif chunks is not None:
+            chunks.append(data)
