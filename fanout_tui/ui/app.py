@@ -1,22 +1,342 @@
-"""The dashboard app (placeholder until the dashboard lands)."""
+"""The dashboard app: runs the engine on its own event loop and draws its events.
+
+The engine's listener only appends events to a buffer; a timer drains the buffer about
+thirty times a second and redraws what changed in one batch. Keys become engine commands
+(retry, cancel, ...); the app itself never starts a process.
+"""
 
 from __future__ import annotations
 
-from textual.app import App
+from collections.abc import Iterable
+from contextlib import suppress
+from functools import partial
+from pathlib import Path
 
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import Worker, WorkerFailed, WorkerState
+
+from fanout_tui.engine.clock import Clock, SystemClock
 from fanout_tui.engine.control import EngineControl
-from fanout_tui.engine.events import RunOutcome
+from fanout_tui.engine.events import Event, PolicyState, RunOutcome
+from fanout_tui.ui.commands import BranchCommands, PaletteCommand
+from fanout_tui.ui.model import BranchFilter, BranchView, Changes, RunModel
+from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen
+from fanout_tui.ui.screens.dashboard import DashboardScreen
+from fanout_tui.ui.screens.help_screen import HelpScreen
+from fanout_tui.ui.screens.log_screen import LogScreen
+from fanout_tui.ui.screens.merged_screen import MergedScreen
+from fanout_tui.ui.theming import discover_themes, status_colour_defaults, theme_dirs
+from fanout_tui.ui.widgets.branch_grid import BranchGrid
+
+DEFAULT_THEME = "fanout-dark"
+FRAME_SECONDS = 1 / 30
+"""The dashboard redraws at most this often."""
+LOG_RELOAD_FRAMES = 30
+"""An open log screen reloads its files at most once per this many frames."""
 
 
 class FanoutApp(App[RunOutcome]):
     """The fanout-tui dashboard."""
 
+    CSS_PATH = "app.tcss"
+    TITLE = "fanout-tui"
+    COMMANDS = App.COMMANDS | {BranchCommands}
 
-def create_app(engine: EngineControl, *, theme: str | None = None) -> FanoutApp:
-    """Build the dashboard for ``engine`` (the CLI and the tests both call this)."""
-    raise NotImplementedError
+    def __init__(
+        self,
+        engine: EngineControl,
+        *,
+        theme: str | None = None,
+        clock: Clock | None = None,
+        theme_folders: tuple[Path, ...] | None = None,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.model = RunModel(engine.plan)
+        self.clock: Clock = clock or SystemClock()
+        self._pending: list[Event] = []
+        engine.add_listener(self._pending.append)
+        self._started_at = self.clock.now()
+        self._settled_at: float | None = None
+        self._last_second = -1
+        self._frames = 0
+        self._log_stale_since: int | None = None
+        self._outcome: RunOutcome | None = None
+        self._engine_worker: Worker[None] | None = None
+        self._quitting = False
+        self.grid = BranchGrid(self.model.branches, self.clock.now, id="branches")
+        self._notes = self._load_themes(theme, theme_folders or theme_dirs())
+
+    # -- themes ----------------------------------------------------------------------
+
+    def _load_themes(self, requested: str | None, folders: tuple[Path, ...]) -> list[str]:
+        catalogue = discover_themes(folders)
+        for theme in catalogue.themes:
+            self.register_theme(theme)
+        notes = list(catalogue.problems)
+        name = requested or DEFAULT_THEME
+        if name not in self.available_themes:
+            notes.append(f"There is no theme {name!r}; using {DEFAULT_THEME}.")
+            name = DEFAULT_THEME
+        if name not in self.available_themes:
+            name = "textual-dark"
+        self.theme = name
+        return notes
+
+    def get_css_variables(self) -> dict[str, str]:
+        """Theme variables, plus status colours derived from the theme where it sets none."""
+        variables = super().get_css_variables()
+        combined = {**status_colour_defaults(variables), **variables}
+        self.theme_variables = combined
+        return combined
+
+    # -- life of the app -------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[None]:
+        return DashboardScreen(self.model, self.grid)
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        """The main screen."""
+        screen = self.screen_stack[0]
+        assert isinstance(screen, DashboardScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        for note in self._notes:
+            self.notify(note, title="Theme", severity="warning", timeout=8)
+        self._engine_worker = self.run_worker(
+            self._run_engine(), name="engine", exit_on_error=False
+        )
+        self.set_interval(FRAME_SECONDS, self.draw_frame)
+        self.draw_frame()
+
+    async def _run_engine(self) -> None:
+        self._outcome = await self.engine.run(stay_open=True)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._engine_worker and event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"The engine stopped: {error}", severity="error", timeout=30)
+
+    def elapsed(self) -> float:
+        """Seconds since the run started (frozen while every branch has settled)."""
+        end = self._settled_at if self._settled_at is not None else self.clock.now()
+        return max(0.0, end - self._started_at)
+
+    def draw_frame(self) -> None:
+        """Fold buffered events into the model and redraw what changed."""
+        changes: Changes | None = None
+        if self._pending:
+            events = self._pending.copy()
+            self._pending.clear()
+            changes = self.model.apply(events)
+        self._frames += 1
+        if self.model.active == 0:
+            if self._settled_at is None:
+                self._settled_at = self.clock.now()
+        else:
+            self._settled_at = None
+        second = int(self.elapsed())
+        tick = second != self._last_second
+        self._last_second = second
+        if not (changes or tick):
+            return
+        self.dashboard.show(changes or Changes(), self.elapsed())
+        if tick and self.grid.any_visible_running():
+            self.grid.refresh()
+        if changes:
+            self._update_open_screen(changes)
+
+    def _update_open_screen(self, changes: Changes) -> None:
+        screen = self.screen
+        if isinstance(screen, MergedScreen) and changes.merge:
+            screen.merge_changed(self.model.merge)
+        elif (
+            isinstance(screen, LogScreen)
+            and screen.view.id in changes.branches
+            and self._log_stale_since is None
+        ):
+            # Reading log files is not free: at most once per LOG_RELOAD_FRAMES frames.
+            self._log_stale_since = self._frames
+        if (
+            isinstance(screen, LogScreen)
+            and self._log_stale_since is not None
+            and self._frames - self._log_stale_since >= LOG_RELOAD_FRAMES
+        ):
+            self._log_stale_since = None
+            screen.branch_changed()
+
+    # -- what keys may do now --------------------------------------------------------
+
+    @property
+    def focused_branch(self) -> BranchView | None:
+        """The branch the dashboard's cursor is on."""
+        return self.grid.current
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        view = self.focused_branch
+        if action == "retry_branch":
+            return view is not None and view.status.retryable
+        if action == "cancel_branch":
+            return view is not None and view.status.cancellable
+        if action == "show_log":
+            return view is not None
+        if action == "retry_failed":
+            return True if any(v.status.retryable for v in self.model.branches) else None
+        if action == "cancel_all":
+            return True if self.model.active else None
+        return True
+
+    # -- actions ---------------------------------------------------------------------
+
+    def _branch(self, branch_id: str | None) -> BranchView | None:
+        if branch_id is None:
+            return self.focused_branch
+        return self.model.by_id.get(branch_id)
+
+    def action_retry_branch(self, branch_id: str | None = None) -> None:
+        """Retry the focused branch (or ``branch_id``)."""
+        view = self._branch(branch_id)
+        if view is not None and not self.engine.retry(view.id):
+            self.notify(f"{view.label} is {view.status.value}; there is nothing to retry.")
+
+    def action_cancel_branch(self, branch_id: str | None = None) -> None:
+        """Cancel the focused branch (or ``branch_id``)."""
+        view = self._branch(branch_id)
+        if view is not None and not self.engine.cancel(view.id):
+            self.notify(f"{view.label} is {view.status.value}; there is nothing to cancel.")
+
+    def action_retry_failed(self) -> None:
+        """Retry every failed, timed-out or cancelled branch."""
+        count = self.engine.retry_failed()
+        self.notify(f"Retrying {count} branch{'es' if count != 1 else ''}.")
+
+    def action_cancel_all(self) -> None:
+        """Cancel every active branch."""
+        count = self.engine.cancel_all()
+        self.notify(f"Cancelling {count} branch{'es' if count != 1 else ''}.")
+
+    def action_show_log(self, branch_id: str | None = None) -> None:
+        """Open the full log of the focused branch (or ``branch_id``)."""
+        view = self._branch(branch_id)
+        if view is not None:
+            self._log_stale_since = None
+            self.push_screen(LogScreen(view))
+
+    def action_show_merged(self) -> None:
+        """Open the merged result."""
+        self.push_screen(
+            MergedScreen(self.model.merge, len(self.model.branches), self.model.plan.output)
+        )
+
+    def action_cycle_filter(self) -> None:
+        """List all branches, then the failed ones, then the running ones."""
+        self.grid.branch_filter = self.grid.branch_filter.next()
+        self.dashboard.show(None, self.elapsed())
+
+    def action_clear_filter(self) -> None:
+        """List every branch again."""
+        self.grid.branch_filter = BranchFilter.ALL
+        self.dashboard.show(None, self.elapsed())
+
+    def action_show_help(self) -> None:
+        """Open the help screen."""
+        self.push_screen(HelpScreen())
+
+    def action_request_quit(self) -> None:
+        """Quit, asking first while branches are still active."""
+        self.draw_frame()
+        if self.model.active:
+            self.push_screen(ConfirmQuitScreen(self.model.active), self._quit_answered)
+        else:
+            self.begin_quit()
+
+    def _quit_answered(self, quit_now: bool | None) -> None:
+        if quit_now:
+            self.begin_quit()
+
+    async def action_quit(self) -> None:
+        """Quit at once (ctrl+q, the palette): end every branch, then exit."""
+        self.begin_quit()
+
+    def begin_quit(self) -> None:
+        """Tell the engine to stop, wait until its processes are gone, then exit."""
+        if self._quitting:
+            return
+        self._quitting = True
+        self.draw_frame()
+        interrupted = self.model.active > 0 or self.model.merge.state is not PolicyState.MERGED
+        if self.model.active:
+            self.notify("Stopping every branch…", timeout=30)
+        self.engine.shutdown(interrupted=interrupted)
+        self.run_worker(self._exit_when_stopped(), name="quit")
+
+    async def _exit_when_stopped(self) -> None:
+        if self._engine_worker is not None:
+            # A failed engine was already reported; exit with the outcome as it stands.
+            with suppress(WorkerFailed):
+                await self._engine_worker.wait()
+        self.exit(self._outcome or self.engine.outcome())
+
+    # -- the command palette ---------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Retry all failed", "Retry every failed branch", self.action_retry_failed
+        )
+        yield SystemCommand("Cancel all", "Cancel every active branch", self.action_cancel_all)
+        yield SystemCommand("Merged result", "Show the merged result", self.action_show_merged)
+        yield SystemCommand(
+            "Filter branches", "Cycle all / failed / running", self.action_cycle_filter
+        )
+        yield SystemCommand("Help", "Show every key", self.action_show_help)
+
+    def branch_commands(self) -> Iterable[PaletteCommand]:
+        """Per-branch palette entries that can act now."""
+        for view in self.model.branches:
+            label = view.label
+            if view.status.retryable:
+                yield PaletteCommand(
+                    f"Retry {label}",
+                    f"{view.id} is {view.status.value}",
+                    partial(self.action_retry_branch, view.id),
+                )
+            if view.status.cancellable:
+                yield PaletteCommand(
+                    f"Cancel {label}",
+                    f"{view.id} is {view.status.value}",
+                    partial(self.action_cancel_branch, view.id),
+                )
+            yield PaletteCommand(
+                f"Log of {label}",
+                "Every attempt's stdout and stderr",
+                partial(self.action_show_log, view.id),
+            )
+
+
+def create_app(
+    engine: EngineControl,
+    *,
+    theme: str | None = None,
+    clock: Clock | None = None,
+    theme_folders: tuple[Path, ...] | None = None,
+) -> FanoutApp:
+    """Build the dashboard for ``engine`` (the CLI and the tests both call this).
+
+    Args:
+        engine: The engine to run and command.
+        theme: A shipped, user or built-in theme name (unknown names fall back, with a note).
+        clock: Where elapsed times are read (the engine's clock; tests inject a fixed one).
+        theme_folders: Where theme files are looked for (default: shipped, then the user's).
+    """
+    return FanoutApp(engine, theme=theme, clock=clock, theme_folders=theme_folders)
 
 
 def run_dashboard(engine: EngineControl, *, theme: str | None = None) -> RunOutcome:
     """Run the dashboard until the operator quits; return the run's outcome."""
-    raise NotImplementedError
+    app = create_app(engine, theme=theme)
+    outcome = app.run()
+    return outcome if outcome is not None else engine.outcome()

@@ -1,0 +1,79 @@
+"""How a branch status looks: a glyph, a word and a theme variable (never colour alone)."""
+
+from __future__ import annotations
+
+import re
+
+from rich.cells import cell_len, set_cell_size
+
+from fanout_tui.engine.events import BranchStatus
+
+GLYPHS: dict[BranchStatus, str] = {
+    BranchStatus.PENDING: "·",
+    BranchStatus.WAITING: "…",
+    BranchStatus.RUNNING: "▶",
+    BranchStatus.RETRYING: "↻",
+    BranchStatus.SUCCEEDED: "✓",
+    BranchStatus.FAILED: "✗",
+    BranchStatus.TIMED_OUT: "⏱",
+    BranchStatus.CANCELLED: "⊘",
+}
+
+WORDS: dict[BranchStatus, str] = {
+    BranchStatus.PENDING: "pending",
+    BranchStatus.WAITING: "waiting",
+    BranchStatus.RUNNING: "running",
+    BranchStatus.RETRYING: "retrying",
+    BranchStatus.SUCCEEDED: "succeeded",
+    BranchStatus.FAILED: "failed",
+    BranchStatus.TIMED_OUT: "timed out",
+    BranchStatus.CANCELLED: "cancelled",
+}
+
+
+def status_variable(status: BranchStatus) -> str:
+    """The theme variable naming ``status``'s colour, e.g. ``branch-timed-out``."""
+    return "branch-" + status.value.replace("_", "-")
+
+
+def status_class(status: BranchStatus) -> str:
+    """The component class a Line API widget styles ``status`` with."""
+    return "status--" + status.value.replace("_", "-")
+
+
+def badge(status: BranchStatus) -> str:
+    """Glyph and word, e.g. ``✗ failed``."""
+    return f"{GLYPHS[status]} {WORDS[status]}"
+
+
+def format_duration(seconds: float | None) -> str:
+    """A short duration: ``0.4s``, ``12s``, ``3m05s``, ``1h02m``; empty for None."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean(text: str) -> str:
+    """``text`` made safe for one terminal row: escape sequences dropped, tabs expanded."""
+    return _CONTROL.sub("", text.replace("\t", "    ").replace("\r", ""))
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` padded or cut (with an ellipsis) to exactly ``width`` cells."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"

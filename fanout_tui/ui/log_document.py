@@ -1,0 +1,119 @@
+"""A branch's full log as lines: every attempt's stdout and stderr, the result, the reason.
+
+Logs come from the files the engine names in ``AttemptStarted`` (reading files is all the
+dashboard does; it never starts a process). Where an attempt has no file, the lines kept
+in memory stand in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from fanout_tui.engine.events import BranchStatus, Stream
+from fanout_tui.ui.badges import WORDS, clean, format_duration
+from fanout_tui.ui.model import AttemptRecord, BranchView
+
+MAX_LINES_PER_STREAM = 200_000
+"""Beyond this many lines a stream shows only its tail (the file keeps everything)."""
+
+
+class LineKind(StrEnum):
+    """What a log line is, which decides how it is drawn."""
+
+    HEADING = "heading"
+    STDOUT = "stdout"
+    STDERR = "stderr"
+    NOTE = "note"
+    RESULT = "result"
+    REASON = "reason"
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of the full log."""
+
+    text: str
+    kind: LineKind
+
+
+def read_stream(path: Path | None, fallback: list[str]) -> tuple[list[str], str | None]:
+    """The lines of ``path``, or ``fallback`` when there is no file; and a note, if any."""
+    if path is None:
+        return fallback, None
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return fallback, None
+    except OSError as error:
+        return fallback, f"(cannot read {path}: {error.strerror})"
+    if len(lines) > MAX_LINES_PER_STREAM:
+        dropped = len(lines) - MAX_LINES_PER_STREAM
+        return lines[-MAX_LINES_PER_STREAM:], f"({dropped} earlier lines are only in {path})"
+    return lines, None
+
+
+def _attempt_heading(record: AttemptRecord, view: BranchView) -> str:
+    parts = [f"attempt {record.attempt} of {view.max_attempts}"]
+    if record.status is None:
+        parts.append("running")
+    else:
+        parts.append(WORDS[record.status])
+    if record.exit_code is not None:
+        parts.append(f"exit {record.exit_code}")
+    if record.ended_at is not None:
+        parts.append(format_duration(record.ended_at - record.started_at))
+    return "── " + " · ".join(parts) + " ──"
+
+
+def _in_memory(view: BranchView, record: AttemptRecord, stream: Stream) -> list[str]:
+    latest = record is view.current
+    return [
+        line.text
+        for line in view.output
+        if latest and line.attempt == record.attempt and line.stream == stream
+    ]
+
+
+def _attempt_lines(view: BranchView, record: AttemptRecord) -> Iterator[LogLine]:
+    yield LogLine(_attempt_heading(record, view), LineKind.HEADING)
+    streams: tuple[tuple[Stream, Path | None, LineKind], ...] = (
+        ("stdout", record.stdout_log, LineKind.STDOUT),
+        ("stderr", record.stderr_log, LineKind.STDERR),
+    )
+    for stream, path, kind in streams:
+        lines, note = read_stream(path, _in_memory(view, record, stream))
+        yield LogLine(f"{stream}: {len(lines)} lines", LineKind.NOTE)
+        if note:
+            yield LogLine(note, LineKind.NOTE)
+        for line in lines:
+            yield LogLine(clean(line), kind)
+    if record.reason:
+        yield LogLine(f"reason: {record.reason}", LineKind.REASON)
+
+
+def branch_log(view: BranchView) -> list[LogLine]:
+    """Everything the full-log screen shows for ``view``, top to bottom."""
+    lines: list[LogLine] = []
+    if not view.attempts:
+        note = "reused from an earlier run" if view.reused else "no attempt has started yet"
+        lines.append(LogLine(f"({note})", LineKind.NOTE))
+    for record in view.attempts:
+        lines.extend(_attempt_lines(view, record))
+        lines.append(LogLine("", LineKind.NOTE))
+    if view.result is not None:
+        lines.append(LogLine("── result ──", LineKind.HEADING))
+        text = (
+            view.result
+            if isinstance(view.result, str)
+            else json.dumps(view.result, indent=2, ensure_ascii=False, default=str)
+        )
+        lines.extend(LogLine(clean(line), LineKind.RESULT) for line in text.splitlines())
+    if view.reason and view.status is not BranchStatus.SUCCEEDED:
+        lines.append(LogLine("── failure reason ──", LineKind.HEADING))
+        lines.append(LogLine(view.reason, LineKind.REASON))
+    return lines

@@ -1,0 +1,255 @@
+"""What the dashboard knows about the run, folded from engine events.
+
+The model is plain Python (no widgets): the app applies a batch of events to it once a
+frame and asks it what changed, so widgets redraw only what they must.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from fanout_tui.engine.events import (
+    AttemptEnded,
+    AttemptStarted,
+    BranchStateChanged,
+    BranchStatus,
+    Event,
+    MergeState,
+    OutputLines,
+    PolicyState,
+    ResultsChanged,
+    RunFinished,
+    RunOutcome,
+    Stream,
+)
+from fanout_tui.spec.plan import BranchPlan, Plan
+
+OUTPUT_LINES_KEPT = 1000
+"""Output lines kept in memory per branch; the full log screen reads the log files."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLine:
+    """One line a branch printed, with the attempt and stream it came from."""
+
+    attempt: int
+    stream: Stream
+    text: str
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """One attempt of a branch: where its logs are and how it ended."""
+
+    attempt: int
+    started_at: float
+    stdout_log: Path | None = None
+    stderr_log: Path | None = None
+    status: BranchStatus | None = None
+    """None while the attempt runs."""
+    ended_at: float | None = None
+    reason: str | None = None
+    exit_code: int | None = None
+    result: Any = None
+
+
+@dataclass(slots=True, eq=False)
+class BranchView:
+    """The dashboard's picture of one branch."""
+
+    plan: BranchPlan
+    status: BranchStatus = BranchStatus.PENDING
+    attempt: int = 0
+    max_attempts: int = 1
+    reason: str | None = None
+    waiting_on: str | None = None
+    reused: bool = False
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    """Every attempt in the order it started (an operator's retry starts a fresh set)."""
+    output: deque[OutputLine] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES_KEPT))
+
+    @property
+    def id(self) -> str:
+        """The branch id."""
+        return self.plan.id
+
+    @property
+    def label(self) -> str:
+        """The title, or the id when there is none."""
+        return self.plan.label
+
+    @property
+    def current(self) -> AttemptRecord | None:
+        """The latest attempt, if one started."""
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def result(self) -> Any:
+        """The result of the attempt that succeeded (None otherwise)."""
+        current = self.current
+        if self.status is BranchStatus.SUCCEEDED and current is not None:
+            return current.result
+        return None
+
+    def elapsed(self, now: float) -> float | None:
+        """Seconds the latest attempt ran (so far, while it runs); None before any attempt."""
+        current = self.current
+        if current is None:
+            return None
+        end = current.ended_at if current.ended_at is not None else now
+        return max(0.0, end - current.started_at)
+
+    def last_lines(self, count: int) -> list[OutputLine]:
+        """The last ``count`` output lines kept in memory."""
+        if count <= 0:
+            return []
+        output = self.output
+        start = max(0, len(output) - count)
+        return [output[i] for i in range(start, len(output))]
+
+
+class BranchFilter(StrEnum):
+    """Which branches the dashboard lists (``f`` cycles through them)."""
+
+    ALL = "all"
+    FAILED = "failed"
+    RUNNING = "running"
+
+    def admits(self, status: BranchStatus) -> bool:
+        """Whether a branch in ``status`` is shown under this filter."""
+        if self is BranchFilter.FAILED:
+            return status.retryable
+        if self is BranchFilter.RUNNING:
+            return status in _IN_PROGRESS
+        return True
+
+    def next(self) -> BranchFilter:
+        """The filter after this one, wrapping around."""
+        members = list(BranchFilter)
+        return members[(members.index(self) + 1) % len(members)]
+
+
+_IN_PROGRESS = frozenset({BranchStatus.WAITING, BranchStatus.RUNNING, BranchStatus.RETRYING})
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one batch of events changed."""
+
+    branches: set[str] = field(default_factory=set)
+    """Branches whose panel content changed."""
+    statuses: set[str] = field(default_factory=set)
+    """Branches whose status changed (filters and bindings may change)."""
+    merge: bool = False
+    finished: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.branches or self.statuses or self.merge or self.finished)
+
+
+class RunModel:
+    """Every branch's view, the merge and the counts, kept up to date from events."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.branches: list[BranchView] = [
+            BranchView(plan=branch, max_attempts=branch.retry.attempts) for branch in plan.branches
+        ]
+        self.by_id: dict[str, BranchView] = {view.id: view for view in self.branches}
+        self.counts: Counter[BranchStatus] = Counter({BranchStatus.PENDING: len(self.branches)})
+        self.merge = MergeState(
+            state=PolicyState.WAITING,
+            merged=None,
+            missing=tuple(self.by_id),
+            failed=(),
+            active=len(self.branches),
+        )
+        self.outcome: RunOutcome | None = None
+
+    @property
+    def settled(self) -> int:
+        """How many branches have a final outcome."""
+        return sum(n for status, n in self.counts.items() if status.settled)
+
+    @property
+    def active(self) -> int:
+        """How many branches are still pending, waiting, running or retrying."""
+        return len(self.branches) - self.settled
+
+    def apply(self, events: Iterable[Event]) -> Changes:
+        """Fold ``events`` (in order) into the model; return what changed."""
+        changes = Changes()
+        for event in events:
+            if isinstance(event, OutputLines):
+                view = self.by_id.get(event.branch_id)
+                if view is not None:
+                    view.output.extend(
+                        OutputLine(event.attempt, event.stream, line) for line in event.lines
+                    )
+                    changes.branches.add(view.id)
+            elif isinstance(event, BranchStateChanged):
+                self._state_changed(event, changes)
+            elif isinstance(event, AttemptStarted):
+                self._attempt_started(event, changes)
+            elif isinstance(event, AttemptEnded):
+                self._attempt_ended(event, changes)
+            elif isinstance(event, ResultsChanged):
+                self.merge = event.merge
+                changes.merge = True
+            elif isinstance(event, RunFinished):
+                self.outcome = event.outcome
+                self.merge = event.outcome.merge
+                changes.merge = True
+                changes.finished = True
+        return changes
+
+    def _state_changed(self, event: BranchStateChanged, changes: Changes) -> None:
+        view = self.by_id.get(event.branch_id)
+        if view is None:
+            return
+        if view.status is not event.status:
+            self.counts[view.status] -= 1
+            self.counts[event.status] += 1
+            changes.statuses.add(view.id)
+        view.status = event.status
+        view.attempt = event.attempt
+        view.max_attempts = event.max_attempts
+        view.reason = event.reason
+        view.waiting_on = event.waiting_on
+        view.reused = event.reused
+        changes.branches.add(view.id)
+
+    def _attempt_started(self, event: AttemptStarted, changes: Changes) -> None:
+        view = self.by_id.get(event.branch_id)
+        if view is None:
+            return
+        view.attempts.append(
+            AttemptRecord(
+                attempt=event.attempt,
+                started_at=event.at,
+                stdout_log=event.stdout_log,
+                stderr_log=event.stderr_log,
+            )
+        )
+        view.attempt = event.attempt
+        changes.branches.add(view.id)
+
+    def _attempt_ended(self, event: AttemptEnded, changes: Changes) -> None:
+        view = self.by_id.get(event.branch_id)
+        if view is None:
+            return
+        record = view.current
+        if record is None or record.attempt != event.attempt or record.status is not None:
+            record = AttemptRecord(attempt=event.attempt, started_at=event.at - event.duration_s)
+            view.attempts.append(record)
+        record.status = event.status
+        record.ended_at = event.at
+        record.reason = event.reason
+        record.exit_code = event.exit_code
+        record.result = event.result
+        changes.branches.add(view.id)

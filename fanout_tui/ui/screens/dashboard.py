@@ -1,0 +1,67 @@
+"""The main screen: header, branch panels, merged-result preview and the key footer."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from fanout_tui.ui.model import BranchFilter, Changes, RunModel
+from fanout_tui.ui.widgets.branch_grid import BranchGrid
+from fanout_tui.ui.widgets.merge_preview import MergePreview
+from fanout_tui.ui.widgets.run_header import RunHeader
+
+DASHBOARD_BINDINGS: list[BindingType] = [
+    Binding("r", "app.retry_branch", "Retry", id="fanout.retry"),
+    Binding("R", "app.retry_failed", "Retry failed", id="fanout.retry-failed"),
+    Binding("c", "app.cancel_branch", "Cancel", id="fanout.cancel"),
+    Binding("C", "app.cancel_all", "Cancel all", id="fanout.cancel-all"),
+    Binding("enter", "app.show_log", "Log", id="fanout.log"),
+    Binding("m", "app.show_merged", "Merged", id="fanout.merged"),
+    Binding("f", "app.cycle_filter", "Filter", id="fanout.filter"),
+    Binding("escape", "app.clear_filter", "All branches", show=False, id="fanout.back"),
+    Binding("question_mark", "app.show_help", "Help", key_display="?", id="fanout.help"),
+    Binding("q", "app.request_quit", "Quit", id="fanout.quit"),
+]
+"""The dashboard's keys (DESIGN.md); each has an id so it can be remapped."""
+
+
+class DashboardScreen(Screen[None]):
+    """Every branch at a glance; keys act on the focused branch or on all of them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = DASHBOARD_BINDINGS
+
+    def __init__(self, model: RunModel, grid: BranchGrid) -> None:
+        super().__init__(id="dashboard")
+        self.model = model
+        self.grid = grid
+        self.header = RunHeader(id="run-header")
+        self.preview = MergePreview(id="merge-preview")
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.grid
+        yield self.preview
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.grid.focus()
+
+    def show(self, changes: Changes | None, elapsed: float) -> None:
+        """Redraw what ``changes`` touched (everything when ``changes`` is None)."""
+        self.header.show(self.model, elapsed, self.grid.branch_filter)
+        self.preview.show(self.model.merge, len(self.model.branches))
+        if changes is None:
+            self.grid.refresh()
+            return
+        if changes.statuses:
+            if self.grid.branch_filter is not BranchFilter.ALL:
+                self.grid.refilter()
+            self.refresh_bindings()
+        self.grid.branches_changed(changes.branches)
+
+    def on_branch_grid_cursor_moved(self, message: BranchGrid.CursorMoved) -> None:
+        self.refresh_bindings()

@@ -1,0 +1,94 @@
+"""One branch's full log: every attempt's stdout and stderr, the result and the reason."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from fanout_tui.ui.badges import GLYPHS, WORDS
+from fanout_tui.ui.log_document import branch_log
+from fanout_tui.ui.model import BranchView
+from fanout_tui.ui.widgets.log_view import LogView
+
+
+class LogScreen(Screen[None]):
+    """Scroll through a branch's log; ``/`` searches, ``n`` / ``N`` go to the next hit."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="log.back"),
+        Binding("slash", "start_search", "Search", key_display="/", id="log.search"),
+        Binding("n", "next_hit(1)", "Next", id="log.next"),
+        Binding("N", "next_hit(-1)", "Previous", id="log.previous"),
+    ]
+
+    def __init__(self, view: BranchView) -> None:
+        super().__init__(id="log-screen")
+        self.view = view
+        self._stale = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(), id="log-title")
+        yield LogView(branch_log(self.view), id="log-view")
+        yield Input(placeholder="search the log — enter finds, escape cancels", id="log-search")
+        yield Static("", id="log-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Input).display = False
+        self.query_one(LogView).focus()
+
+    def _title(self) -> str:
+        view = self.view
+        name = view.id if view.label == view.id else f"{view.label} ({view.id})"
+        return f"{GLYPHS[view.status]} {name} — {WORDS[view.status]} · full log"
+
+    def branch_changed(self) -> None:
+        """The branch printed or moved on: reload the log (the app paces the calls)."""
+        self.query_one("#log-title", Static).update(self._title())
+        self.query_one(LogView).set_lines(branch_log(self.view))
+        self._show_status()
+
+    def action_back(self) -> None:
+        """Close the log (or the search box, if it is open)."""
+        search = self.query_one(Input)
+        if search.display:
+            search.display = False
+            self.query_one(LogView).focus()
+            return
+        self.dismiss()
+
+    def action_start_search(self) -> None:
+        """Open the search box."""
+        search = self.query_one(Input)
+        search.display = True
+        search.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        log = self.query_one(LogView)
+        log.search = event.value
+        log.focus()
+        self._show_status()
+
+    def action_next_hit(self, step: int) -> None:
+        """Go to the next (1) or previous (-1) hit of the search."""
+        self.query_one(LogView).next_hit(step)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        log = self.query_one(LogView)
+        status = self.query_one("#log-status", Static)
+        if not log.search:
+            status.update("/ searches")
+        elif not log.hits:
+            status.update(f"no match for {log.search!r}")
+        else:
+            line = log.hits[log.hit] + 1
+            status.update(
+                f"match {log.hit + 1} of {len(log.hits)} for {log.search!r} (line {line})"
+                " — n next, N previous"
+            )

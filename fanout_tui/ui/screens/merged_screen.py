@@ -1,0 +1,117 @@
+"""The merged result in full: pretty-printed and highlighted, flagged branches, save with s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.highlight import highlight
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from fanout_tui.engine.events import MergeState, PolicyState
+from fanout_tui.engine.merge import render_merged
+from fanout_tui.ui.widgets.merge_preview import merge_title, merged_text
+
+SAVE_HINT = "   s saves it"
+
+
+def merged_body(merge: MergeState) -> Content:
+    """The merged result (or its preview) as highlighted content."""
+    if merge.state is PolicyState.MERGE_FAILED:
+        return Content.styled(merge.error or "the merge failed", "$text-error")
+    if merge.merged is None:
+        return Content.styled("nothing merged yet", "$text-muted")
+    if isinstance(merge.merged, str):
+        return Content(merge.merged)
+    return highlight(merged_text(merge.merged, indent=2), language="json")
+
+
+class SavePathScreen(ModalScreen[Path | None]):
+    """Ask where to save the merged result."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="save.cancel")
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="save-dialog"):
+            yield Label("Save the merged result to:")
+            yield Input(placeholder="path, e.g. merged.json", id="save-path")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        self.dismiss(Path(text).expanduser() if text else None)
+
+    def action_cancel(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)
+
+
+class MergedScreen(Screen[None]):
+    """The merged result; ``s`` saves it (to the spec's ``output``, or a path you type)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="merged.back"),
+        Binding("s", "save", "Save", id="merged.save"),
+    ]
+
+    def __init__(self, merge: MergeState, total: int, default_path: Path | None) -> None:
+        super().__init__(id="merged-screen")
+        self.merge = merge
+        self.total = total
+        self.default_path = default_path
+
+    def compose(self) -> ComposeResult:
+        yield Static(merge_title(self.merge, self.total, hint=SAVE_HINT), id="merged-title")
+        with VerticalScroll(id="merged-scroll"):
+            yield Static(merged_body(self.merge), id="merged-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#merged-scroll").focus()
+
+    def merge_changed(self, merge: MergeState) -> None:
+        """Show the newer merge."""
+        self.merge = merge
+        title = merge_title(merge, self.total, hint=SAVE_HINT)
+        self.query_one("#merged-title", Static).update(title)
+        self.query_one("#merged-body", Static).update(merged_body(merge))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.merge.state is PolicyState.MERGED
+        return True
+
+    def action_back(self) -> None:
+        """Back to the dashboard."""
+        self.dismiss()
+
+    def action_save(self) -> None:
+        """Save to the default path, or ask for one."""
+        if self.default_path is not None:
+            self.save(self.default_path)
+        else:
+            self.app.push_screen(SavePathScreen(), self._save_chosen)
+
+    def _save_chosen(self, path: Path | None) -> None:
+        if path is not None:
+            self.save(path)
+
+    def save(self, path: Path) -> None:
+        """Write the merged result to ``path`` and say so."""
+        if self.merge.state is not PolicyState.MERGED:
+            self.notify("The merge is not complete yet; nothing saved.", severity="warning")
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render_merged(self.merge.merged), encoding="utf-8")
+        except OSError as error:
+            self.notify(f"Cannot save to {path}: {error.strerror}.", severity="error")
+            return
+        self.notify(f"Saved the merged result to {path}.")

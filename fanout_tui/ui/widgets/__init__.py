@@ -1,0 +1,1 @@
+"""Reusable dashboard widgets; each carries its own DEFAULT_CSS."""

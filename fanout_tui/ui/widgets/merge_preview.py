@@ -1,0 +1,85 @@
+"""The merged result under the panels: a live preview, then the complete result."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.content import Content
+from textual.widgets import Static
+
+from fanout_tui.engine.events import MergeState, PolicyState
+
+PREVIEW_CHARS = 4000
+"""The preview shows at most this much of the merged result (the m screen shows it all)."""
+
+
+def merged_text(merged: Any, *, indent: int | None = None) -> str:
+    """The merged result as text: strings as they are, anything else as JSON."""
+    if isinstance(merged, str):
+        return merged
+    return json.dumps(merged, indent=indent, ensure_ascii=False, default=str)
+
+
+def merge_title(merge: MergeState, total: int, *, hint: str = "   m opens it") -> Content:
+    """What the merged result is now, in words, naming flagged or failed branches."""
+    succeeded = total - len(merge.missing)
+    if merge.state is PolicyState.MERGED:
+        if merge.flagged:
+            return Content.assemble(
+                ("Merged result — partial", "bold $warning"),
+                f" · {len(merge.flagged)} flagged: ",
+                (", ".join(merge.flagged), "$branch-failed"),
+                (hint, "$text-muted"),
+            )
+        return Content.assemble(
+            ("Merged result — complete", "bold $success"),
+            f" · all {total} branches",
+            (hint, "$text-muted"),
+        )
+    if merge.state is PolicyState.MERGE_FAILED:
+        return Content.assemble(("Merge failed: ", "bold $error"), merge.error or "")
+    if merge.state is PolicyState.BLOCKED:
+        return Content.assemble(
+            ("Blocked", "bold $error"),
+            f" · {len(merge.failed)} failed: ",
+            (", ".join(merge.failed), "$branch-failed"),
+            " — r retries the focused one, R all of them",
+        )
+    return Content.assemble(
+        ("Preview", "bold $text-muted"),
+        f" · {succeeded} of {total} branches so far — waiting for {merge.active}",
+    )
+
+
+class MergePreview(Static):
+    """The merge's status line and the first lines of the merged result (or its preview)."""
+
+    DEFAULT_CSS = """
+    MergePreview {
+        height: auto;
+        max-height: 6;
+        padding: 0 1;
+        border-top: hkey $panel-lighten-2;
+        background: $surface;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: MergeState | None = None
+
+    def show(self, merge: MergeState, total: int) -> None:
+        """Draw ``merge`` (skipped when this very state is already drawn)."""
+        if merge is self._shown:
+            return
+        self._shown = merge
+        title = merge_title(merge, total)
+        if merge.merged is None or merge.state is PolicyState.MERGE_FAILED:
+            self.update(title)
+            return
+        body = merged_text(merge.merged)[:PREVIEW_CHARS]
+        lines = body.splitlines()[:4] or [""]
+        self.update(Content("\n").join([title, *(Content(line) for line in lines)]))

@@ -1,0 +1,199 @@
+"""Scripted runs the snapshot and pilot tests share: each builds an engine, a clock, an app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from fanout_tui.bundled import data_dir
+from fanout_tui.engine.events import BranchStatus as S
+from fanout_tui.engine.events import Event
+from fanout_tui.engine.events import PolicyState as P
+from fanout_tui.spec.plan import PolicyMode
+from fanout_tui.ui.app import FanoutApp, create_app
+from tests.ui.fakes import (
+    FixedClock,
+    ScriptedEngine,
+    ended,
+    fail,
+    make_plan,
+    merge_state,
+    output,
+    started,
+    state,
+    succeed,
+)
+
+DOCS = ["intro", "chapter-1", "chapter-2", "chapter-3", "stats", "outro"]
+NOW = 1042.0
+
+
+@dataclass
+class Scenario:
+    """A scripted engine, the clock it shares with the app, and the app."""
+
+    engine: ScriptedEngine
+    clock: FixedClock
+    app: FanoutApp
+
+
+def build(engine: ScriptedEngine, *, theme: str | None = None, now: float = NOW) -> Scenario:
+    """The app for ``engine``, its clock at ``now`` (the run started at 1000)."""
+    clock = FixedClock(1000.0)
+    app = create_app(engine, theme=theme, clock=clock, theme_folders=(data_dir("themes"),))
+    app.animation_level = "none"
+    clock.t = now
+    return Scenario(engine, clock, app)
+
+
+async def settle(pilot: Pilot[object]) -> None:
+    """Let the engine's script arrive and draw it (without waiting for the frame timer)."""
+    app = pilot.app
+    assert isinstance(app, FanoutApp)
+    await pilot.pause()
+    app.draw_frame()
+    await pilot.pause()
+
+
+def doc(name: str) -> dict[str, str]:
+    return {"doc": name, "summary": f"Summary of {name}."}
+
+
+def pending() -> Scenario:
+    """Nothing has started yet."""
+    return build(ScriptedEngine(make_plan(DOCS)), now=1000.0)
+
+
+def mid_run_events() -> list[Event]:
+    return [
+        *succeed("intro", doc("intro")),
+        state("chapter-1", S.RUNNING, at=995),
+        started("chapter-1", at=995),
+        output("chapter-1", ["reading docs/ch1.md", "calling the model (1200 tokens)"]),
+        state("chapter-2", S.WAITING, attempt=0, waiting_on="llm-api"),
+        state("chapter-3", S.RETRYING, attempt=1, reason="exit code 1: rate limited (429)"),
+        *fail("stats", "exit code 1: ValueError: bad input"),
+        merge_state(
+            P.WAITING,
+            merged={"intro": doc("intro")},
+            missing=DOCS[1:],
+            failed=["stats"],
+            active=4,
+        ),
+    ]
+
+
+def mid_run(*, theme: str | None = None) -> Scenario:
+    """Running, waiting, retrying, succeeded, failed and pending branches side by side."""
+    return build(ScriptedEngine(make_plan(DOCS), mid_run_events()), theme=theme)
+
+
+def blocked() -> Scenario:
+    """All-or-nothing: two branches failed for good, the rest succeeded."""
+    plan = make_plan(DOCS[:4])
+    events = [
+        *succeed("intro", doc("intro")),
+        *fail("chapter-1", "exit code 1: ValueError: bad input"),
+        *succeed("chapter-2", doc("chapter-2")),
+        *fail("chapter-3", "timed out after 2m", attempt=3),
+        merge_state(
+            P.BLOCKED,
+            merged={"intro": doc("intro"), "chapter-2": doc("chapter-2")},
+            missing=["chapter-1", "chapter-3"],
+            failed=["chapter-1", "chapter-3"],
+        ),
+    ]
+    return build(ScriptedEngine(plan, events))
+
+
+def best_effort_flagged() -> Scenario:
+    """Best-effort: merged with one branch flagged as missing."""
+    plan = make_plan(DOCS[:4], mode=PolicyMode.BEST_EFFORT, min_success=3)
+    merged = {name: doc(name) for name in ("intro", "chapter-1", "chapter-3")}
+    events = [
+        *succeed("intro", doc("intro")),
+        *succeed("chapter-1", doc("chapter-1")),
+        *fail("chapter-2", "output breaks its contract: 'summary' is a required property"),
+        *succeed("chapter-3", doc("chapter-3")),
+        merge_state(P.MERGED, merged=merged, missing=["chapter-2"], failed=["chapter-2"]),
+    ]
+    return build(ScriptedEngine(plan, events))
+
+
+def retry_fixes(output_path: Path | None = None) -> Scenario:
+    """All-or-nothing blocked by chapter-1; retrying it succeeds and completes the merge."""
+    plan = make_plan(DOCS[:3], output=output_path)
+    first = {"intro": doc("intro"), "chapter-2": doc("chapter-2")}
+    events = [
+        *succeed("intro", doc("intro")),
+        *fail("chapter-1", "exit code 1: docs/ch1.md not found"),
+        *succeed("chapter-2", doc("chapter-2")),
+        merge_state(P.BLOCKED, merged=first, missing=["chapter-1"], failed=["chapter-1"]),
+    ]
+    retried = [
+        state("chapter-1", S.RUNNING, attempt=1, at=1030),
+        started("chapter-1", at=1030),
+        output("chapter-1", ["found docs/ch1.md", "summarised"]),
+        ended("chapter-1", S.SUCCEEDED, at=1040, exit_code=0, result=doc("chapter-1")),
+        state("chapter-1", S.SUCCEEDED, attempt=1, at=1040),
+        merge_state(
+            P.MERGED,
+            merged={"intro": doc("intro"), "chapter-1": doc("chapter-1"),
+                    "chapter-2": doc("chapter-2")},
+        ),
+    ]
+    engine = ScriptedEngine(plan, events, on_retry={"chapter-1": retried})
+    return build(engine)
+
+
+def with_logs(logs: Path) -> Scenario:
+    """A branch that failed twice and then succeeded, with its log files on disk."""
+    plan = make_plan(["report"], titles={"report": "Build the report"})
+    events: list[Event] = []
+    for attempt, (status, reason) in enumerate(
+        [(S.FAILED, "exit code 1: connection refused"),
+         (S.FAILED, "exit code 1: connection refused"),
+         (S.SUCCEEDED, None)],
+        start=1,
+    ):
+        at = 1000.0 + attempt * 10
+        (logs / f"report.{attempt}.out").write_text(
+            "".join(f"attempt {attempt}: fetched page {n}\n" for n in range(1, 6))
+            + ('{"doc": "report"}\n' if status is S.SUCCEEDED else ""),
+            encoding="utf-8",
+        )
+        (logs / f"report.{attempt}.err").write_text(
+            "warning: slow response\n" + (f"error: {reason}\n" if reason else ""),
+            encoding="utf-8",
+        )
+        events += [
+            state("report", S.RUNNING, attempt=attempt, at=at),
+            started("report", attempt, at=at, logs=logs),
+            ended("report", status, attempt, at=at + 4, duration=4.0, reason=reason,
+                  exit_code=1 if reason else 0,
+                  result={"doc": "report"} if status is S.SUCCEEDED else None),
+        ]
+    events.append(state("report", S.SUCCEEDED, attempt=3, at=1034))
+    return build(ScriptedEngine(plan, events))
+
+
+def thousand() -> Scenario:
+    """A thousand branches in every state: the dense layout."""
+    ids = [f"item-{n:04d}" for n in range(1000)]
+    cycle = [S.SUCCEEDED, S.RUNNING, S.WAITING, S.FAILED, S.PENDING, S.RETRYING, S.TIMED_OUT,
+             S.CANCELLED]
+    events: list[Event] = []
+    for n, branch_id in enumerate(ids):
+        status = cycle[n % len(cycle)]
+        if status is S.PENDING:
+            continue
+        reason = {S.FAILED: "exit code 2", S.TIMED_OUT: "timed out after 30s",
+                  S.CANCELLED: "cancelled by the operator", S.RETRYING: "exit code 1"}.get(status)
+        events.append(state(branch_id, status, at=1000.0 + n % 7, reason=reason,
+                            waiting_on="db" if status is S.WAITING else None))
+        if status is S.RUNNING:
+            events += [started(branch_id, at=1000.0 + n % 7),
+                       output(branch_id, [f"{branch_id}: processed {n} records"])]
+    return build(ScriptedEngine(make_plan(ids, name="batch-1000"), events))
