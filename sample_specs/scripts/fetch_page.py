@@ -1,13 +1,13 @@
-"""Fetch one page of a catalogue from a simulated, sometimes flaky mirror.
+"""Fetch one page of a catalogue from a simulated mirror that is flaky for some pages.
 
-Usage: python3 fetch_page.py PAGE [--flaky N] [--latency SECONDS]
+Usage: python3 fetch_page.py PAGE [--flaky-pages N,...] [--failures N] [--latency SECONDS]
 
-Prints the page as one JSON object on stdout. With ``--flaky N`` the mirror answers
-"503 Service Unavailable" (exit code 75) to the first N requests of the same run and
-serves the page from then on. A "run" is the fanout-tui process that starts this
-script (its parent), so every new run sees the failures again: the sample fails and
-then succeeds on retry each time it is run. The request count lives in a small file
-in the temporary folder, removed once the page is served.
+Prints the page as one JSON object on stdout. For the pages listed in ``--flaky-pages``
+the mirror answers "503 Service Unavailable" (exit code 75) to the first ``--failures``
+requests of the same run and serves the page from then on. A "run" is the fanout-tui
+process that starts this script (its parent), so every new run sees the failures again:
+the sample fails and then succeeds on retry each time it is run. The request count
+lives in a small file in the temporary folder, removed once the page is served.
 """
 
 import argparse
@@ -46,16 +46,17 @@ def request_count_file(page: int) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("page", type=int)
-    parser.add_argument("--flaky", type=int, default=0, metavar="N")
+    parser.add_argument("--flaky-pages", default="", metavar="N,...")
+    parser.add_argument("--failures", type=int, default=2, metavar="N")
     parser.add_argument("--latency", type=float, default=0.5, metavar="SECONDS")
     args = parser.parse_args()
 
     print(f"GET /catalogue?page={args.page}", file=sys.stderr)
     time.sleep(args.latency)
-    if args.flaky:
+    if str(args.page) in args.flaky_pages.split(","):
         counter = request_count_file(args.page)
         requests = int(counter.read_text()) + 1 if counter.exists() else 1
-        if requests <= args.flaky:
+        if requests <= args.failures:
             counter.write_text(str(requests))
             print(f"503 Service Unavailable (request {requests})", file=sys.stderr)
             return EX_TEMPFAIL
