@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.highlight import highlight
 from textual.screen import ModalScreen, Screen
@@ -39,9 +39,12 @@ class SavePathScreen(ModalScreen[Path | None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="save-dialog"):
+        with Vertical(id="save-dialog"):
             yield Label("Save the merged result to:")
             yield Input(placeholder="path, e.g. merged.json", id="save-path")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
