@@ -7,6 +7,8 @@ thirty times a second and redraws what changed in one batch. Keys become engine 
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Iterable
 from contextlib import suppress
 from functools import partial
@@ -34,6 +36,8 @@ FRAME_SECONDS = 1 / 30
 """The dashboard redraws at most this often."""
 LOG_RELOAD_FRAMES = 30
 """An open log screen reloads its files at most once per this many frames."""
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+"""Signals that end the run as cleanly as ``q`` does."""
 
 
 class FanoutApp(App[RunOutcome]):
@@ -111,6 +115,22 @@ class FanoutApp(App[RunOutcome]):
         )
         self.set_interval(FRAME_SECONDS, self.draw_frame)
         self.draw_frame()
+        if not self.is_headless:
+            self._handle_signals(asyncio.get_running_loop())
+
+    def _handle_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SIGTERM, SIGHUP (terminal gone) and a SIGINT from outside quit cleanly too."""
+        for signum in QUIT_SIGNALS:
+            with suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.begin_quit)
+
+    def on_unmount(self) -> None:
+        if self.is_headless:
+            return
+        with suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+            for signum in QUIT_SIGNALS:
+                loop.remove_signal_handler(signum)
 
     async def _run_engine(self) -> None:
         self._outcome = await self.engine.run(stay_open=True)

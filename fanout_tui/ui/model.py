@@ -72,6 +72,8 @@ class BranchView:
     attempts: list[AttemptRecord] = field(default_factory=list)
     """Every attempt in the order it started (an operator's retry starts a fresh set)."""
     output: deque[OutputLine] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES_KEPT))
+    lines_this_attempt: int = 0
+    """Output lines printed since the latest attempt started."""
 
     @property
     def id(self) -> str:
@@ -105,7 +107,8 @@ class BranchView:
         return max(0.0, end - current.started_at)
 
     def last_lines(self, count: int) -> list[OutputLine]:
-        """The last ``count`` output lines kept in memory."""
+        """The last ``count`` output lines of the latest attempt (as kept in memory)."""
+        count = min(count, self.lines_this_attempt)
         if count <= 0:
             return []
         output = self.output
@@ -191,6 +194,7 @@ class RunModel:
                     view.output.extend(
                         OutputLine(event.attempt, event.stream, line) for line in event.lines
                     )
+                    view.lines_this_attempt += len(event.lines)
                     changes.branches.add(view.id)
             elif isinstance(event, BranchStateChanged):
                 self._state_changed(event, changes)
@@ -237,6 +241,7 @@ class RunModel:
             )
         )
         view.attempt = event.attempt
+        view.lines_this_attempt = 0
         changes.branches.add(view.id)
 
     def _attempt_ended(self, event: AttemptEnded, changes: Changes) -> None:
