@@ -1,17 +1,101 @@
-"""The engine (placeholder until the scheduler lands)."""
+"""The scheduler: runs every branch of a plan under its limits, retries, merges, obeys commands.
+
+One task group holds the run. Each branch's set of attempts is one task with its own
+cancel scope, so cancelling a branch cancels exactly its attempt loop; the executor ends
+the attempt's process group on the way out. A branch takes its resources (and a slot of
+the global cap) from the :class:`~fanout_tui.engine.resources.ResourcePool` for each
+attempt and gives them back before any backoff sleep.
+
+Commands (:meth:`Engine.retry`, :meth:`Engine.cancel`, ...) are plain methods called on
+the engine's event loop. They act at once where they can: cancelling a branch that is
+pending, waiting or retrying settles it immediately; cancelling a running branch leaves it
+running until its process group is gone, so an operator's retry can never start a second
+attempt beside a dying one.
+
+The merge is recomputed by its own task whenever the set of settled branches changes
+(changes in one tick are coalesced), and published as :class:`ResultsChanged`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import json
+import random
+import sys
+import traceback
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Protocol
 
-from fanout_tui.engine.clock import Clock
-from fanout_tui.engine.control import ReusedResult
-from fanout_tui.spec.plan import Plan
+import anyio
+import anyio.abc
+
+from fanout_tui.engine import merge_state
+from fanout_tui.engine.attempt import AttemptResult, attempt_log_paths, execute_attempt
+from fanout_tui.engine.backoff import backoff_delay
+from fanout_tui.engine.branch_state import BranchRun
+from fanout_tui.engine.clock import Clock, SystemClock
+from fanout_tui.engine.control import Listener, ReusedResult
+from fanout_tui.engine.events import (
+    AttemptEnded,
+    AttemptStarted,
+    BranchReport,
+    BranchStateChanged,
+    BranchStatus,
+    Event,
+    MergeState,
+    PolicyState,
+    ResultsChanged,
+    RunFinished,
+    RunOutcome,
+    results_document,
+)
+from fanout_tui.engine.masking import Masker
+from fanout_tui.engine.policy import Verdict, judge, status_words
+from fanout_tui.engine.resources import ResourcePool
+from fanout_tui.spec.plan import BranchPlan, MergeStrategy, Plan, PolicyMode
+
+_FINAL_FAILURES = frozenset({BranchStatus.FAILED, BranchStatus.TIMED_OUT})
+_CANCELLED = "cancelled"
+
+
+class AttemptExecutor(Protocol):
+    """Runs one attempt of a branch (:func:`fanout_tui.engine.attempt.execute_attempt`)."""
+
+    def __call__(
+        self,
+        branch: BranchPlan,
+        attempt: int,
+        *,
+        emit: Callable[[Event], None],
+        masker: Masker,
+        clock: Clock,
+        log_dir: Path | None,
+        stdin: bytes | None = None,
+    ) -> Awaitable[AttemptResult]:
+        """Run the attempt; cancelled, end its processes and re-raise."""
+        ...
 
 
 class Engine:
-    """Runs a plan; implements :class:`fanout_tui.engine.control.EngineControl`."""
+    """Runs a plan; implements :class:`fanout_tui.engine.control.EngineControl`.
+
+    Args:
+        plan: The expanded plan to run.
+        clock: Time for backoff, rates and timeouts (the real clock by default).
+        log_dir: Folder for the attempts' full logs, or ``None`` for none.
+        reused: Results of an earlier run to reuse: those branches start SUCCEEDED
+            (``reused``), are not run, and can still be retried by an operator.
+        executor: Runs one attempt; tests inject a scripted one.
+        masker: Masks secrets (built from the plan's ``secrets`` by default).
+        random: Jitter source, a float in ``[0, 1)`` per call (``random.random``).
+
+    A listener that raises is removed after its traceback is printed on stderr once; the
+    run goes on. The synthesizer (merge strategy ``synthesis``) runs through the same
+    executor with its own timeout and retries, but publishes no branch events: its
+    failure is the merge's error.
+    """
 
     def __init__(
         self,
@@ -20,5 +104,486 @@ class Engine:
         clock: Clock | None = None,
         log_dir: Path | None = None,
         reused: Mapping[str, ReusedResult] | None = None,
+        executor: AttemptExecutor = execute_attempt,
+        masker: Masker | None = None,
+        random: Callable[[], float] = random.random,
     ) -> None:
-        raise NotImplementedError
+        self.plan = plan
+        self._clock: Clock = clock or SystemClock()
+        self._log_dir = log_dir
+        self._executor = executor
+        self._masker = masker or Masker.from_environ(plan.secrets)
+        self._random = random
+        self._secret_names = frozenset(plan.secrets)
+        self._listeners: tuple[Listener, ...] = ()
+        self._emitting = False
+        self._backlog: deque[Event] = deque()
+        self._order = tuple(BranchRun(branch) for branch in plan.branches)
+        self._branches = {run.id: run for run in self._order}
+        for branch_id, result in (reused or {}).items():
+            if branch_id in self._branches:
+                self._branches[branch_id].reuse(result)
+        self._fingerprints: dict[str, str] = {}
+        self._pool = ResourcePool(plan.resources, plan.concurrency, self._clock)
+        self._merge = MergeState(
+            state=PolicyState.WAITING,
+            merged=None,
+            missing=tuple(run.id for run in self._order),
+            failed=(),
+            active=len(self._order),
+        )
+        self._merge_dirty = True
+        self._merge_wake: anyio.Event | None = None
+        self._synthesis: anyio.CancelScope | None = None
+        self._synthesized: tuple[tuple[object, ...], MergeState] | None = None
+        self._synthesizer_attempts = 0
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._done: anyio.Event | None = None
+        self._started = False
+        self._finished = False
+        self._stay_open = False
+        self._live = 0
+        self._shutting_down = False
+        self._interrupted = False
+        self._satisfied_at_shutdown = False
+        self._started_wall: float | None = None
+        self._started_at: float | None = None
+        self._ended_at: float | None = None
+
+    # --- events ---------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(event)`` for every event from now on, in order."""
+        self._listeners = (*self._listeners, listener)
+
+    def _emit(self, event: Event) -> None:
+        if self._emitting:  # a listener gave a command: its events follow, in order
+            self._backlog.append(event)
+            return
+        self._emitting = True
+        try:
+            self._deliver(event)
+            while self._backlog:
+                self._deliver(self._backlog.popleft())
+        finally:
+            self._emitting = False
+
+    def _deliver(self, event: Event) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                self._drop_listener(listener)
+
+    def _drop_listener(self, listener: Listener) -> None:
+        self._listeners = tuple(other for other in self._listeners if other is not listener)
+        print(
+            f"fanout-tui: an event listener failed and receives no more events: {listener!r}",
+            file=sys.stderr,
+        )
+        traceback.print_exc(file=sys.stderr)
+
+    def _set(
+        self,
+        run: BranchRun,
+        status: BranchStatus,
+        *,
+        reason: str | None = None,
+        waiting_on: str | None = None,
+    ) -> None:
+        run.status = status
+        run.reason = reason
+        run.waiting_on = waiting_on
+        run.changed()
+        self._emit(
+            BranchStateChanged(
+                run.id,
+                status,
+                run.attempt,
+                run.max_attempts,
+                self._clock.now(),
+                reason,
+                waiting_on,
+                run.reused,
+            )
+        )
+
+    def _settle(self, run: BranchRun, status: BranchStatus, reason: str | None = None) -> None:
+        run.settled_at = self._clock.now()
+        self._set(run, status, reason=reason)
+        self._merge_changed()
+        if (
+            status in _FINAL_FAILURES
+            and self.plan.policy.mode is PolicyMode.ALL_OR_NOTHING
+            and self.plan.policy.fail_fast
+            and not self._shutting_down
+        ):
+            why = f"cancelled: {run.id} {status_words(status)} and fail_fast is set"
+            for other in self._order:
+                if other.status.cancellable:
+                    self._cancel(other, why)
+
+    # --- the run --------------------------------------------------------------------------
+
+    async def run(self, *, stay_open: bool = False) -> RunOutcome:
+        """Run the plan (see :meth:`fanout_tui.engine.control.EngineControl.run`).
+
+        Raises:
+            RuntimeError: The engine already ran; an engine runs once.
+        """
+        if self._started:
+            raise RuntimeError("an engine runs its plan once")
+        self._started = True
+        self._stay_open = stay_open
+        self._started_wall = self._clock.wall()
+        self._started_at = self._clock.now()
+        self._done = anyio.Event()
+        self._merge_wake = anyio.Event()
+        try:
+            if not self._shutting_down:
+                async with anyio.create_task_group() as tg:
+                    self._tg = tg
+                    if self._pool.has_rates:
+                        tg.start_soon(self._pool.run_refill_timer)
+                    tg.start_soon(self._merge_loop)
+                    for run in self._order:
+                        if run.reused:
+                            self._set(run, BranchStatus.SUCCEEDED)
+                        elif run.status is BranchStatus.PENDING:
+                            self._start(run)
+                    self._merge_wake.set()
+                    await self._done.wait()
+                    tg.cancel_scope.cancel()
+        finally:
+            self._tg = None
+            self._finished = True
+            self._ended_at = self._clock.now()
+        if self._merge_dirty:
+            self._recompute()
+        outcome = self.outcome()
+        self._emit(RunFinished(outcome))
+        return outcome
+
+    def _start(self, run: BranchRun) -> None:
+        """Begin a fresh set of attempts for ``run`` in the run's task group."""
+        assert self._tg is not None
+        generation = run.begin_attempt_set(run.plan.retry.attempts)
+        self._set(run, BranchStatus.PENDING)
+        self._live += 1
+        self._tg.start_soon(self._drive, run, generation, run.scope)
+
+    async def _drive(
+        self, run: BranchRun, generation: int, scope: anyio.CancelScope | None
+    ) -> None:
+        assert scope is not None
+        try:
+            with scope:
+                await self._attempt_set(run, generation)
+        finally:
+            if run.generation == generation and run.status.cancellable:
+                self._settle(run, BranchStatus.CANCELLED, run.cancel_reason or _CANCELLED)
+            self._live -= 1
+            self._check_done()
+
+    async def _attempt_set(self, run: BranchRun, generation: int) -> None:
+        branch = run.plan
+        on_wait = functools.partial(self._waiting, run, generation)
+        failures = 0
+        while True:
+            run.attempt = run.attempts_started + 1
+            with await self._pool.acquire(branch.uses, on_wait=on_wait):
+                if run.generation != generation or run.cancelling:
+                    return  # cancelled while its cancellation is still on its way
+                result = await self._run_attempt(run)
+            run.exit_code = result.exit_code
+            if result.status is BranchStatus.SUCCEEDED:
+                run.result = result.result
+                self._settle(run, BranchStatus.SUCCEEDED)
+                return
+            if run.attempts_started >= run.max_attempts:
+                self._settle(run, result.status, result.reason)
+                return
+            failures += 1
+            self._set(run, BranchStatus.RETRYING, reason=result.reason)
+            await self._clock.sleep(backoff_delay(branch.retry, failures, self._random))
+
+    def _waiting(self, run: BranchRun, generation: int, waiting_on: str) -> None:
+        if run.generation == generation and not run.cancelling:
+            self._set(run, BranchStatus.WAITING, waiting_on=waiting_on)
+
+    async def _run_attempt(self, run: BranchRun) -> AttemptResult:
+        run.attempts_started += 1
+        attempt = run.attempt = run.attempts_started
+        started = self._clock.now()
+        if run.set_started_at is None:
+            run.set_started_at = started
+        stdout_log, stderr_log = attempt_log_paths(self._log_dir, run.id, attempt)
+        self._emit(
+            AttemptStarted(
+                run.id, attempt, started, self._fingerprint(run.plan), stdout_log, stderr_log
+            )
+        )
+        self._set(run, BranchStatus.RUNNING)
+        run.running = True
+        try:
+            result = await self._executor(
+                run.plan,
+                attempt,
+                emit=self._emit,
+                masker=self._masker,
+                clock=self._clock,
+                log_dir=self._log_dir,
+            )
+        except anyio.get_cancelled_exc_class():
+            ended = self._clock.now()
+            why = run.cancel_reason or _CANCELLED
+            self._emit(
+                AttemptEnded(run.id, attempt, BranchStatus.CANCELLED, ended, ended - started, why)
+            )
+            raise
+        except Exception as error:  # an executor bug must fail the branch, not the run
+            result = AttemptResult(BranchStatus.FAILED, f"the attempt could not run: {error}")
+        finally:
+            run.running = False
+        ended = self._clock.now()
+        reason = self._masker.mask(result.reason) if result.reason is not None else None
+        self._emit(
+            AttemptEnded(
+                run.id,
+                attempt,
+                result.status,
+                ended,
+                ended - started,
+                reason,
+                result.exit_code,
+                result.result,
+            )
+        )
+        return AttemptResult(result.status, reason, result.exit_code, result.result)
+
+    def _fingerprint(self, branch: BranchPlan) -> str:
+        fingerprint = self._fingerprints.get(branch.id)
+        if fingerprint is None:
+            fingerprint = self._fingerprints[branch.id] = branch.fingerprint(self._secret_names)
+        return fingerprint
+
+    def _check_done(self) -> None:
+        if (
+            not self._stay_open
+            and self._done is not None
+            and self._live == 0
+            and not self._merge_dirty
+            and self._synthesis is None
+        ):
+            self._done.set()
+
+    # --- the merge ------------------------------------------------------------------------
+
+    def _merge_changed(self) -> None:
+        if not self._merge_dirty:
+            self._merge_dirty = True
+            if self._merge_wake is not None:
+                self._merge_wake.set()
+
+    async def _merge_loop(self) -> None:
+        while True:
+            assert self._merge_wake is not None
+            await self._merge_wake.wait()
+            self._merge_wake = anyio.Event()
+            if self._merge_dirty:
+                self._recompute()
+            self._check_done()
+
+    def _reports(self) -> list[BranchReport]:
+        return [run.report() for run in self._order]
+
+    def _recompute(self) -> None:
+        self._merge_dirty = False
+        reports = self._reports()
+        verdict = judge(self.plan.policy, reports)
+        merge = self.plan.merge
+        if verdict.state is not PolicyState.MERGED:
+            self._stop_synthesis()
+            state = merge_state.undecided(verdict, merge, reports)
+        elif self._shutting_down and not self._satisfied_at_shutdown:
+            state = merge_state.cut_short(verdict, merge, reports, self._cut_short_reason())
+        elif merge.strategy is MergeStrategy.SYNTHESIS:
+            state = self._synthesis_state(verdict, reports)
+        else:
+            state = merge_state.combined(verdict, merge, reports)
+        self._publish(state)
+
+    def _cut_short_reason(self) -> str:
+        how = "interrupted" if self._interrupted else "shut down"
+        return f"the run was {how} before the policy was satisfied"
+
+    def _publish(self, state: MergeState) -> None:
+        if state.error is not None:
+            state = MergeState(
+                state.state,
+                state.merged,
+                state.missing,
+                state.failed,
+                state.active,
+                self._masker.mask(state.error),
+            )
+        self._merge = state
+        self._emit(ResultsChanged(state))
+
+    def _synthesis_state(self, verdict: Verdict, reports: list[BranchReport]) -> MergeState:
+        signature = tuple((report.id, report.status, report.attempts) for report in reports)
+        if self._synthesized is not None and self._synthesized[0] == signature:
+            return self._synthesized[1]
+        if self._tg is None or self._shutting_down:
+            return merge_state.cut_short(
+                verdict, self.plan.merge, reports, "the run ended before the synthesizer finished"
+            )
+        self._stop_synthesis()
+        scope = self._synthesis = anyio.CancelScope()
+        document = json.dumps(results_document(self.plan.name, reports), default=str)
+        self._tg.start_soon(self._synthesize, scope, signature, verdict, document.encode())
+        return merge_state.synthesizing(verdict, self.plan.merge, reports)
+
+    def _stop_synthesis(self) -> None:
+        if self._synthesis is not None:
+            self._synthesis.cancel()
+            self._synthesis = None
+
+    async def _synthesize(
+        self,
+        scope: anyio.CancelScope,
+        signature: tuple[object, ...],
+        verdict: Verdict,
+        stdin: bytes,
+    ) -> None:
+        synthesizer = self.plan.merge.synthesizer
+        assert synthesizer is not None
+        try:
+            with scope:
+                result = await self._synthesizer_attempts_set(synthesizer, stdin)
+                if result.status is BranchStatus.SUCCEEDED:
+                    state = merge_state.merged_state(verdict, result.result)
+                else:
+                    why = f"the synthesizer {status_words(result.status)}: {result.reason}"
+                    state = merge_state.failed_merge(verdict, why)
+                self._synthesized = (signature, state)
+                self._publish(state)
+        finally:
+            if self._synthesis is scope:
+                self._synthesis = None
+            self._check_done()
+
+    async def _synthesizer_attempts_set(
+        self, synthesizer: BranchPlan, stdin: bytes
+    ) -> AttemptResult:
+        for failures in range(1, synthesizer.retry.attempts + 1):
+            self._synthesizer_attempts += 1
+            with await self._pool.acquire(synthesizer.uses, on_wait=_ignore, global_slot=False):
+                try:
+                    result = await self._executor(
+                        synthesizer,
+                        self._synthesizer_attempts,
+                        emit=_ignore,
+                        masker=self._masker,
+                        clock=self._clock,
+                        log_dir=self._log_dir,
+                        stdin=stdin,
+                    )
+                except Exception as error:  # an executor bug fails the merge, not the run
+                    result = AttemptResult(BranchStatus.FAILED, f"could not run: {error}")
+            if result.status is BranchStatus.SUCCEEDED or failures == synthesizer.retry.attempts:
+                return result
+            await self._clock.sleep(backoff_delay(synthesizer.retry, failures, self._random))
+        raise AssertionError("a retry policy has at least one attempt")
+
+    # --- commands -------------------------------------------------------------------------
+
+    def retry(self, branch_id: str) -> bool:
+        """Start a fresh set of attempts for a failed, timed-out, cancelled or reused branch.
+
+        Does nothing (returns False) for an unknown id, a branch that is active or
+        succeeded in this run, or when the run is not going on.
+        """
+        run = self._branches.get(branch_id)
+        if run is None or not self._accepts_commands():
+            return False
+        if not (run.status.retryable or (run.status is BranchStatus.SUCCEEDED and run.reused)):
+            return False
+        self._start(run)
+        self._merge_changed()
+        return True
+
+    def cancel(self, branch_id: str) -> bool:
+        """Cancel a pending, waiting, retrying or running branch (never retried after).
+
+        A running branch stays ``running`` until its process group is gone, then settles
+        ``cancelled``; the others settle at once. Cancelling again does nothing.
+        """
+        run = self._branches.get(branch_id)
+        if run is None or not run.status.cancellable or run.cancelling:
+            return False
+        self._cancel(run, _CANCELLED)
+        return True
+
+    def _cancel(self, run: BranchRun, reason: str) -> None:
+        if run.cancelling:
+            return
+        run.cancelling = True
+        run.cancel_reason = reason
+        if run.scope is not None:
+            run.scope.cancel()
+        if not run.running:
+            self._settle(run, BranchStatus.CANCELLED, reason)
+
+    def retry_failed(self) -> int:
+        """Retry every failed, timed-out or cancelled branch; return how many."""
+        return sum(self.retry(run.id) for run in self._order if run.status.retryable)
+
+    def cancel_all(self) -> int:
+        """Cancel every active branch; return how many."""
+        return sum(self.cancel(run.id) for run in self._order if run.status.cancellable)
+
+    def shutdown(self, *, interrupted: bool = False) -> None:
+        """Cancel everything and make :meth:`run` return (see ``EngineControl.shutdown``)."""
+        if self._finished:
+            return
+        if not self._shutting_down:
+            self._shutting_down = True
+            self._satisfied_at_shutdown = self._merge.state is PolicyState.MERGED
+        self._interrupted = self._interrupted or interrupted
+        how = "interrupted" if self._interrupted else "shut down"
+        for run in self._order:
+            if run.status.cancellable:
+                self._cancel(run, f"cancelled: the run was {how}")
+        self._stop_synthesis()
+        if self._done is not None:
+            self._done.set()
+
+    def _accepts_commands(self) -> bool:
+        return (
+            self._tg is not None
+            and not self._shutting_down
+            and self._done is not None
+            and not self._done.is_set()
+        )
+
+    # --- the outcome ----------------------------------------------------------------------
+
+    def outcome(self) -> RunOutcome:
+        """The run as of now: every branch's report, the merge and the exit code so far."""
+        if self._merge_dirty and self._started:
+            self._recompute()
+        now = self._ended_at if self._ended_at is not None else self._clock.now()
+        started_at = self._started_at if self._started_at is not None else now
+        return RunOutcome(
+            name=self.plan.name,
+            branches=tuple(self._reports()),
+            merge=self._merge,
+            exit_code=merge_state.exit_code(self._merge, interrupted=self._interrupted),
+            started_at=self._started_wall if self._started_wall is not None else self._clock.wall(),
+            duration_s=now - started_at,
+        )
+
+
+def _ignore(_: object) -> None:
+    """Swallow what the synthesizer would publish: it is not a branch."""
