@@ -1,0 +1,466 @@
+"""Turn a validated spec into the expanded :class:`Plan`, checking meaning across fields.
+
+Defaults merge into each branch (``env`` key by key, ``retry`` and ``output`` field by
+field), each matrix expands into one branch per combination (cartesian product, keys and
+values in the order written), ``${{ … }}`` is interpolated, paths become absolute and a
+``min_success`` percentage becomes a count. Every problem found on the way is reported
+at the node it comes from, all of them together.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fanout_tui.spec.checks import check_json_schema, check_merge, check_policy
+from fanout_tui.spec.errors import SpecError, SpecIssue, did_you_mean
+from fanout_tui.spec.interpolate import (
+    MARKER,
+    InterpolationError,
+    MatrixValue,
+    Template,
+    compile_template,
+)
+from fanout_tui.spec.masking import SecretMask
+from fanout_tui.spec.models import (
+    CALL_PATTERN,
+    BranchModel,
+    DefaultsModel,
+    RetryModel,
+    SpecFileModel,
+    SynthesizerModel,
+)
+from fanout_tui.spec.plan import (
+    BranchPlan,
+    OutputContract,
+    OutputFormat,
+    Plan,
+    ResourceLimit,
+    RetryPolicy,
+)
+from fanout_tui.spec.source import FieldPath, SpecSource
+
+MAX_BRANCHES = 10_000
+"""Most branches a spec may expand to."""
+SYNTHESIZER_ID = "synthesizer"
+DEFAULT_KILL_GRACE_S = 5.0
+
+_ID = re.compile(r"[A-Za-z0-9_.-]+")
+_CALL = re.compile(CALL_PATTERN)
+_STRUCTURED = {OutputFormat.JSON, OutputFormat.JSONL}
+
+Renderer = Callable[[Mapping[str, MatrixValue]], Any]
+
+
+def expand_spec(
+    model: SpecFileModel,
+    source: SpecSource,
+    *,
+    base_dir: Path,
+    environ: Mapping[str, str] | None = None,
+) -> Plan:
+    """The expanded plan of a validated spec; :class:`SpecError` listing every problem.
+
+    Args:
+        model: the spec, as validated by the models.
+        source: the parsed document, for the position of each problem.
+        base_dir: absolute folder that relative paths resolve against.
+        environ: where ``${{ env.NAME }}`` and secret values come from (``os.environ``).
+    """
+    expander = _Expander(model, source, base_dir, os.environ if environ is None else environ)
+    plan = expander.plan()
+    if expander.issues:
+        mask = SecretMask(model.secrets, expander.environ)
+        raise SpecError(
+            [
+                SpecIssue(
+                    mask(issue.message),
+                    path=issue.path,
+                    line=issue.line,
+                    column=issue.column,
+                    field=issue.field,
+                    hint=issue.hint,
+                )
+                for issue in expander.issues
+            ]
+        )
+    return plan
+
+
+class _Expander:
+    def __init__(
+        self,
+        model: SpecFileModel,
+        source: SpecSource,
+        base_dir: Path,
+        environ: Mapping[str, str],
+    ) -> None:
+        self.model = model
+        self.source = source
+        self.base_dir = base_dir
+        self.environ = environ
+        self.issues: list[SpecIssue] = []
+        self.defaults = model.defaults or DefaultsModel()
+        self.origin: dict[int, int] = {}
+        """Which written branch (by position) each expanded branch (by index) came from."""
+
+    def report(
+        self, path: FieldPath, message: str, *, hint: str | None = None, at_key: bool = False
+    ) -> None:
+        self.issues.append(self.source.issue(path, message, hint=hint, at_key=at_key))
+
+    def plan(self) -> Plan:
+        self._refuse_interpolation_elsewhere(self.source.data, ())
+        self._check_settings(self.defaults, ("defaults",))
+        default_env = self._env(self.defaults.env, ("defaults", "env"))
+        default_cwd = self._static_text(self.defaults.cwd, ("defaults", "cwd"))
+        branches: list[BranchPlan] = []
+        for index, branch in enumerate(self.model.branches):
+            branches.extend(
+                self._expand(index, branch, default_env, default_cwd, first_index=len(branches))
+            )
+            if len(branches) > MAX_BRANCHES:
+                self.report(
+                    ("branches", index), f"the spec expands to more than {MAX_BRANCHES} branches"
+                )
+                break
+        self._check_unique_ids(branches)
+        synthesizer = self._synthesizer(default_env, default_cwd, len(branches))
+        merge = check_merge(self.model, branches, synthesizer, self.report)
+        policy = check_policy(self.model, len(branches), self.report)
+        output = self._path(self.model.output) if self.model.output is not None else None
+        return Plan(
+            name=self.model.name,
+            description=self.model.description,
+            branches=tuple(branches),
+            spec_path=self.source.origin.absolute() if self.source.origin else None,
+            concurrency=self.model.concurrency,
+            resources={
+                name: ResourceLimit(name=name, concurrency=limit.concurrency, rate=limit.rate)
+                for name, limit in self.model.resources.items()
+            },
+            secrets=tuple(self.model.secrets),
+            merge=merge,
+            policy=policy,
+            output=output,
+        )
+
+    # -- one branch --------------------------------------------------------------------
+
+    def _expand(
+        self,
+        index: int,
+        branch: BranchModel,
+        default_env: dict[str, str] | None,
+        default_cwd: str | None,
+        *,
+        first_index: int,
+    ) -> list[BranchPlan]:
+        path: FieldPath = ("branches", index)
+        self._check_command(branch, path)
+        self._check_settings(branch, path)
+        output = self._output_contract(branch, path)
+        matrix = branch.matrix or {}
+        combinations = math.prod(len(values) for values in matrix.values())
+        for name, values in matrix.items():
+            if not values:
+                self.report((*path, "matrix", name), f"the matrix {name!r} has no values")
+        if combinations > MAX_BRANCHES:
+            self.report(
+                (*path, "matrix"),
+                f"the matrix makes {combinations} branches; at most {MAX_BRANCHES} are allowed",
+            )
+            return []
+        names = list(matrix)
+        errors_before = len(self.issues)
+        id_template = self._template(branch.id, (*path, "id"), names)
+        title = self._template(branch.title, (*path, "title"), names)
+        run = self._command(branch.run, (*path, "run"), names)
+        with_args = self._structure(branch.with_ or {}, (*path, "with"), names)
+        cwd = self._template(branch.cwd, (*path, "cwd"), names)
+        env = {
+            key: self._template(value, (*path, "env", key), names)
+            for key, value in (branch.env or {}).items()
+        }
+        if len(self.issues) > errors_before or id_template is None:
+            return []
+
+        settings = self.defaults
+        retry = _retry(branch.retry, settings.retry)
+        timeout = branch.timeout if branch.timeout is not None else settings.timeout
+        kill_grace = _first(branch.kill_grace, settings.kill_grace, DEFAULT_KILL_GRACE_S)
+        uses = tuple(_first(branch.uses, settings.uses, []))
+        success = branch.success or settings.success
+        exit_codes = frozenset(success.exit_codes) if success else frozenset({0})
+        python_path = (self.base_dir,) if branch.call else ()
+        plans: list[BranchPlan] = []
+        bad_id_reported = False
+        for offset, combination in enumerate(itertools.product(*matrix.values())):
+            chosen: dict[str, MatrixValue] = dict(zip(names, combination, strict=True))
+            self.origin[first_index + offset] = index
+            branch_id = id_template.render(chosen)
+            if not _ID.fullmatch(branch_id) and not bad_id_reported:
+                bad_id_reported = True
+                self.report(
+                    (*path, "id"),
+                    f"{branch_id!r} is not a valid id; use letters, digits, '_', '.' and '-'",
+                )
+            plans.append(
+                BranchPlan(
+                    id=branch_id,
+                    index=first_index + offset,
+                    title=title.render(chosen) if title else None,
+                    run=run(chosen) if run else None,
+                    call=branch.call,
+                    with_args=with_args(chosen),
+                    cwd=self._path(cwd.render(chosen) if cwd else default_cwd),
+                    env={
+                        **(default_env or {}),
+                        **{key: value.render(chosen) for key, value in env.items() if value},
+                    },
+                    timeout_s=timeout,
+                    kill_grace_s=kill_grace,
+                    retry=retry,
+                    uses=uses,
+                    output=output,
+                    success_exit_codes=exit_codes,
+                    matrix=chosen,
+                    python_path=python_path,
+                )
+            )
+        return plans
+
+    def _check_command(self, branch: BranchModel, path: FieldPath) -> None:
+        if branch.run is None and branch.call is None:
+            self.report(
+                path, "a branch needs 'run' (a command) or 'call' (a Python module:function)"
+            )
+        elif branch.run is not None and branch.call is not None:
+            self.report(
+                (*path, "call"), "a branch has either 'run' or 'call', not both", at_key=True
+            )
+        if branch.call is not None and not _CALL.fullmatch(branch.call):
+            self.report(
+                (*path, "call"),
+                f"{branch.call!r} is not a callable; write module:function, "
+                "e.g. mypkg.tasks:word_stats",
+            )
+        if branch.with_ is not None and branch.call is None:
+            self.report(
+                (*path, "with"),
+                "'with' gives arguments to 'call', and this branch has no call",
+                at_key=True,
+            )
+
+    def _check_settings(self, settings: DefaultsModel | BranchModel, path: FieldPath) -> None:
+        """Checks on the fields a branch shares with defaults, where they are written."""
+        for position, name in enumerate(settings.uses or []):
+            if name not in self.model.resources:
+                declared = ", ".join(self.model.resources) or "none are declared"
+                self.report(
+                    (*path, "uses", position),
+                    f"unknown resource {name!r} (resources: {declared})",
+                    hint=did_you_mean(name, self.model.resources),
+                )
+        if settings.output is not None and settings.output.schema_ is not None:
+            check_json_schema(settings.output.schema_, (*path, "output", "schema"), self.report)
+
+    def _output_contract(self, branch: BranchModel, path: FieldPath) -> OutputContract:
+        own, inherited = branch.output, self.defaults.output
+        written = _first(own and own.format, inherited and inherited.format, None)
+        output_format = OutputFormat(written or "text")
+        written_schema = _first(own and own.schema_, inherited and inherited.schema_, None)
+        schema = _schema_mapping(written_schema)
+        format_path: FieldPath = (
+            (*path, "output", "format")
+            if own and own.format
+            else ("defaults", "output", "format")
+            if inherited and inherited.format
+            else path
+        )
+        if schema is not None and output_format not in _STRUCTURED:
+            self.report(
+                format_path,
+                f"an output schema needs format json or jsonl (not {output_format})",
+            )
+        if self.model.merge.strategy == "key" and output_format not in _STRUCTURED:
+            self.report(
+                format_path,
+                f"merge.strategy is key, so output.format must be json or jsonl "
+                f"(not {output_format})",
+            )
+        return OutputContract(format=output_format, schema=schema)
+
+    # -- the synthesizer ---------------------------------------------------------------
+
+    def _synthesizer(
+        self, default_env: dict[str, str] | None, default_cwd: str | None, index: int
+    ) -> BranchPlan | None:
+        synthesizer: SynthesizerModel | None = self.model.merge.synthesizer
+        if synthesizer is None:
+            return None
+        path: FieldPath = ("merge", "synthesizer")
+        run = self._command(synthesizer.run, (*path, "run"), [])
+        env = self._env(synthesizer.env, (*path, "env"))
+        cwd = self._static_text(synthesizer.cwd, (*path, "cwd"))
+        if run is None:
+            return None
+        return BranchPlan(
+            id=SYNTHESIZER_ID,
+            index=index,
+            run=run({}),
+            cwd=self._path(cwd if cwd is not None else default_cwd),
+            env={**(default_env or {}), **(env or {})},
+            timeout_s=synthesizer.timeout,
+            kill_grace_s=_first(
+                synthesizer.kill_grace, self.defaults.kill_grace, DEFAULT_KILL_GRACE_S
+            ),
+            retry=_retry(synthesizer.retry, None),
+            output=OutputContract(format=OutputFormat.TEXT),
+        )
+
+    # -- ids ---------------------------------------------------------------------------
+
+    def _check_unique_ids(self, branches: list[BranchPlan]) -> None:
+        first: dict[str, BranchPlan] = {}
+        reported: set[int] = set()
+        synthesis = self.model.merge.strategy == "synthesis"
+        for branch in branches:
+            template = self.origin[branch.index]
+            id_path: FieldPath = ("branches", template, "id")
+            if synthesis and branch.id == SYNTHESIZER_ID and template not in reported:
+                reported.add(template)
+                self.report(id_path, "the id 'synthesizer' is taken by the merge's synthesizer")
+            earlier = first.setdefault(branch.id, branch)
+            if earlier is branch or template in reported:
+                continue
+            reported.add(template)
+            if self.origin[earlier.index] == template:
+                self.report(
+                    id_path,
+                    f"the matrix gives several branches the id {branch.id!r}",
+                    hint="put ${{ matrix.NAME }} in the id",
+                )
+            else:
+                where = self.source.position(("branches", self.origin[earlier.index], "id"))
+                line = f" (first at line {where[0]})" if where else ""
+                self.report(id_path, f"duplicate branch id {branch.id!r}{line}")
+
+    # -- strings and paths -------------------------------------------------------------
+
+    def _template(
+        self, text: str | None, path: FieldPath, matrix_names: list[str]
+    ) -> Template | None:
+        if text is None:
+            return None
+        try:
+            return compile_template(text, matrix_names, self.environ)
+        except InterpolationError as error:
+            self.report(path, error.message, hint=error.hint)
+            return None
+
+    def _static_text(self, text: str | None, path: FieldPath) -> str | None:
+        template = self._template(text, path, [])
+        return template.render({}) if template else None
+
+    def _env(self, env: Mapping[str, str] | None, path: FieldPath) -> dict[str, str] | None:
+        if env is None:
+            return None
+        rendered = {key: self._static_text(value, (*path, key)) for key, value in env.items()}
+        return {key: value for key, value in rendered.items() if value is not None}
+
+    def _command(
+        self, run: str | list[str] | None, path: FieldPath, names: list[str]
+    ) -> Renderer | None:
+        if run is None:
+            return None
+        if isinstance(run, str):
+            template = self._template(run, path, names)
+            return template.render if template else None
+        parts = [self._template(item, (*path, i), names) for i, item in enumerate(run)]
+        if any(part is None for part in parts):
+            return None
+        templates = [part for part in parts if part is not None]
+        return lambda values: tuple(part.render(values) for part in templates)
+
+    def _structure(self, value: Any, path: FieldPath, names: list[str]) -> Renderer:
+        """A renderer for a nested value whose strings may hold interpolations."""
+        if isinstance(value, str):
+            template = self._template(value, path, names)
+            if template is None or template.is_literal:
+                literal = template.render({}) if template else value
+                return lambda _values: literal
+            return template.render_value
+        if isinstance(value, dict):
+            items = {key: self._structure(item, (*path, key), names) for key, item in value.items()}
+            return lambda values: {key: render(values) for key, render in items.items()}
+        if isinstance(value, list):
+            entries = [self._structure(item, (*path, i), names) for i, item in enumerate(value)]
+            return lambda values: [render(values) for render in entries]
+        return lambda _values: value
+
+    def _path(self, text: str | None) -> Path:
+        if text is None:
+            return self.base_dir
+        return Path(os.path.normpath(self.base_dir / Path(text).expanduser()))
+
+    def _refuse_interpolation_elsewhere(self, value: Any, path: FieldPath) -> None:
+        if isinstance(value, str):
+            if MARKER in value and not _interpolated(path):
+                self.report(path, "${{ … }} is not expanded in this field")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self._refuse_interpolation_elsewhere(item, (*path, key))
+        elif isinstance(value, list):
+            for position, item in enumerate(value):
+                self._refuse_interpolation_elsewhere(item, (*path, position))
+
+
+def _interpolated(path: FieldPath) -> bool:
+    """Whether ``${{ … }}`` is expanded in the field at ``path``."""
+    match path:
+        case ("branches", int(), "id" | "title" | "cwd" | "run"):
+            return True
+        case ("branches", int(), "run", int()) | ("branches", int(), "env", str()):
+            return True
+        case ("branches", int(), "with", *_):
+            return True
+        case ("defaults", "cwd") | ("defaults", "env", str()):
+            return True
+        case ("merge", "synthesizer", "run" | "cwd") | ("merge", "synthesizer", "run", int()):
+            return True
+        case ("merge", "synthesizer", "env", str()):
+            return True
+    return False
+
+
+def _first(*candidates: Any) -> Any:
+    """The first candidate that is not ``None`` (the last one is the fallback)."""
+    for candidate in candidates[:-1]:
+        if candidate is not None:
+            return candidate
+    return candidates[-1]
+
+
+def _schema_mapping(schema: dict[str, Any] | bool | None) -> dict[str, Any] | None:
+    """A boolean JSON Schema as its mapping equivalent (true: ``{}``, false: ``{"not": {}}``)."""
+    if isinstance(schema, bool):
+        return {} if schema else {"not": {}}
+    return schema
+
+
+def _retry(own: RetryModel | None, inherited: RetryModel | None) -> RetryPolicy:
+    base = RetryPolicy()
+    return RetryPolicy(
+        attempts=_first(own and own.attempts, inherited and inherited.attempts, base.attempts),
+        backoff_s=_first(own and own.backoff, inherited and inherited.backoff, base.backoff_s),
+        max_backoff_s=_first(
+            own and own.max_backoff, inherited and inherited.max_backoff, base.max_backoff_s
+        ),
+        jitter=_first(own and own.jitter, inherited and inherited.jitter, base.jitter),
+    )

@@ -1,0 +1,129 @@
+"""``${{ matrix.NAME }}`` and ``${{ env.NAME }}`` in spec strings.
+
+A template is compiled once per spec field (checking names, reading the environment) and
+rendered once per matrix combination, so a thousand-branch matrix costs a thousand cheap
+joins. A shell's own ``$VAR`` and ``${VAR}`` are plain text here and pass through.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fanout_tui.spec.errors import did_you_mean
+
+MARKER = "${{"
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+_REFERENCE = re.compile(r"\s*(\w+)\.([A-Za-z_][A-Za-z0-9_-]*)\s*")
+
+MatrixValue = str | int | float | bool
+
+
+class InterpolationError(ValueError):
+    """A ``${{ … }}`` that cannot be expanded; ``hint`` may say what was meant."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def matrix_text(value: MatrixValue) -> str:
+    """A matrix value as it reads inside a string (``true``, ``3``, ``1.5``, ``ch1``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A compiled string: literal parts and the matrix names between them.
+
+    ``parts`` alternates literal text (even positions) and matrix names (odd positions).
+    """
+
+    parts: tuple[str, ...]
+
+    @property
+    def is_literal(self) -> bool:
+        """True when nothing in it depends on the matrix."""
+        return len(self.parts) == 1
+
+    def render(self, matrix: Mapping[str, MatrixValue]) -> str:
+        """The text with this combination's matrix values put in."""
+        if len(self.parts) == 1:
+            return self.parts[0]
+        return "".join(
+            part if index % 2 == 0 else matrix_text(matrix[part])
+            for index, part in enumerate(self.parts)
+        )
+
+    def render_value(self, matrix: Mapping[str, MatrixValue]) -> Any:
+        """Like :meth:`render`, but a string that is one matrix reference keeps its type."""
+        if len(self.parts) == 3 and self.parts[0] == "" and self.parts[2] == "":
+            return matrix[self.parts[1]]
+        return self.render(matrix)
+
+
+def compile_template(
+    text: str, matrix_names: Collection[str], environ: Mapping[str, str]
+) -> Template:
+    """Check every ``${{ … }}`` in ``text`` and resolve those naming the environment.
+
+    Raises:
+        InterpolationError: for an unknown kind or matrix name, an unset variable or an
+            unclosed ``${{``.
+    """
+    if MARKER not in text:
+        return Template((text,))
+    parts: list[str] = []
+    literal = ""
+    position = 0
+    for match in _EXPRESSION.finditer(text):
+        literal += text[position : match.start()]
+        position = match.end()
+        kind, name = _reference(match.group(1))
+        if kind == "env":
+            if name not in environ:
+                raise InterpolationError(
+                    f"${{{{ env.{name} }}}}: the environment variable {name} is not set"
+                )
+            literal += environ[name]
+        else:
+            if name not in matrix_names:
+                raise _unknown_matrix_name(name, matrix_names)
+            parts.extend((literal, name))
+            literal = ""
+    rest = text[position:]
+    if MARKER in rest:
+        raise InterpolationError("'${{' is not closed with '}}'")
+    parts.append(literal + rest)
+    return Template(tuple(parts))
+
+
+def _reference(expression: str) -> tuple[str, str]:
+    match = _REFERENCE.fullmatch(expression)
+    shown = "${{" + expression + "}}"
+    if match is None:
+        raise InterpolationError(
+            f"{shown} is not an interpolation; write ${{{{ matrix.NAME }}}} or ${{{{ env.NAME }}}}"
+        )
+    kind, name = match.groups()
+    if kind not in {"matrix", "env"}:
+        raise InterpolationError(
+            f"{shown}: unknown name {kind!r}; only matrix.NAME and env.NAME can be used",
+            hint=did_you_mean(kind, ["matrix", "env"]),
+        )
+    return kind, name
+
+
+def _unknown_matrix_name(name: str, matrix_names: Collection[str]) -> InterpolationError:
+    if not matrix_names:
+        return InterpolationError(f"${{{{ matrix.{name} }}}}: this branch has no matrix")
+    return InterpolationError(
+        f"${{{{ matrix.{name} }}}}: the matrix has no {name!r} "
+        f"(it has {', '.join(sorted(matrix_names))})",
+        hint=did_you_mean(name, matrix_names),
+    )

@@ -1,0 +1,38 @@
+"""Hide the values of secret environment variables in text meant for people."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+MASK = "***"
+MIN_MASKED_LENGTH = 4
+"""Shorter values are not hunted for in free text (masking "1" everywhere hides nothing
+and garbles everything); they are still masked whole as the value of their variable."""
+
+
+class SecretMask:
+    """Replaces every value of the named variables (taken from the environment) with ``***``."""
+
+    def __init__(self, names: Iterable[str], environ: Mapping[str, str] | None = None) -> None:
+        environ = os.environ if environ is None else environ
+        self.names = frozenset(names)
+        values = sorted(
+            {
+                environ[name]
+                for name in self.names
+                if len(environ.get(name, "")) >= MIN_MASKED_LENGTH
+            },
+            key=len,
+            reverse=True,
+        )
+        self._pattern = re.compile("|".join(map(re.escape, values))) if values else None
+
+    def __call__(self, text: str) -> str:
+        """``text`` with every secret value masked."""
+        return self._pattern.sub(MASK, text) if self._pattern else text
+
+    def env_value(self, name: str, value: str) -> str:
+        """An environment value as shown: masked whole when the variable is a secret."""
+        return MASK if name in self.names else self(value)

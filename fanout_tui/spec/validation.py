@@ -1,0 +1,172 @@
+"""Check a parsed spec against the models, turning pydantic's errors into located issues."""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from fanout_tui.spec.errors import SpecError, SpecIssue, did_you_mean, shown_value
+from fanout_tui.spec.models import SpecFileModel
+from fanout_tui.spec.source import FieldPath, SpecSource
+
+_TYPE_MESSAGES = {
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+    "list_type": "must be a list",
+}
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def validate_spec(source: SpecSource) -> SpecFileModel:
+    """The spec's model; :class:`SpecError` listing every shape problem when it does not fit."""
+    if source.data is None:
+        raise SpecError(
+            [source.issue((), "the spec is empty; it needs at least version, name and branches")]
+        )
+    if not isinstance(source.data, dict):
+        kind = (
+            "a list" if isinstance(source.data, list) else f"the value {shown_value(source.data)}"
+        )
+        raise SpecError(
+            [
+                source.issue(
+                    (),
+                    f"the spec must be a mapping of fields (version, name, branches, …), "
+                    f"not {kind}",
+                )
+            ]
+        )
+    try:
+        return SpecFileModel.model_validate(source.data)
+    except ValidationError as error:
+        issues: dict[FieldPath, SpecIssue] = {}
+        for detail in error.errors(include_url=False):
+            path = _document_path(source.data, detail["loc"])
+            issue = _issue(source, path, detail)
+            issues.setdefault(path, issue)
+        raise SpecError(list(issues.values())) from None
+
+
+def _document_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
+    """The part of pydantic's error location that exists in the document.
+
+    Locations also name union members and validator steps (``function-after[...]``); we
+    keep only the keys and indices that lead through the data, plus a missing last key.
+    """
+    path: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if _leads_through(node, part):
+            node = node[part]
+            path.append(part)
+        elif part == "[key]":
+            path.append(part)
+            break
+        elif index == len(loc) - 1 and isinstance(node, dict) and isinstance(part, str):
+            path.append(part)  # a missing or unknown key
+    return tuple(path)
+
+
+def _leads_through(node: Any, part: int | str) -> bool:
+    if isinstance(node, dict):
+        return isinstance(part, str) and part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIssue:
+    kind = detail["type"]
+    value = detail.get("input")
+    if path and path[-1] == "[key]":
+        key_path = path[:-1]
+        message = f"{key_path[-1]!r}: {_message(detail, value)}" if key_path else "bad key"
+        return source.issue(key_path, message, at_key=True)
+    if kind == "missing":
+        name = str(path[-1])
+        return source.issue(path[:-1], f"missing required field {name!r}")
+    if kind == "extra_forbidden":
+        known = _fields_at(path[:-1])
+        hint = did_you_mean(str(path[-1]), known)
+        if hint is None and known:
+            hint = "expected one of: " + ", ".join(known)
+        return source.issue(path, "unknown field", hint=hint, at_key=True)
+    if kind == "literal_error":
+        choices = _QUOTED.findall(detail.get("ctx", {}).get("expected", ""))
+        hint = did_you_mean(value, choices) if isinstance(value, str) else None
+        return source.issue(
+            path, f"{shown_value(value)} is not one of {detail['ctx']['expected']}", hint=hint
+        )
+    if path == ("branches",) and kind == "too_short":
+        return source.issue(path, "a spec needs at least one branch")
+    return source.issue(path, _message(detail, value))
+
+
+def _message(detail: ErrorDetails, value: object) -> str:
+    kind = detail["type"]
+    ctx = detail.get("ctx", {})
+    if kind in _TYPE_MESSAGES:
+        return f"{_TYPE_MESSAGES[kind]}, not {_describe(value)}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}, not {shown_value(value)}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}, not {shown_value(value)}"
+    if kind in {"too_short", "string_too_short"}:
+        return "must not be empty"
+    message = detail["msg"]
+    return message[:1].lower() + message[1:]
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty (null)"
+    return shown_value(value)
+
+
+def _fields_at(path: FieldPath) -> list[str]:
+    """The field names a model accepts at ``path`` (for "did you mean")."""
+    annotation: Any = SpecFileModel
+    for part in path:
+        annotation = _unwrap(annotation)
+        if _is_model(annotation) and isinstance(part, str):
+            fields = {field.alias or name: field for name, field in annotation.model_fields.items()}
+            annotation = fields[part].annotation if part in fields else None
+        elif typing.get_origin(annotation) in {list, dict}:
+            annotation = typing.get_args(annotation)[-1]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if not _is_model(annotation):
+        return []
+    return [field.alias or name for name, field in annotation.model_fields.items()]
+
+
+def _is_model(candidate: object) -> bool:
+    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X`` from ``Annotated[X, ...]`` and ``X | None``."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in {typing.Union, types.UnionType}:
+            options = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            if len(options) != 1:
+                return annotation
+            annotation = options[0]
+        else:
+            return annotation
