@@ -1,0 +1,377 @@
+"""The headless command end to end: real specs, real ``sh -c`` branches, real exit codes.
+
+Each test writes a small spec to a temporary folder and runs ``python -m fanout_tui`` as a
+subprocess with stdout and stderr piped (so it is headless even without ``--headless``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fanout_tui.cli import main
+
+TIMEOUT_S = 60
+
+
+def write_spec(folder: Path, body: str) -> Path:
+    spec = folder / "spec.yaml"
+    spec.write_text("version: 1\n" + textwrap.dedent(body), encoding="utf-8")
+    return spec
+
+
+def fanout(
+    folder: Path, *args: str, env: dict[str, str] | None = None, headless: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``fanout-tui spec.yaml ARGS`` in ``folder``, journal off, output captured."""
+    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", *args]
+    if headless:
+        command.append("--headless")
+    return subprocess.run(
+        command,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+THREE_TEXT_BRANCHES = """\
+    name: three
+    branches:
+      - {id: slow, run: "sleep 0.3; echo first"}
+      - {id: middle, run: "sleep 0.1; echo second"}
+      - {id: fast, run: "echo third"}
+"""
+
+
+def test_all_succeeded_prints_the_merged_result_in_declared_order(tmp_path: Path) -> None:
+    write_spec(tmp_path, THREE_TEXT_BRANCHES)
+    done = fanout(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "first\nsecond\nthird\n"
+    progress = done.stderr.splitlines()
+    succeeded = [
+        line.split()[2] for line in progress if line.startswith("[") and " succeeded " in line
+    ]
+    assert succeeded == ["fast", "middle", "slow"]  # finishing order, unlike the result
+    assert any(line.startswith("── three: succeeded (exit 0)") for line in progress)
+    assert "   3 succeeded" in progress
+    assert "   policy: merged" in progress
+
+
+def test_progress_goes_to_stderr_only(tmp_path: Path) -> None:
+    write_spec(tmp_path, THREE_TEXT_BRANCHES)
+    done = fanout(tmp_path)
+    assert "running" not in done.stdout and "succeeded" not in done.stdout
+    assert "first" not in done.stderr
+
+
+def test_without_headless_a_pipe_on_stdout_still_gets_headless_mode(tmp_path: Path) -> None:
+    write_spec(tmp_path, THREE_TEXT_BRANCHES)
+    done = fanout(tmp_path, headless=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "first\nsecond\nthird\n"
+    assert "\x1b" not in done.stdout
+    assert "── three: succeeded" in done.stderr
+
+
+def test_output_file_and_report_of_a_complete_run(tmp_path: Path) -> None:
+    write_spec(tmp_path, THREE_TEXT_BRANCHES)
+    done = fanout(tmp_path, "-o", "out/merged.txt", "--report", "report.json")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "merged.txt").read_text() == done.stdout
+    report = read_json(tmp_path / "report.json")
+    assert report["name"] == "three"
+    assert [b["id"] for b in report["branches"]] == ["slow", "middle", "fast"]
+    assert [b["status"] for b in report["branches"]] == ["succeeded"] * 3
+    assert [b["result"] for b in report["branches"]] == ["first\n", "second\n", "third\n"]
+    assert all(b["attempts"] == 1 and b["duration_s"] > 0 for b in report["branches"])
+    assert report["branches"][0]["duration_s"] >= 0.3
+    assert report["outcome"] == {"exit_code": 0, "status": "succeeded"}
+    assert report["policy"]["state"] == "merged"
+    assert report["missing"] == report["flagged"] == []
+    assert report["merged"] == "first\nsecond\nthird"
+    assert report["merge_error"] is None
+    assert report["started_at"].endswith("+00:00")
+    assert 0.3 <= report["duration_s"] < TIMEOUT_S
+
+
+BEST_EFFORT = """\
+    name: partial
+    branches:
+      - {id: a, run: "echo A"}
+      - {id: chapter-3, run: "echo broken >&2; exit 7"}
+      - {id: c, run: "echo C"}
+    policy: {mode: best_effort, min_success: 2}
+"""
+
+
+def test_best_effort_partial_exits_3_with_a_flagged_placeholder(tmp_path: Path) -> None:
+    write_spec(tmp_path, BEST_EFFORT)
+    done = fanout(tmp_path, "-o", "merged.txt", "--report", "report.json")
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == "A\n[missing: chapter-3 — failed: exit code 7]\nC\n"
+    assert (tmp_path / "merged.txt").read_text() == done.stdout
+    assert "chapter-3  failed     attempt 1/1" in done.stderr
+    assert "exit code 7" in done.stderr
+    assert "   policy: merged — 1 flagged" in done.stderr
+    assert "   flagged: chapter-3 (failed: exit code 7)" in done.stderr
+    report = read_json(tmp_path / "report.json")
+    assert report["outcome"] == {"exit_code": 3, "status": "partial"}
+    assert report["missing"] == report["flagged"] == ["chapter-3"]
+    failed = report["branches"][1]
+    assert (failed["status"], failed["error"], failed["flagged"]) == (
+        "failed",
+        "exit code 7",
+        True,
+    )
+    assert report["merged"] == "A\n[missing: chapter-3 — failed: exit code 7]\nC"
+
+
+def test_policy_not_satisfied_exits_1_with_nothing_on_stdout(tmp_path: Path) -> None:
+    write_spec(tmp_path, BEST_EFFORT.replace("best_effort, min_success: 2", "all_or_nothing"))
+    done = fanout(tmp_path, "-o", "merged.txt", "--report", "report.json")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert not (tmp_path / "merged.txt").exists()
+    assert "   policy: blocked: 1 failed: chapter-3" in done.stderr
+    report = read_json(tmp_path / "report.json")
+    assert report["outcome"] == {"exit_code": 1, "status": "failed"}
+    assert report["policy"]["state"] == "blocked"
+    assert report["merged"] is None
+
+
+def test_key_merge_prints_json(tmp_path: Path) -> None:
+    write_spec(
+        tmp_path,
+        """\
+        name: keyed
+        branches:
+          - id: one
+            run: 'echo ''{"doc": "intro", "words": 3}'''
+            output: {format: json}
+          - id: two
+            run: 'echo ''[{"doc": "ch1", "words": 5}, {"doc": "intro", "title": "Hi"}]'''
+            output: {format: json}
+        merge: {strategy: key, key: doc}
+        """,
+    )
+    done = fanout(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "intro": {"doc": "intro", "words": 3, "title": "Hi"},
+        "ch1": {"doc": "ch1", "words": 5},
+    }
+    assert done.stdout.startswith('{\n  "intro": {')
+
+
+def test_key_conflict_fails_the_merge_naming_both_branches(tmp_path: Path) -> None:
+    write_spec(
+        tmp_path,
+        """\
+        name: clash
+        branches:
+          - {id: one, run: 'echo ''{"doc": "x", "v": 1}''', output: {format: json}}
+          - {id: two, run: 'echo ''{"doc": "x", "v": 2}''', output: {format: json}}
+        merge: {strategy: key, key: doc, on_conflict: error}
+        """,
+    )
+    done = fanout(tmp_path, "--report", "report.json")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert "merge failed: branches 'one' and 'two' disagree on field 'v'" in done.stderr
+    assert "disagree" in read_json(tmp_path / "report.json")["merge_error"]
+
+
+def test_concurrency_override_runs_one_branch_at_a_time(tmp_path: Path) -> None:
+    branches = "\n".join(
+        f'  - {{id: b{i}, run: "echo start >> trace; sleep 0.05; echo end >> trace"}}'
+        for i in range(4)
+    )
+    write_spec(tmp_path, f"name: capped\nbranches:\n{branches}\n")
+    done = fanout(tmp_path, "--concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "trace").read_text().split() == ["start", "end"] * 4
+
+
+def test_without_the_override_branches_overlap(tmp_path: Path) -> None:
+    branches = "\n".join(
+        f'  - {{id: b{i}, run: "echo start >> trace; sleep 0.3; echo end >> trace"}}'
+        for i in range(3)
+    )
+    write_spec(tmp_path, f"name: free\nbranches:\n{branches}\n")
+    done = fanout(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "trace").read_text().split()[:3] == ["start"] * 3
+
+
+def test_a_bad_spec_exits_2_with_one_message_and_no_traceback(tmp_path: Path) -> None:
+    write_spec(tmp_path, "name: bad\nbranchs: []\n")
+    done = fanout(tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "spec.yaml" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_spec_exits_2(tmp_path: Path) -> None:
+    done = fanout(tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [["--concurrency", "0"], ["--no-such-option"]])
+def test_bad_usage_exits_2(tmp_path: Path, args: list[str]) -> None:
+    write_spec(tmp_path, THREE_TEXT_BRANCHES)
+    done = fanout(tmp_path, *args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "usage:" in done.stderr
+
+
+SECRET = "s3cr3t-" + uuid.uuid4().hex
+
+
+def test_secret_values_are_masked_everywhere(tmp_path: Path) -> None:
+    write_spec(
+        tmp_path,
+        """\
+        name: secretive
+        secrets: [FANOUT_TEST_TOKEN]
+        branches:
+          - {id: echoes, run: 'echo "token=$FANOUT_TEST_TOKEN"; echo "$FANOUT_TEST_TOKEN" >&2'}
+          - id: breaks
+            run: 'echo "not json $FANOUT_TEST_TOKEN"'
+            output: {format: json}
+          - {id: fails, run: 'echo "$FANOUT_TEST_TOKEN" >&2; exit 4'}
+        policy: {mode: best_effort, min_success: 1}
+        """,
+    )
+    done = fanout(
+        tmp_path,
+        "-o",
+        "merged.txt",
+        "--report",
+        "report.json",
+        env={"FANOUT_TEST_TOKEN": SECRET},
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.startswith("token=***\n")
+    for text in (
+        done.stdout,
+        done.stderr,
+        (tmp_path / "merged.txt").read_text(),
+        (tmp_path / "report.json").read_text(),
+    ):
+        assert SECRET not in text
+    assert read_json(tmp_path / "report.json")["branches"][0]["result"] == "token=***\n"
+
+
+def test_in_process_main_returns_the_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_spec(tmp_path, BEST_EFFORT)
+    monkeypatch.chdir(tmp_path)
+    assert main(["spec.yaml", "--headless", "--no-journal"]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == "A\n[missing: chapter-3 — failed: exit code 7]\nC\n"
+    assert "── partial: partial (exit 3)" in captured.err
+
+
+# --- interruption ----------------------------------------------------------------------
+
+
+def processes_marked(marker: str) -> list[int]:
+    """Pids of live processes whose environment holds ``marker`` (zombies have none)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in environ:
+            pids.append(int(entry.name))
+    return pids
+
+
+def start_sleepers(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start a headless run whose branches (and their children) sleep; wait until they run."""
+    marker = f"FANOUT_TEST_MARK={uuid.uuid4().hex}"
+    name, value = marker.split("=")
+    write_spec(
+        folder,
+        f"""\
+        name: sleepers
+        defaults: {{env: {{{name}: "{value}"}}}}
+        branches:
+          - {{id: quick, run: "echo done"}}
+          - {{id: sleeper, run: "sleep 30 & sleep 30; wait"}}
+          - {{id: stubborn, run: "trap '' INT; sleep 30"}}
+        """,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", "--headless"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    running: set[str] = set()
+    seen = []
+    deadline = time.monotonic() + TIMEOUT_S
+    while running != {"sleeper", "stubborn"} and time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == "running" and fields[2] in ("sleeper", "stubborn"):
+            running.add(fields[2])
+    assert running == {"sleeper", "stubborn"}, "".join(seen)
+    assert processes_marked(marker), "the branches' processes are not visible in /proc"
+    return process, marker
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [[signal.SIGINT], [signal.SIGTERM], [signal.SIGINT, signal.SIGINT]],
+    ids=["sigint", "sigterm", "sigint-twice"],
+)
+def test_a_signal_ends_every_branch_and_exits_130(
+    tmp_path: Path, signals: list[signal.Signals]
+) -> None:
+    process, marker = start_sleepers(tmp_path)
+    try:
+        for signum in signals:
+            process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert stdout == ""
+    assert processes_marked(marker) == []
+    assert f"{signals[0].name}: ending every branch" in stderr
+    assert "── sleepers: interrupted (exit 130)" in stderr
+    assert "Traceback" not in stderr
