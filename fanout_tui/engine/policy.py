@@ -60,14 +60,16 @@ def judge(policy: PolicyPlan, branches: Sequence[BranchReport]) -> Verdict:
 def describe_failures(branches: Sequence[BranchReport]) -> str:
     """Name settled, unsuccessful ``branches`` grouped by status: ``"2 failed: a, b"``.
 
-    Groups follow the order of their first branch; a status with several branches is
-    counted (``"2 failed: a, b; 1 timed out: c"``).
+    Failures come first, then timeouts, then cancellations (usually their consequence),
+    each with its branches in declared order: ``"2 failed: a, b; 1 cancelled: c"``.
     """
     groups: dict[BranchStatus, list[str]] = {}
     for branch in branches:
         groups.setdefault(branch.status, []).append(branch.id)
     return "; ".join(
-        f"{len(ids)} {status_words(status)}: {', '.join(ids)}" for status, ids in groups.items()
+        f"{len(groups[status])} {status_words(status)}: {', '.join(groups[status])}"
+        for status in BranchStatus
+        if status in groups
     )
 
 

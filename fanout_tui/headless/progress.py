@@ -34,6 +34,9 @@ from fanout_tui.spec.plan import Plan
 MAX_ID_WIDTH = 24
 """Longer branch ids are printed whole; shorter ones are padded to the longest, up to this."""
 
+MAX_LISTED = 20
+"""The summary names at most this many unsuccessful branches."""
+
 _STATUS_WIDTH = max(len(status) for status in BranchStatus)
 
 _COLOURS = {
@@ -119,10 +122,12 @@ class ProgressPrinter:
         self._write(f"   policy: {policy or merge.describe()}")
         unsuccessful = [b for b in outcome.branches if b.status.settled and b.id in merge.missing]
         if unsuccessful:
-            label = "flagged" if merge.flagged else "did not succeed"
-            self._write(
-                f"   {label}: " + ", ".join(f"{b.id} ({why_missing(b)})" for b in unsuccessful)
-            )
+            self._write(f"   {'flagged' if merge.flagged else 'did not succeed'}:")
+            width = min(max(len(b.id) for b in unsuccessful), MAX_ID_WIDTH)
+            for branch in unsuccessful[:MAX_LISTED]:
+                self._write(f"     {branch.id.ljust(width)}  {why_missing(branch)}")
+            if len(unsuccessful) > MAX_LISTED:
+                self._write(f"     … and {len(unsuccessful) - MAX_LISTED} more (see --report)")
 
     def _state_changed(self, event: BranchStateChanged) -> None:
         branch_id, status = event.branch_id, event.status

@@ -86,3 +86,8 @@ def test_best_effort_with_zero_needed_merges_even_when_all_failed() -> None:
     verdict = judge(best_effort(0), branches(S.FAILED, S.FAILED))
     assert verdict.state is PolicyState.MERGED
     assert verdict.missing == ("b0", "b1")
+
+
+def test_failures_are_named_before_the_cancellations_they_caused() -> None:
+    verdict = judge(ALL, branches(S.CANCELLED, S.FAILED, S.CANCELLED))
+    assert verdict.reason == "1 failed: b1; 2 cancelled: b0, b2"

@@ -132,7 +132,7 @@ def test_best_effort_partial_exits_3_with_a_flagged_placeholder(tmp_path: Path) 
     assert "chapter-3  failed     attempt 1/1" in done.stderr
     assert "exit code 7" in done.stderr
     assert "   policy: merged — 1 flagged" in done.stderr
-    assert "   flagged: chapter-3 (failed: exit code 7)" in done.stderr
+    assert "   flagged:\n     chapter-3  failed: exit code 7\n" in done.stderr
     report = read_json(tmp_path / "report.json")
     assert report["outcome"] == {"exit_code": 3, "status": "partial"}
     assert report["missing"] == report["flagged"] == ["chapter-3"]

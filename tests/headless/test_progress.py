@@ -134,7 +134,9 @@ def test_summary_of_a_partial_run() -> None:
         "── docs: partial (exit 3) in 12.3s",
         "   2 succeeded · 1 failed · 1 timed out",
         "   policy: merged — 2 flagged",
-        "   flagged: ch-3 (failed: exit code 7), d (timed out after 2s)",
+        "   flagged:",
+        "     ch-3  failed: exit code 7",
+        "     d     timed out after 2s",
     ]
 
 
@@ -146,7 +148,25 @@ def test_summary_of_a_blocked_run_says_why_without_dashboard_keys() -> None:
     lines = stream.getvalue().splitlines()
     assert lines[0] == "── docs: failed (exit 1) in 12.3s"
     assert lines[2] == f"   policy: blocked: {reason}"
-    assert lines[3].startswith("   did not succeed: ch-3 (failed: exit code 7)")
+    assert lines[3:] == [
+        "   did not succeed:",
+        "     ch-3  failed: exit code 7",
+        "     d     timed out after 2s",
+    ]
+
+
+def test_summary_lists_at_most_twenty_unsuccessful_branches() -> None:
+    progress, stream, _ = printer()
+    reports = tuple(
+        BranchReport(f"b{i:02}", S.FAILED, None, "exit code 1", 1, 0.1) for i in range(25)
+    )
+    ids = tuple(r.id for r in reports)
+    merge = MergeState(PolicyState.MERGED, "", ids, ids, 0)
+    progress.summary(RunOutcome("many", reports, merge, 3, 0.0, 1.0))
+    lines = stream.getvalue().splitlines()
+    assert lines[4] == "     b00  failed: exit code 1"
+    assert lines[-2] == "     b19  failed: exit code 1"
+    assert lines[-1] == "     … and 5 more (see --report)"
 
 
 def test_interrupt_notes() -> None:
