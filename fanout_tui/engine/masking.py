@@ -7,6 +7,7 @@ own), because output is handled a line at a time and a multi-line value may arri
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -23,21 +24,23 @@ class Masker:
         secrets: Secret name to value; empty values are ignored.
     """
 
-    __slots__ = ("_longest", "_pattern")
+    __slots__ = ("_line_pattern", "_longest_line", "_pattern")
 
     def __init__(self, secrets: Mapping[str, str]) -> None:
-        values: set[str] = set()
+        whole: set[str] = set()
+        single_line: set[str] = set()
         for value in secrets.values():
             if not value:
                 continue
-            values.add(value)
+            whole.add(value)
             lines = value.splitlines()
             if len(lines) > 1:
-                values.update(line for line in lines if len(line) >= _MIN_PIECE)
-        # Longest first, so a secret that contains another is masked whole.
-        ordered = sorted(values, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self._longest = len(ordered[0]) if ordered else 0
+                single_line.update(line for line in lines if len(line) >= _MIN_PIECE)
+            else:
+                single_line.add(value)
+        self._pattern = _alternation(whole | single_line)
+        self._line_pattern = _alternation(single_line)
+        self._longest_line = max(map(len, single_line), default=0)
 
     @classmethod
     def from_environ(cls, names: Iterable[str], environ: Mapping[str, str] | None = None) -> Masker:
@@ -47,8 +50,6 @@ class Masker:
             names: Names of the secret variables (the spec's ``secrets:``).
             environ: Where to read them; the process environment by default.
         """
-        import os
-
         source = os.environ if environ is None else environ
         return cls({name: source.get(name, "") for name in names})
 
@@ -56,11 +57,6 @@ class Masker:
     def active(self) -> bool:
         """True when there is at least one secret to mask."""
         return self._pattern is not None
-
-    @property
-    def longest(self) -> int:
-        """Length of the longest secret value (0 when there is none)."""
-        return self._longest
 
     def mask(self, text: str) -> str:
         """Return ``text`` with every secret value replaced by ``***``."""
@@ -85,46 +81,53 @@ class Masker:
 
     def stream(self) -> StreamMasker:
         """A masker for text that arrives in pieces (a secret may straddle two pieces)."""
-        return StreamMasker(self)
+        return StreamMasker(self._line_pattern, self._longest_line)
 
 
 class StreamMasker:
     """Masks a text stream fed in arbitrary pieces, holding back as little as possible.
 
-    Everything up to the last line break is released at once (a single-line secret cannot
-    span a line break, and multi-line secrets are also masked line by line). Of an
-    unfinished line, only the last ``longest - 1`` characters are held back, since they
-    might be the start of a secret.
+    Streams are masked with single-line secrets only (a multi-line secret by its lines),
+    so no secret spans a line break: everything up to the last line break is released
+    at once, masked by the regex engine in one pass. Of the unfinished line, only the
+    last ``longest - 1`` characters are held back (they might start a secret), unless a
+    secret found there straddles that point, which is then released whole.
     """
 
-    __slots__ = ("_held", "_masker")
+    __slots__ = ("_held", "_longest", "_pattern")
 
-    def __init__(self, masker: Masker) -> None:
-        self._masker = masker
+    def __init__(self, pattern: re.Pattern[str] | None, longest: int) -> None:
+        self._pattern = pattern
+        self._longest = longest
         self._held = ""
 
     def feed(self, text: str) -> str:
         """Take the next piece of the stream; return the masked text that is now safe."""
-        pattern = self._masker._pattern
+        pattern = self._pattern
         if pattern is None:
             return text
         buffer = self._held + text
-        cut = max(buffer.rfind("\n"), buffer.rfind("\r")) + 1
-        cut = max(cut, len(buffer) - (self._masker.longest - 1))
-        pieces: list[str] = []
-        position = 0
-        for match in pattern.finditer(buffer):
+        line_start = buffer.rfind("\n") + 1
+        cut = max(line_start, len(buffer) - (self._longest - 1))
+        # Scanning from a line start matches what a scan of the whole stream finds there.
+        for match in pattern.finditer(buffer, line_start):
             if match.start() >= cut:
                 break
-            pieces.append(buffer[position : match.start()])
-            pieces.append(MASK)
-            position = match.end()
-            cut = max(cut, position)  # a secret that straddles the cut is released whole
-        pieces.append(buffer[position:cut])
+            if match.end() > cut:
+                cut = match.end()
+                break
         self._held = buffer[cut:]
-        return "".join(pieces)
+        return pattern.sub(MASK, buffer[:cut])
 
     def flush(self) -> str:
         """Release whatever is held at the end of the stream."""
         held, self._held = self._held, ""
-        return self._masker.mask(held)
+        return held if self._pattern is None else self._pattern.sub(MASK, held)
+
+
+def _alternation(values: set[str]) -> re.Pattern[str] | None:
+    """One regex matching any of ``values``, longest first (a secret inside another loses)."""
+    if not values:
+        return None
+    ordered = sorted(values, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered)))
