@@ -155,7 +155,8 @@ class ProgressPrinter:
         if event.waiting_on:
             parts.append(f"on {event.waiting_on}")
         if event.reason:
-            parts.append(event.reason)
+            # "cancelled  …  cancelled: x failed" says its status once: "… x failed".
+            parts.append(event.reason.removeprefix(f"{status_words(status)}: "))
         status_text = self._paint(str(status).ljust(_STATUS_WIDTH), _COLOURS[status])
         line = f"{self._stamp()} {branch_id.ljust(self._id_width)}  {status_text}"
         return "  ".join([line, *parts]).rstrip()

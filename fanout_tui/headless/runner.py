@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 
 import anyio
 from anyio.abc import TaskStatus
@@ -23,7 +24,8 @@ def run_headless(engine: EngineControl) -> RunOutcome:
     the end. The merged result is not printed here: the caller delivers it.
 
     Args:
-        engine: The engine to run (must be called from the main thread, for signals).
+        engine: The engine to run. Signals are handled only when this is called from the
+            main thread (the only one Python delivers them to).
 
     Returns:
         How the run ended; its exit code is 130 when a signal interrupted it before the
@@ -38,8 +40,9 @@ def run_headless(engine: EngineControl) -> RunOutcome:
 
 async def _run(engine: EngineControl, progress: ProgressPrinter) -> RunOutcome:
     async with anyio.create_task_group() as group:
-        # The signal handlers are in place before any branch starts.
-        await group.start(_end_on_signals, engine, progress)
+        if threading.current_thread() is threading.main_thread():
+            # The signal handlers are in place before any branch starts.
+            await group.start(_end_on_signals, engine, progress)
         outcome = await engine.run()
         group.cancel_scope.cancel()
     return outcome

@@ -187,3 +187,11 @@ def test_a_closed_stderr_does_not_stop_the_run() -> None:
     progress = ProgressPrinter(ClosedStream(), id_width=4, colour=False)
     progress.on_event(change("a", S.RUNNING))
     progress.on_event(change("a", S.SUCCEEDED))
+
+
+def test_a_reason_does_not_repeat_the_status() -> None:
+    progress, stream, _ = printer()
+    progress.on_event(
+        change("a", S.CANCELLED, 0, reason="cancelled: b failed and fail_fast is set")
+    )
+    assert stream.getvalue() == "[   0.0s] a         cancelled  b failed and fail_fast is set\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 import anyio
 import pytest
@@ -105,3 +106,13 @@ def test_signal_handlers_are_restored_after_the_run() -> None:
     before = signal.getsignal(signal.SIGINT)
     run_headless(ScriptedEngine([signal.SIGTERM]))
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_off_the_main_thread_it_runs_without_signal_handling() -> None:
+    engine = ScriptedEngine([])
+    engine.shutdown(interrupted=True)  # nothing would end it otherwise
+    outcomes: list[RunOutcome] = []
+    worker = threading.Thread(target=lambda: outcomes.append(run_headless(engine)))
+    worker.start()
+    worker.join(timeout=10)
+    assert [outcome.exit_code for outcome in outcomes] == [130]
