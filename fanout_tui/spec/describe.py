@@ -12,7 +12,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from fanout_tui.spec.masking import SecretMask
+from fanout_tui.spec.masking import MASK, SecretMask
 from fanout_tui.spec.plan import (
     BranchPlan,
     MergePlan,
@@ -82,7 +82,7 @@ def _branch(branch: BranchPlan, mask: SecretMask) -> list[str]:
     lines.append(f"    cwd      {branch.cwd}")
     if branch.env:
         shown = " ".join(
-            f"{name}={shlex.quote(mask.env_value(name, value))}"
+            f"{name}={MASK if name in mask.names else shlex.quote(mask(value))}"
             for name, value in branch.env.items()
         )
         lines.append(f"    env      {shown}")

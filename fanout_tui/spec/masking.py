@@ -32,7 +32,3 @@ class SecretMask:
     def __call__(self, text: str) -> str:
         """``text`` with every secret value masked."""
         return self._pattern.sub(MASK, text) if self._pattern else text
-
-    def env_value(self, name: str, value: str) -> str:
-        """An environment value as shown: masked whole when the variable is a secret."""
-        return MASK if name in self.names else self(value)
