@@ -109,10 +109,12 @@ class ProgressPrinter:
         self._write(
             f"── {outcome.name}: {headline} (exit {outcome.exit_code}) in {outcome.duration_s:.1f}s"
         )
+        reused = sum(1 for branch in outcome.branches if branch.reused)
         self._write(
             "   "
             + " · ".join(
                 f"{n} {self._paint(status_words(status), _COLOURS[status])}"
+                + (f" ({reused} reused)" if reused and status is BranchStatus.SUCCEEDED else "")
                 for status in BranchStatus
                 if (n := counts.get(status, 0))
             )

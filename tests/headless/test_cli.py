@@ -375,3 +375,27 @@ def test_a_signal_ends_every_branch_and_exits_130(
     assert f"{signals[0].name}: ending every branch" in stderr
     assert "── sleepers: interrupted (exit 130)" in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_journaled_run_resumes_and_says_what_it_reused(tmp_path: Path) -> None:
+    write_spec(
+        tmp_path,
+        """\
+        name: resumable
+        branches:
+          - {id: once, run: "echo run >> once.count; echo A"}
+          - {id: flaky, run: "test -f ok || { touch ok; exit 9; }; echo B"}
+        """,
+    )
+    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--headless"]
+    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert first.returncode == 1, first.stderr
+    assert (tmp_path / ".fanout").is_dir()
+    second = subprocess.run(
+        [*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == "A\nB\n"
+    assert "once   succeeded  reused from an earlier run" in second.stderr
+    assert "   2 succeeded (1 reused)" in second.stderr
+    assert (tmp_path / "once.count").read_text() == "run\n"
