@@ -1,8 +1,10 @@
 """Secret masking at the source: every line, log byte and result passes through a Masker.
 
-A secret's value becomes ``***`` wherever it appears. A secret that spans several lines is
-also masked line by line (each of its lines of four characters or more is a secret of its
-own), because output is handled a line at a time and a multi-line value may arrive split.
+A secret's value becomes ``***`` wherever it appears. As in the spec layer, values shorter
+than :data:`~fanout_tui.spec.masking.MIN_MASKED_LENGTH` are not hunted for (masking "1"
+everywhere hides nothing and garbles everything). A secret that spans several lines is
+also masked line by line (each of its long-enough lines is a secret of its own), because
+output streams are masked a line at a time.
 """
 
 from __future__ import annotations
@@ -12,16 +14,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-MASK = "***"
-_MIN_PIECE = 4
-"""Shortest line of a multi-line secret that is masked on its own."""
+from fanout_tui.spec.masking import MASK, MIN_MASKED_LENGTH
 
 
 class Masker:
     """Replaces secret values with ``***`` in text and in JSON-like values.
 
     Args:
-        secrets: Secret name to value; empty values are ignored.
+        secrets: Secret name to value; values shorter than four characters are ignored.
     """
 
     __slots__ = ("_line_pattern", "_longest_line", "_pattern")
@@ -30,12 +30,12 @@ class Masker:
         whole: set[str] = set()
         single_line: set[str] = set()
         for value in secrets.values():
-            if not value:
+            if len(value) < MIN_MASKED_LENGTH:
                 continue
             whole.add(value)
             lines = value.splitlines()
             if len(lines) > 1:
-                single_line.update(line for line in lines if len(line) >= _MIN_PIECE)
+                single_line.update(line for line in lines if len(line) >= MIN_MASKED_LENGTH)
             else:
                 single_line.add(value)
         self._pattern = _alternation(whole | single_line)

@@ -360,9 +360,9 @@ async def test_secrets_are_masked_in_lines_logs_results_and_reasons(tmp_path: Pa
 
 
 async def test_a_secret_escaped_inside_json_is_masked_in_the_parsed_result(tmp_path: Path) -> None:
-    masker = Masker({"T": "a/b"})
+    masker = Masker({"T": "ab/cd"})
     branch = _branch(
-        tmp_path, "echo '[\"a\\/b\"]'", output=OutputContract(format=OutputFormat.JSON)
+        tmp_path, "echo '[\"ab\\/cd\"]'", output=OutputContract(format=OutputFormat.JSON)
     )
     assert (await _attempt(branch, masker=masker)).result.result == ["***"]
 
