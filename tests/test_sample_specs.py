@@ -1,0 +1,258 @@
+"""The sample specs: each one is valid, runs headless to its expected outcome, and ships.
+
+The headless runs start every sample at once (they mostly sleep, so this keeps the file
+fast) in a temporary working folder, which also shows that relative paths resolve
+against the spec's folder and not the working one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fanout_tui.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_specs"
+RUN_TIMEOUT_S = 60
+_INTERPRETER_DIR = str(Path(sys.executable).parent)
+"""Put first on PATH, so that the samples' ``python3`` is this interpreter (as in a venv)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished headless run of a sample."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None
+
+    def statuses(self) -> dict[str, str]:
+        """Branch id → final status, from the report."""
+        assert self.report is not None, self.stderr
+        return {branch["id"]: branch["status"] for branch in self.report["branches"]}
+
+    def attempts(self, branch_id: str) -> int:
+        """How many attempts the report counts for one branch."""
+        assert self.report is not None, self.stderr
+        return next(b["attempts"] for b in self.report["branches"] if b["id"] == branch_id)
+
+
+def _docs_key_merge(run: Run) -> None:
+    merged = json.loads(run.stdout)
+    assert list(merged) == ["intro", "install", "usage", "faq", "changelog"]
+    assert merged["usage"]["words"] == 125
+    assert merged["install"]["title"] == "Installing Brewlog"  # from the other branch
+
+
+def _code_checks(run: Run) -> None:
+    out = run.stdout
+    # The declared merge order, not the finishing order (the syntax check finishes last).
+    assert (
+        out.index("syntax:") < out.index("line length:") < out.index("json:") < out.index("todo:")
+    )
+    assert "todo: 2 TODO/FIXME markers in 3 files" in out
+    assert "line length: 0 lines over 100 columns" in out
+
+
+def _flaky_retry(run: Run) -> None:
+    assert [page["page"] for page in json.loads(run.stdout)] == [1, 2, 3, 4]
+    assert run.attempts("page-3") == 3
+    assert run.attempts("page-1") == 1
+
+
+def _best_effort(run: Run) -> None:
+    assert "station-a: 24 readings" in run.stdout
+    assert "station-f: 24 readings" in run.stdout
+    assert "station-e" in run.stdout  # the placeholder flags the missing station
+    assert run.statuses()["station-e"] == "failed"
+    assert run.attempts("station-e") == 2
+    assert run.report is not None
+    assert run.report["missing"] == run.report["flagged"] == ["station-e"]
+
+
+def _rate_limited_api(run: Run) -> None:
+    merged = json.loads(run.stdout)
+    cities = ["Lisbon", "Oslo", "Nairobi", "Lima", "Osaka", "Denver", "Perth", "Tallinn"]
+    assert list(merged) == cities
+    assert merged["Oslo"] == {"city": "Oslo", "temp_c": 2.9, "conditions": "windy"}
+
+
+def _synthesis_report(run: Run) -> None:
+    assert run.stdout.startswith("# Incident report (synthesis-report)")
+    assert "160 log lines from 4 services: 20 errors, 12 warnings." in run.stdout
+    assert "| db | 8 | 6 | connection limit reached |" in run.stdout
+
+
+def _matrix_and_callables(run: Run) -> None:
+    merged = json.loads(run.stdout)
+    assert list(merged) == ["intro", "usage", "faq"]
+    assert set(merged["faq"]) == {"doc", "md5", "sha256", "bytes", "lines"}
+    assert merged["faq"]["bytes"] == (SAMPLES / "docs" / "faq.md").stat().st_size
+    assert merged["faq"]["md5"] == "b1760c74fec3d251e9b7905d7ef80a35"
+
+
+def _release_gate(run: Run) -> None:
+    assert run.stdout == ""
+    assert run.statuses() == {
+        "doctests": "cancelled",
+        "licence-audit": "failed",
+        "archive": "cancelled",
+    }
+
+
+@dataclass(frozen=True)
+class Expectation:
+    exit_code: int
+    check: Callable[[Run], None]
+
+
+EXPECTED: dict[str, Expectation] = {
+    "docs-key-merge.yaml": Expectation(0, _docs_key_merge),
+    "code-checks.yaml": Expectation(0, _code_checks),
+    "flaky-retry.yaml": Expectation(0, _flaky_retry),
+    "best-effort.yaml": Expectation(3, _best_effort),
+    "rate-limited-api.yaml": Expectation(0, _rate_limited_api),
+    "synthesis-report.yaml": Expectation(0, _synthesis_report),
+    "matrix-and-callables.yaml": Expectation(0, _matrix_and_callables),
+    "release-gate.yaml": Expectation(1, _release_gate),
+}
+
+
+def _sample_paths() -> list[Path]:
+    return sorted(SAMPLES.glob("*.yaml"))
+
+
+def test_every_sample_has_an_expectation() -> None:
+    assert {path.name for path in _sample_paths()} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_starts_with_the_schema_comment(name: str) -> None:
+    first_line = (SAMPLES / name).read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == "# yaml-language-server: $schema=./fanout-tui.schema.json"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_passes_check(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(SAMPLES / name)]) == 0
+    assert name.removesuffix(".yaml") in capsys.readouterr().out
+
+
+class _HeadlessRun:
+    """A headless run of one sample in its own process and working folder."""
+
+    def __init__(self, spec: Path, workdir: Path) -> None:
+        workdir.mkdir(parents=True)
+        self.report_path = workdir / "report.json"
+        self._finished: Run | None = None
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fanout_tui",
+                str(spec),
+                "--headless",
+                "--no-journal",
+                "--report",
+                str(self.report_path),
+            ],
+            cwd=workdir,
+            env={**os.environ, "PATH": os.pathsep.join([_INTERPRETER_DIR, os.environ["PATH"]])},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def wait(self) -> Run:
+        """Wait for the run to end (once) and return what it did."""
+        if self._finished is None:
+            stdout, stderr = self.process.communicate(timeout=RUN_TIMEOUT_S)
+            report = None
+            if self.report_path.exists():
+                report = json.loads(self.report_path.read_text(encoding="utf-8"))
+            self._finished = Run(self.process.returncode, stdout, stderr, report)
+        return self._finished
+
+    def stop(self) -> None:
+        """Kill the run if it is still going (a failed test must not leave it behind)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture(scope="module")
+def headless_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _HeadlessRun]]:
+    """Start every sample at once; each test waits for its own."""
+    base = tmp_path_factory.mktemp("samples")
+    runs = {name: _HeadlessRun(SAMPLES / name, base / name) for name in sorted(EXPECTED)}
+    yield runs
+    for run in runs.values():
+        run.stop()
+
+
+def _assert_outcome(name: str, run: Run) -> None:
+    expected = EXPECTED[name]
+    assert run.exit_code == expected.exit_code, run.stderr
+    expected.check(run)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_runs_headless_to_its_expected_outcome(
+    name: str, headless_runs: dict[str, _HeadlessRun]
+) -> None:
+    _assert_outcome(name, headless_runs[name].wait())
+
+
+STATEFUL = ("flaky-retry.yaml", "rate-limited-api.yaml")
+"""Samples that keep state between attempts (in the temporary folder)."""
+
+
+@pytest.fixture(scope="module")
+def second_runs(
+    headless_runs: dict[str, _HeadlessRun], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, _HeadlessRun]]:
+    """Run each stateful sample again once its first run has finished."""
+    base = tmp_path_factory.mktemp("again")
+    runs = {}
+    for name in STATEFUL:
+        headless_runs[name].wait()
+        runs[name] = _HeadlessRun(SAMPLES / name, base / name)
+    yield runs
+    for run in runs.values():
+        run.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", STATEFUL)
+def test_stateful_sample_has_the_same_outcome_when_run_again(
+    name: str, second_runs: dict[str, _HeadlessRun]
+) -> None:
+    _assert_outcome(name, second_runs[name].wait())
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_sample_specs_and_themes(tmp_path: Path) -> None:
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path)]
+    subprocess.run([*build, str(ROOT)], check=True, timeout=120)
+    (wheel,) = tmp_path.glob("fanout_tui-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = set(archive.namelist())
+    for folder in ("sample_specs", "themes"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                relative = path.relative_to(ROOT).as_posix()
+                assert f"fanout_tui/_data/{relative}" in shipped
+    assert any(name.startswith("fanout_tui/_data/sample_specs/scripts/") for name in shipped)
