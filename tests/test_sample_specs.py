@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -23,6 +24,8 @@ from fanout_tui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_specs"
+README = ROOT / "README.md"
+WHEEL = "wheel"
 RUN_TIMEOUT_S = 60
 _INTERPRETER_DIR = str(Path(sys.executable).parent)
 """Put first on PATH, so that the samples' ``python3`` is this interpreter (as in a venv)."""
@@ -149,25 +152,16 @@ def test_sample_passes_check(name: str, capsys: pytest.CaptureFixture[str]) -> N
     assert name.removesuffix(".yaml") in capsys.readouterr().out
 
 
-class _HeadlessRun:
-    """A headless run of one sample in its own process and working folder."""
+class _Background:
+    """A command run in the background with ``python3`` meaning this interpreter."""
 
-    def __init__(self, spec: Path, workdir: Path) -> None:
-        workdir.mkdir(parents=True)
-        self.report_path = workdir / "report.json"
+    def __init__(self, argv: list[str], cwd: Path, report_path: Path | None = None) -> None:
+        self.cwd = cwd
+        self.report_path = report_path
         self._finished: Run | None = None
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fanout_tui",
-                str(spec),
-                "--headless",
-                "--no-journal",
-                "--report",
-                str(self.report_path),
-            ],
-            cwd=workdir,
+            argv,
+            cwd=cwd,
             env={**os.environ, "PATH": os.pathsep.join([_INTERPRETER_DIR, os.environ["PATH"]])},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -175,28 +169,54 @@ class _HeadlessRun:
             text=True,
         )
 
+    @classmethod
+    def headless(cls, spec: Path, workdir: Path) -> _Background:
+        """Run ``spec`` headless, without a journal, in ``workdir`` with a report."""
+        workdir.mkdir(parents=True)
+        report = workdir / "report.json"
+        argv = [sys.executable, "-m", "fanout_tui", str(spec), "--headless", "--no-journal"]
+        return cls([*argv, "--report", str(report)], workdir, report)
+
     def wait(self) -> Run:
         """Wait for the run to end (once) and return what it did."""
         if self._finished is None:
             stdout, stderr = self.process.communicate(timeout=RUN_TIMEOUT_S)
             report = None
-            if self.report_path.exists():
+            if self.report_path is not None and self.report_path.exists():
                 report = json.loads(self.report_path.read_text(encoding="utf-8"))
             self._finished = Run(self.process.returncode, stdout, stderr, report)
         return self._finished
 
     def stop(self) -> None:
-        """Kill the run if it is still going (a failed test must not leave it behind)."""
+        """End the run if it is still going: SIGTERM lets fanout-tui end its branches."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
+            self.process.terminate()
+            try:
+                self.process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
+
+
+def _readme_block(language: str, containing: str) -> str:
+    """The first fenced ``language`` block of the README that contains ``containing``."""
+    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return next(block for block in blocks if containing in block)
 
 
 @pytest.fixture(scope="module")
-def headless_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _HeadlessRun]]:
-    """Start every sample at once; each test waits for its own."""
+def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _Background]]:
+    """Start every sample, the README's library example and a wheel build at once.
+
+    They mostly sleep or wait on I/O, so running them side by side keeps this file fast;
+    each test waits for its own.
+    """
     base = tmp_path_factory.mktemp("samples")
-    runs = {name: _HeadlessRun(SAMPLES / name, base / name) for name in sorted(EXPECTED)}
+    runs = {name: _Background.headless(SAMPLES / name, base / name) for name in sorted(EXPECTED)}
+    example = _readme_block("python", "anyio.run(engine.run)")
+    runs[README.name] = _Background([sys.executable, "-c", example], ROOT)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(base)]
+    runs[WHEEL] = _Background([*build, str(ROOT)], base)
     yield runs
     for run in runs.values():
         run.stop()
@@ -211,9 +231,9 @@ def _assert_outcome(name: str, run: Run) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_sample_runs_headless_to_its_expected_outcome(
-    name: str, headless_runs: dict[str, _HeadlessRun]
+    name: str, background: dict[str, _Background]
 ) -> None:
-    _assert_outcome(name, headless_runs[name].wait())
+    _assert_outcome(name, background[name].wait())
 
 
 STATEFUL = ("flaky-retry.yaml", "rate-limited-api.yaml")
@@ -222,14 +242,14 @@ STATEFUL = ("flaky-retry.yaml", "rate-limited-api.yaml")
 
 @pytest.fixture(scope="module")
 def second_runs(
-    headless_runs: dict[str, _HeadlessRun], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, _HeadlessRun]]:
+    background: dict[str, _Background], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, _Background]]:
     """Run each stateful sample again once its first run has finished."""
     base = tmp_path_factory.mktemp("again")
     runs = {}
     for name in STATEFUL:
-        headless_runs[name].wait()
-        runs[name] = _HeadlessRun(SAMPLES / name, base / name)
+        background[name].wait()
+        runs[name] = _Background.headless(SAMPLES / name, base / name)
     yield runs
     for run in runs.values():
         run.stop()
@@ -238,16 +258,16 @@ def second_runs(
 @pytest.mark.slow
 @pytest.mark.parametrize("name", STATEFUL)
 def test_stateful_sample_has_the_same_outcome_when_run_again(
-    name: str, second_runs: dict[str, _HeadlessRun]
+    name: str, second_runs: dict[str, _Background]
 ) -> None:
     _assert_outcome(name, second_runs[name].wait())
 
 
 @pytest.mark.slow
-def test_wheel_ships_the_sample_specs_and_themes(tmp_path: Path) -> None:
-    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path)]
-    subprocess.run([*build, str(ROOT)], check=True, timeout=120)
-    (wheel,) = tmp_path.glob("fanout_tui-*.whl")
+def test_wheel_ships_the_sample_specs_and_themes(background: dict[str, _Background]) -> None:
+    build = background[WHEEL]
+    assert build.wait().exit_code == 0, build.wait().stderr
+    (wheel,) = build.cwd.glob("fanout_tui-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
     for folder in ("sample_specs", "themes"):
@@ -256,3 +276,27 @@ def test_wheel_ships_the_sample_specs_and_themes(tmp_path: Path) -> None:
                 relative = path.relative_to(ROOT).as_posix()
                 assert f"fanout_tui/_data/{relative}" in shipped
     assert any(name.startswith("fanout_tui/_data/sample_specs/scripts/") for name in shipped)
+    assert any(name.startswith("fanout_tui/_data/themes/") for name in shipped)
+
+
+def test_readme_first_command_installs_and_opens_a_sample_in_the_dashboard() -> None:
+    first = _readme_block("sh", "fanout-tui").strip().splitlines()[0]
+    assert first.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install . && ")
+    spec = first.rsplit("fanout-tui ", 1)[1]
+    assert (ROOT / spec).is_file() and spec.startswith("sample_specs/")
+
+
+def test_readme_test_command_is_the_one_ci_runs() -> None:
+    command = _readme_block("sh", "python -m pytest").strip()
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert command == "pip install -e '.[test]' && python -m pytest"
+    assert command in ci_lines
+
+
+@pytest.mark.slow
+def test_readme_library_example_runs(background: dict[str, _Background]) -> None:
+    run = background[README.name].wait()
+    assert run.exit_code == 0, run.stderr
+    assert "page-3: retrying (attempt 1/4)" in run.stdout
+    assert "page-3: succeeded (attempt 3/4)" in run.stdout
+    assert "0 merged" in run.stdout
