@@ -40,12 +40,11 @@ def write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def make_private(path: Path | None) -> None:
-    """Tighten an existing file to 0600 (a log another layer created); ignore a missing one."""
-    if path is None:
-        return
+def make_private(path: Path, *, mode: int = FILE_MODE) -> None:
+    """Tighten an existing file (or, with ``mode=DIR_MODE``, folder) that another layer
+    created; ignore a missing one."""
     try:
-        os.chmod(path, FILE_MODE)
+        os.chmod(path, mode)
     except FileNotFoundError:
         return
 
@@ -57,6 +56,6 @@ def make_tree_private(root: Path) -> None:
     os.chmod(root, DIR_MODE)
     for folder, subfolders, files in os.walk(root):
         for name in subfolders:
-            os.chmod(os.path.join(folder, name), DIR_MODE)
+            make_private(Path(folder, name), mode=DIR_MODE)
         for name in files:
             make_private(Path(folder, name))

@@ -197,6 +197,7 @@ class Journal:
             run_dir=run_dir,
             log_dir=log_dir,
             branch_index={b.id: b.index for b in plan.branches},
+            reused=set(reused),
             mask=mask,
         )
         self._recorders.append(recorder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,10 @@ def relative_path(path: Path | None, root: Path) -> str | None:
     can move; otherwise ``path`` made absolute."""
     if path is None:
         return None
-    absolute = path if path.is_absolute() else Path.cwd() / path
-    if absolute.is_relative_to(root):
-        return absolute.relative_to(root).as_posix()
-    return str(absolute)
+    # Plain string work: this runs for every attempt, and pathlib's is ten times dearer.
+    text = os.path.abspath(path)
+    prefix = os.path.join(root, "")
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def resolve_path(stored: str | None, root: Path) -> Path | None:

@@ -1,0 +1,106 @@
+"""What the journal costs: a many-branch run with and without it, whole process, repeated.
+
+Run it (not collected by pytest)::
+
+    python tests/benchmarks/bench_journal.py [--branches 500] [--concurrency 8] [--reps 7]
+
+Each repetition runs ``python -m fanout_tui SPEC --headless`` once with ``--no-journal``
+and once with a fresh ``--journal`` folder, in alternating order so that drift in the
+machine's load hits both alike. It prints the median and mean wall time of each, the CPU
+time of fanout-tui and its branches (steadier than wall time on a busy machine), and the
+journal's overhead; the target is at most 10 % wall time on the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def write_spec(folder: Path, branches: int, concurrency: int) -> Path:
+    """A spec of ``branches`` branches that each run ``true``."""
+    lines = ["version: 1", "name: journal-bench", f"concurrency: {concurrency}", "branches:"]
+    for i in range(branches):
+        lines += [f"  - id: b{i:04d}", '    run: ["true"]']
+    spec = folder / "bench.yaml"
+    spec.write_text("\n".join(lines) + "\n")
+    return spec
+
+
+@dataclass
+class Samples:
+    """Wall and CPU seconds (user + system of fanout-tui and the branches it reaped)."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """Median, mean and range of both."""
+        return "  ".join(
+            f"{name} median {statistics.median(values):.3f}s mean {statistics.mean(values):.3f}s "
+            f"[{min(values):.3f}–{max(values):.3f}]"
+            for name, values in (("wall", self.wall), ("cpu", self.cpu))
+        )
+
+
+def timed_run(spec: Path, journal_args: list[str], samples: Samples) -> None:
+    """Time one whole headless run into ``samples``; fail loudly if the run fails."""
+    command = [sys.executable, "-m", "fanout_tui", str(spec), "--headless", *journal_args]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=spec.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert process.stderr is not None
+    errors = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    samples.wall.append(time.perf_counter() - started)
+    samples.cpu.append(usage.ru_utime + usage.ru_stime)
+    if process.returncode != 0:
+        raise SystemExit(f"run failed ({process.returncode}): {errors.decode()[-2000:]}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--branches", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--reps", type=int, default=7)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch:
+        folder = Path(scratch)
+        spec = write_spec(folder, args.branches, args.concurrency)
+        timed_run(spec, ["--no-journal"], Samples())  # warm the file cache and bytecode
+        without = Samples()
+        with_journal = Samples()
+        for rep in range(args.reps):
+            journal = ["--journal", str(folder / f"journal-{rep}")]
+            order = [(without, ["--no-journal"]), (with_journal, journal)]
+            if rep % 2:
+                order.reverse()
+            for samples, journal_args in order:
+                timed_run(spec, journal_args, samples)
+
+    def overhead(pick: Callable[[Samples], list[float]]) -> str:
+        return (
+            f"{statistics.median(pick(with_journal)) / statistics.median(pick(without)) - 1:+.1%}"
+        )
+
+    print(f"{args.branches} branches of `true`, concurrency {args.concurrency}, {args.reps} reps")
+    print(f"  --no-journal : {without.describe()}")
+    print(f"  --journal    : {with_journal.describe()}")
+    print(f"  overhead     : wall {overhead(lambda s: s.wall)}  cpu {overhead(lambda s: s.cpu)}")
+    print(f"  load average : {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Resume with real runs: what runs again, proven by counter files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from fanout_tui.journal.leftovers import is_alive
+
+from .cli_runs import (
+    counted,
+    fanout,
+    fanout_command,
+    integrity,
+    query,
+    runs_of,
+    wait_for_rows,
+    write_spec,
+)
+
+
+def test_the_resume_matrix_with_real_runs(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    spec = write_spec(
+        tmp_path,
+        {
+            "same": counted("same"),
+            "flaky": counted("flaky", check="test -e flaky-ok"),
+            "changed": counted("changed", check="test v1 = v1"),
+            "removed": counted("removed"),
+        },
+    )
+    first = fanout(spec, journal)
+    assert first.returncode == 1, first.stderr
+    (first_run,) = query(journal, "SELECT id FROM runs")
+
+    (tmp_path / "flaky-ok").touch()
+    write_spec(
+        tmp_path,
+        {
+            "added": counted("added"),
+            "same": counted("same"),
+            "flaky": counted("flaky", check="test -e flaky-ok"),
+            "changed": counted("changed", check="test v2 = v2"),
+        },
+    )
+    second = fanout(spec, journal, "--resume")
+    assert second.returncode == 0, second.stderr
+    assert {b: runs_of(tmp_path, b) for b in ("same", "flaky", "changed", "removed", "added")} == {
+        "same": 1,  # succeeded, unchanged: reused
+        "flaky": 2,  # failed: ran again
+        "changed": 2,  # definition changed: ran again
+        "removed": 1,  # no longer in the spec
+        "added": 1,  # new
+    }
+    assert "reused" in second.stderr
+    assert second.stdout.split() == ["added", "same", "flaky", "changed"]
+    rows = query(
+        journal,
+        "SELECT b.id, b.reused_from FROM branches b JOIN runs r ON r.id = b.run_id "
+        "WHERE r.resumed_from = ?",
+        (first_run["id"],),
+    )
+    assert {r["id"]: r["reused_from"] for r in rows} == {
+        "added": None,
+        "same": first_run["id"],
+        "flaky": None,
+        "changed": None,
+    }
+
+    # Resuming the resumed run finds everything, including what it had reused itself.
+    third = fanout(spec, journal, "--resume")
+    assert third.returncode == 0, third.stderr
+    assert third.stdout == second.stdout
+    assert [runs_of(tmp_path, b) for b in ("same", "flaky", "changed", "added")] == [1, 2, 2, 1]
+    assert integrity(journal) == "ok"
+
+
+def test_resuming_a_run_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, {"a": counted("a")})
+    result = fanout(spec, tmp_path / "journal", "--resume", "abc123")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"fanout-tui: no run abc123 in {tmp_path / 'journal'}/"
+    assert runs_of(tmp_path, "a") == 0
+
+
+def test_resume_ends_the_process_group_a_killed_run_left(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    spec = write_spec(tmp_path, {"long": "sleep 60", "quick": counted("quick")})
+    process = subprocess.Popen(
+        fanout_command(spec, journal),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        rows = wait_for_rows(
+            journal,
+            "SELECT pid, process_start_time FROM attempts "
+            "WHERE branch_id = 'long' AND pid IS NOT NULL",
+        )
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    pid, started = rows[0]["pid"], rows[0]["process_start_time"]
+    try:
+        assert is_alive(pid, started)  # the leftover outlived fanout-tui
+        write_spec(tmp_path, {"long": "true", "quick": counted("quick")})
+        resumed = fanout(spec, journal, "--resume")
+        assert resumed.returncode == 0, resumed.stderr
+        assert not is_alive(pid, started)
+        interrupted = query(journal, "SELECT COUNT(*) FROM attempts WHERE status = 'interrupted'")
+        assert interrupted[0][0] == 1
+    finally:
+        if is_alive(pid, started):
+            os.killpg(pid, signal.SIGKILL)
