@@ -22,7 +22,7 @@ from fanout_tui.engine.control import ReusedResult
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.engine.masking import Masker
 from fanout_tui.journal.files import make_private, make_tree_private, private_dir, private_file
-from fanout_tui.journal.leftovers import end_group_if_same, is_alive, process_start_time
+from fanout_tui.journal.leftovers import end_leftover_groups, is_alive, process_start_time
 from fanout_tui.journal.lookup import (
     LATEST,
     RunNotFound,
@@ -142,7 +142,7 @@ class Journal:
 
     def end_leftovers(self) -> int:
         """End the process groups of attempts that killed runs left running, and mark those
-        attempts interrupted; return how many groups were signalled.
+        attempts interrupted; return how many groups were ended.
 
         A group is signalled only while its leader's pid and start time both still match;
         runs whose fanout-tui is still alive are left alone.
@@ -154,8 +154,8 @@ class Journal:
             "WHERE a.ended_at IS NULL AND r.ended_at IS NULL"
         ).fetchall()
         orphaned = [row for row in rows if not is_alive(row["owner_pid"], row["owner_start_time"])]
-        ended = sum(
-            end_group_if_same(row["pid"], row["pgid"], row["process_start_time"])
+        ended = end_leftover_groups(
+            (row["pid"], row["pgid"], row["process_start_time"])
             for row in orphaned
             if row["pid"] is not None and row["pgid"] is not None
         )
