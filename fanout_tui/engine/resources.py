@@ -208,6 +208,8 @@ class ResourcePool:
                 if waiter.waiting_on is None:  # the scan stopped before reaching it
                     self._tell(waiter, self._lacking(needs, (), now) or needs[-1])
                 await waiter.ready.wait()
+                # Granted, but cancelled before it could resume: give it all back.
+                await anyio.lowlevel.checkpoint_if_cancelled()
         except BaseException:
             if waiter.granted:
                 self._release(needs)
