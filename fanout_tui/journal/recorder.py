@@ -33,9 +33,10 @@ from fanout_tui.engine.events import (
     RunFinished,
     RunOutcome,
 )
+from fanout_tui.engine.masking import Masker
 from fanout_tui.journal.files import DIR_MODE, make_private
 from fanout_tui.journal.schema import connect, transaction
-from fanout_tui.journal.values import Mask, dump_value, relative_path
+from fanout_tui.journal.values import dump_value, relative_path
 
 MAX_BATCH = 1000
 """Events written in one transaction at most."""
@@ -91,7 +92,7 @@ class RunRecorder:
         log_dir: Path,
         branch_index: Mapping[str, int],
         reused: set[str],
-        mask: Mask,
+        masker: Masker,
     ) -> None:
         self.run_id = run_id
         self.log_dir = log_dir
@@ -103,7 +104,7 @@ class RunRecorder:
             run_dir=run_dir,
             branch_index=branch_index,
             with_result=set(reused),
-            mask=mask,
+            masker=masker,
         )
         self._database = database
         self._error: BaseException | None = None
@@ -196,7 +197,7 @@ class _EventWriter:
         run_dir: Path,
         branch_index: Mapping[str, int],
         with_result: set[str],
-        mask: Mask,
+        masker: Masker,
     ) -> None:
         self._root = root
         self._run_id = run_id
@@ -204,7 +205,7 @@ class _EventWriter:
         self._branch_index = branch_index
         self._with_result = with_result
         """Branches whose row holds a result (a new attempt must clear it)."""
-        self._mask = mask
+        self._masker = masker
         self._attempts: dict[tuple[str, int], _AttemptRow] = {}
         self._private_folders: set[Path] = set()
 
@@ -351,7 +352,7 @@ class _EventWriter:
         index = self._branch_index.get(branch_id, 0)
         return dump_value(
             result,
-            self._mask,
+            self._masker,
             root=self._root,
             spill_to=self._run_dir / "results" / f"{index}.json",
         )
@@ -361,7 +362,7 @@ class _EventWriter:
         file: str | None = None
         if merge.state is PolicyState.MERGED:
             inline, file = dump_value(
-                merge.merged, self._mask, root=self._root, spill_to=self._run_dir / "merged.json"
+                merge.merged, self._masker, root=self._root, spill_to=self._run_dir / "merged.json"
             )
         connection.execute(
             "UPDATE runs SET merge_state = ?, merge_error = ?, merged = ?, merged_file = ? "
@@ -403,4 +404,4 @@ class _EventWriter:
                 self._store_result(connection, branch.id, branch.result)
 
     def _masked(self, text: str | None) -> str | None:
-        return None if text is None else self._mask(text)
+        return None if text is None else self._masker.mask(text)

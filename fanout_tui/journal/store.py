@@ -39,7 +39,7 @@ from fanout_tui.journal.schema import (
     migrate,
     transaction,
 )
-from fanout_tui.journal.values import Mask, dump_value
+from fanout_tui.journal.values import dump_value
 from fanout_tui.spec.plan import BranchPlan, Plan
 
 __all__ = ["Journal", "JournalError", "RunRecorder"]
@@ -184,9 +184,9 @@ class Journal:
             reused = self._prepared.pop(resumed_from)
         else:
             reused = reusable_results(self._connection, resumed_from, plan, root=self.root)
-        mask = Masker.from_environ(plan.secrets).mask
+        masker = Masker.from_environ(plan.secrets)
         try:
-            run_id, run_dir = self._insert_run(plan, resumed_from, reused, mask)
+            run_id, run_dir = self._insert_run(plan, resumed_from, reused, masker)
             log_dir = private_dir(run_dir / "logs")
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot record the run in {self.label}: {error}") from None
@@ -198,7 +198,7 @@ class Journal:
             log_dir=log_dir,
             branch_index={b.id: b.index for b in plan.branches},
             reused=set(reused),
-            mask=mask,
+            masker=masker,
         )
         self._recorders.append(recorder)
         return recorder
@@ -208,7 +208,7 @@ class Journal:
         plan: Plan,
         resumed_from: str | None,
         reused: dict[str, ReusedResult],
-        mask: Mask,
+        masker: Masker,
     ) -> tuple[str, Path]:
         secret_names = frozenset(plan.secrets)
         pid = os.getpid()
@@ -221,7 +221,7 @@ class Journal:
                 (
                     run_id,
                     spec_key(plan),
-                    mask(plan.name),
+                    masker.mask(plan.name),
                     time.time(),
                     len(plan.branches),
                     resumed_from,
@@ -235,7 +235,7 @@ class Journal:
                 if earlier is not None:
                     inline, file = dump_value(
                         earlier.result,
-                        mask,
+                        masker,
                         root=self.root,
                         spill_to=run_dir / "results" / f"{branch.index}.json",
                     )
@@ -247,8 +247,8 @@ class Journal:
                         run_id,
                         branch.id,
                         branch.index,
-                        None if branch.title is None else mask(branch.title),
-                        mask(describe_command(branch)),
+                        None if branch.title is None else masker.mask(branch.title),
+                        masker.mask(describe_command(branch)),
                         branch.fingerprint(secret_names),
                         str(BranchStatus.SUCCEEDED if earlier else BranchStatus.PENDING),
                         earlier.attempts if earlier else 0,

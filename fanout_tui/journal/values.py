@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fanout_tui.engine.masking import Masker
 from fanout_tui.journal.files import private_dir, write_private
 
 LARGE_VALUE_BYTES = 64 * 1024
 """JSON longer than this goes to a file beside the database instead of a column."""
 
-Mask = Callable[[str], str]
-"""Masks secret values in text (``Masker.mask``). Everything the journal writes passes
-through it, even text the engine already masked, so a secret that reaches the journal
-some other way (a command, a title) is never stored."""
-
 
 def dump_value(
-    value: Any, mask: Mask, *, root: Path, spill_to: Path
+    value: Any, masker: Masker, *, root: Path, spill_to: Path
 ) -> tuple[str | None, str | None]:
     """Encode ``value`` for the journal; return ``(inline JSON, file relative to root)``.
 
     Exactly one of the two is set: large JSON is written to ``spill_to`` (mode 0600).
     """
-    text = mask(json.dumps(value, ensure_ascii=False, default=str))
+    # Masked as a value (a secret with quotes is escaped in JSON text) and then as text
+    # (what ``default=str`` made of objects), even though the engine masked it already.
+    text = masker.mask(json.dumps(masker.mask_value(value), ensure_ascii=False, default=str))
     if len(text) <= LARGE_VALUE_BYTES // 4 or len(text.encode()) <= LARGE_VALUE_BYTES:
         return text, None
     private_dir(spill_to.parent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,21 @@ def test_a_secret_in_commands_reasons_and_results_is_masked(
     assert any(p.parent.name == "results" for p in files)  # the large result was spilled
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_a_secret_with_quotes_is_masked_inside_json_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quoted = 'pa"ss\\word-1234'
+    monkeypatch.setenv("DB_PASSWORD", quoted)
+    plan = make_plan(tmp_path, {"a": "true"}, secrets=("DB_PASSWORD",))
+    with Journal.open(tmp_path / ".fanout") as journal:
+        recorder = journal.start_run(plan)
+        run_branch(recorder, plan, "a", result={"dsn": f"db://u:{quoted}@h", quoted: 1})
+        recorder.finish(outcome_of(plan, {"a": BranchStatus.SUCCEEDED}))
+        (stored,) = journal.connection.execute("SELECT result FROM branches").fetchone()
+    assert stored == '{"dsn": "db://u:***@h", "***": 1}'
+    escaped = json.dumps(quoted)[1:-1].encode()
+    for path in (p for p in (tmp_path / ".fanout").rglob("*") if p.is_file()):
+        assert quoted.encode() not in path.read_bytes(), path
+        assert escaped not in path.read_bytes(), path
