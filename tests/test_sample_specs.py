@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from jsonschema import Draft202012Validator
 
 from fanout_tui.cli import main
 
@@ -144,6 +146,14 @@ def test_every_sample_has_an_expectation() -> None:
 def test_sample_starts_with_the_schema_comment(name: str) -> None:
     first_line = (SAMPLES / name).read_text(encoding="utf-8").splitlines()[0]
     assert first_line == "# yaml-language-server: $schema=./fanout-tui.schema.json"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_is_valid_for_editors_using_the_schema_file(name: str) -> None:
+    schema = json.loads((SAMPLES / "fanout-tui.schema.json").read_text(encoding="utf-8"))
+    document = yaml.safe_load((SAMPLES / name).read_text(encoding="utf-8"))
+    errors = [error.message for error in Draft202012Validator(schema).iter_errors(document)]
+    assert errors == []
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
