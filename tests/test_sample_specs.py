@@ -296,6 +296,12 @@ def test_readme_first_command_installs_and_opens_a_sample_in_the_dashboard() -> 
     assert (ROOT / spec).is_file() and spec.startswith("sample_specs/")
 
 
+def test_readme_example_spec_passes_check(tmp_path: Path) -> None:
+    spec = tmp_path / "summarize-docs.yaml"
+    spec.write_text(_readme_block("yaml", "version: 1"), encoding="utf-8")
+    assert main(["check", str(spec)]) == 0
+
+
 def test_readme_test_command_is_the_one_ci_runs() -> None:
     command = _readme_block("sh", "python -m pytest").strip()
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
