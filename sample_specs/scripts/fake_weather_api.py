@@ -54,7 +54,7 @@ def main() -> int:
     # A cancel or timeout sends SIGTERM: leave through ``finally`` to free the slot.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    folder = Path(tempfile.gettempdir()) / "fanout-tui-samples"
+    folder = Path(tempfile.gettempdir()) / f"fanout-tui-samples-{os.getuid()}"
     folder.mkdir(exist_ok=True)
     slot = take_slot(folder, os.getppid(), args.max_concurrent)
     if slot is None:

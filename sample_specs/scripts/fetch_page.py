@@ -38,7 +38,7 @@ ITEMS = [
 
 def request_count_file(page: int) -> Path:
     """The file counting this run's requests for ``page`` (keyed to the parent process)."""
-    folder = Path(tempfile.gettempdir()) / "fanout-tui-samples"
+    folder = Path(tempfile.gettempdir()) / f"fanout-tui-samples-{os.getuid()}"
     folder.mkdir(exist_ok=True)
     return folder / f"fetch-page-{os.getppid()}-{page}.count"
 
