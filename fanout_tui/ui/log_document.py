@@ -71,12 +71,9 @@ def _attempt_heading(record: AttemptRecord, view: BranchView) -> str:
 
 
 def _in_memory(view: BranchView, record: AttemptRecord, stream: Stream) -> list[str]:
-    latest = record is view.current
-    return [
-        line.text
-        for line in view.output
-        if latest and line.attempt == record.attempt and line.stream == stream
-    ]
+    if record is not view.current:
+        return []  # only the latest attempt's lines are told apart in memory
+    return view.lines_of(record.attempt, stream)
 
 
 def _attempt_lines(view: BranchView, record: AttemptRecord) -> Iterator[LogLine]:

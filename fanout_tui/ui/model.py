@@ -10,8 +10,9 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fanout_tui.engine.events import (
     AttemptEnded,
@@ -33,13 +34,25 @@ OUTPUT_LINES_KEPT = 1000
 """Output lines kept in memory per branch; the full log screen reads the log files."""
 
 
-@dataclass(frozen=True, slots=True)
-class OutputLine:
+class OutputLine(NamedTuple):
     """One line a branch printed, with the attempt and stream it came from."""
 
     attempt: int
     stream: Stream
     text: str
+
+
+STDERR_BIT = 1
+"""Lines are kept as two parallel deques, texts and ``attempt * 2 + is_stderr`` codes:
+no per-line objects for the garbage collector to walk (the hot path under heavy output)."""
+
+
+def _line_code(attempt: int, stream: Stream) -> int:
+    return attempt * 2 + (STDERR_BIT if stream == "stderr" else 0)
+
+
+def _decode(code: int) -> tuple[int, Stream]:
+    return code >> 1, "stderr" if code & STDERR_BIT else "stdout"
 
 
 @dataclass(slots=True)
@@ -71,7 +84,10 @@ class BranchView:
     reused: bool = False
     attempts: list[AttemptRecord] = field(default_factory=list)
     """Every attempt in the order it started (an operator's retry starts a fresh set)."""
-    output: deque[OutputLine] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES_KEPT))
+    output: deque[str] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES_KEPT))
+    """The last output lines, oldest first."""
+    output_codes: deque[int] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES_KEPT))
+    """Attempt and stream of each kept line (see ``_line_code``)."""
     lines_this_attempt: int = 0
     """Output lines printed since the latest attempt started."""
 
@@ -113,7 +129,13 @@ class BranchView:
             return []
         output = self.output
         start = max(0, len(output) - count)
-        return [output[i] for i in range(start, len(output))]
+        codes = self.output_codes
+        return [OutputLine(*_decode(codes[i]), output[i]) for i in range(start, len(output))]
+
+    def lines_of(self, attempt: int, stream: Stream) -> list[str]:
+        """The kept lines of ``attempt``'s ``stream`` (for attempts without a log file)."""
+        code = _line_code(attempt, stream)
+        return [text for text, c in zip(self.output, self.output_codes, strict=True) if c == code]
 
 
 class BranchFilter(StrEnum):
@@ -191,8 +213,9 @@ class RunModel:
             if isinstance(event, OutputLines):
                 view = self.by_id.get(event.branch_id)
                 if view is not None:
-                    view.output.extend(
-                        OutputLine(event.attempt, event.stream, line) for line in event.lines
+                    view.output.extend(event.lines)
+                    view.output_codes.extend(
+                        repeat(_line_code(event.attempt, event.stream), len(event.lines))
                     )
                     view.lines_this_attempt += len(event.lines)
                     changes.branches.add(view.id)

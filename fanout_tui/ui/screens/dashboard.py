@@ -40,6 +40,7 @@ class DashboardScreen(Screen[None]):
         self.grid = grid
         self.header = RunHeader(id="run-header")
         self.preview = MergePreview(id="merge-preview")
+        self._binding_state: tuple[bool, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -60,8 +61,22 @@ class DashboardScreen(Screen[None]):
         if changes.statuses:
             if self.grid.branch_filter is not BranchFilter.ALL:
                 self.grid.refilter()
-            self.refresh_bindings()
+            self.sync_bindings()
         self.grid.branches_changed(changes.branches)
 
     def on_branch_grid_cursor_moved(self, message: BranchGrid.CursorMoved) -> None:
-        self.refresh_bindings()
+        self.sync_bindings()
+
+    def sync_bindings(self) -> None:
+        """Refresh the footer if what the keys can do changed (redrawing it is not free)."""
+        view = self.grid.current
+        state = (
+            view is not None and view.status.retryable,
+            view is not None and view.status.cancellable,
+            view is not None,
+            self.model.active > 0,
+            any(n for status, n in self.model.counts.items() if status.retryable),
+        )
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()

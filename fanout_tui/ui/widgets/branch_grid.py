@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from math import ceil
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -135,6 +136,7 @@ class BranchGrid(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cursor = 0
         self._layout = GridLayout(False, 1, 1, 1, 1)
+        self._styles: dict[tuple[str, bool], Style] = {}
         self._reindex()
 
     # -- what is shown ---------------------------------------------------------------
@@ -284,7 +286,7 @@ class BranchGrid(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         layout = self._layout
         width = self.size.width
-        base = self.rich_style
+        base = self._base
         if not self._visible:
             if y == 0:
                 text = f" no {self.branch_filter.value} branches — f changes the filter"
@@ -292,27 +294,48 @@ class BranchGrid(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         line = y + int(self.scroll_y)
         row, offset = divmod(line, layout.cell_h)
-        strips: list[Strip] = []
+        # One Strip per line (Strips are not cheap): every cell yields segments of its
+        # exact width, and the line is adjusted only if something did not fit.
+        segments: list[Segment] = []
         for col in range(layout.cols):
             index = row * layout.cols + col
             cell_width = layout.cell_width(col)
             if index >= len(self._visible):
-                strips.append(Strip.blank(cell_width, base))
+                segments.append(Segment(" " * cell_width, base))
                 continue
             view = self._visible[index]
             cursor = index == self._cursor
             if layout.dense:
-                strips.append(self._dense_row(view, cell_width, cursor))
+                segments += self._dense_row(view, cell_width, cursor)
             else:
-                strips.append(self._card_line(view, offset, cell_width, cursor))
-        return Strip.join(strips).extend_cell_length(width, base).crop(0, width)
+                segments += self._card_line(view, offset, cell_width, cursor)
+        strip = Strip(segments)
+        if strip.cell_length != width:
+            strip = strip.adjust_cell_length(width, base)
+        return strip
 
-    def _style(self, *names: str, partial: bool = False) -> Style:
-        return self.get_component_rich_style(*names, partial=partial)
+    def _style(self, name: str, partial: bool = False) -> Style:
+        """A component style, cached until the styles or the theme change."""
+        key = (name, partial)
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = self.get_component_rich_style(name, partial=partial)
+        return style
 
-    def _dense_row(self, view: BranchView, width: int, cursor: bool) -> Strip:
+    @property
+    def _base(self) -> Style:
+        style = self._styles.get(("", False))
+        if style is None:
+            style = self._styles[("", False)] = self.rich_style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        super().notify_style_update()
+
+    def _dense_row(self, view: BranchView, width: int, cursor: bool) -> list[Segment]:
         status = view.status
-        background = self._style("branch-grid--cursor") if cursor else self.rich_style
+        background = self._style("branch-grid--cursor") if cursor else self._base
         colour = background + self._style(_STATUS_CLASSES[status], partial=True)
         muted = background + self._style("branch-grid--muted", partial=True)
         title = background + self._style("branch-grid--title", partial=True)
@@ -320,7 +343,7 @@ class BranchGrid(ScrollView, can_focus=True):
         attempt = f"{view.attempt}/{view.max_attempts}" if view.attempt else ""
         elapsed = format_duration(view.elapsed(self._now()))
         segments = [
-            Segment(f" {GLYPHS[status]} ", colour),
+            Segment(fit(f" {GLYPHS[status]} ", 3), colour),
             Segment(fit(clean(view.label), label_w), title),
             Segment(" " + fit(WORDS[status], 9), colour),
             Segment(" " + fit(attempt, 5) + fit(elapsed, 7), muted),
@@ -328,7 +351,7 @@ class BranchGrid(ScrollView, can_focus=True):
         used = 3 + label_w + 10 + 13
         detail, style = self._detail(view, colour, background)
         segments.append(Segment(fit(detail, max(0, width - used)), style))
-        return Strip(segments).adjust_cell_length(width, background)
+        return segments
 
     def _detail(self, view: BranchView, colour: Style, background: Style) -> tuple[str, Style]:
         if view.reason and view.status is not BranchStatus.SUCCEEDED:
@@ -347,9 +370,11 @@ class BranchGrid(ScrollView, can_focus=True):
             return background + self._style("branch-grid--stderr", partial=True)
         return background
 
-    def _card_line(self, view: BranchView, offset: int, width: int, cursor: bool) -> Strip:
+    def _card_line(
+        self, view: BranchView, offset: int, width: int, cursor: bool
+    ) -> list[Segment]:
         status = view.status
-        background = self._style("branch-grid--cursor") if cursor else self.rich_style
+        background = self._style("branch-grid--cursor") if cursor else self._base
         colour = background + self._style(_STATUS_CLASSES[status], partial=True)
         border = colour + Style(bold=cursor)
         box = "┏━┓┃┗┛" if cursor else "╭─╮│╰╯"
@@ -357,31 +382,25 @@ class BranchGrid(ScrollView, can_focus=True):
         last_line = self._layout.cell_h - 1
         if offset == 0:
             badge = f" {GLYPHS[status]} {WORDS[status]} "
-            label_w = max(0, width - 5 - len(badge))
-            label = fit(clean(view.label), label_w).rstrip()
+            badge_w = cell_len(badge)
+            label = fit(clean(view.label), max(0, width - 5 - badge_w)).rstrip()
             title = background + self._style("branch-grid--title", partial=True)
-            fill = box[1] * max(0, width - 5 - len(label) - len(badge))
-            return Strip(
-                [
-                    Segment(box[0] + box[1] + " ", border),
-                    Segment(label, title),
-                    Segment(" " + fill, border),
-                    Segment(badge, colour + Style(bold=True)),
-                    Segment(box[2], border),
-                ]
-            ).adjust_cell_length(width, background)
-        if offset == last_line:
-            return Strip(
-                [Segment(box[4] + box[1] * max(0, width - 2) + box[5], border)]
-            ).adjust_cell_length(width, background)
-        text, style = self._card_body(view, offset - 1, last_line - 1, colour, background)
-        return Strip(
-            [
-                Segment(box[3] + " ", border),
-                Segment(fit(text, inner), style),
-                Segment(" " + box[3], border),
+            fill = box[1] * max(0, width - 5 - cell_len(label) - badge_w)
+            return [
+                Segment(box[0] + box[1] + " ", border),
+                Segment(label, title),
+                Segment(" " + fill, border),
+                Segment(badge, colour + Style(bold=True)),
+                Segment(box[2], border),
             ]
-        ).adjust_cell_length(width, background)
+        if offset == last_line:
+            return [Segment(box[4] + box[1] * max(0, width - 2) + box[5], border)]
+        text, style = self._card_body(view, offset - 1, last_line - 1, colour, background)
+        return [
+            Segment(box[3] + " ", border),
+            Segment(fit(text, inner), style),
+            Segment(" " + box[3], border),
+        ]
 
     def _card_body(
         self, view: BranchView, line: int, lines: int, colour: Style, background: Style

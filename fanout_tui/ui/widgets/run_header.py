@@ -69,6 +69,11 @@ class RunHeader(Static):
     }
     """
 
+    _shown: Content | None = None
+
     def show(self, model: RunModel, elapsed: float, branch_filter: BranchFilter) -> None:
-        """Draw the header for ``model`` as of ``elapsed`` seconds into the run."""
-        self.update(header_content(model, elapsed, branch_filter))
+        """Draw the header for ``model`` as of ``elapsed`` seconds (skipped if unchanged)."""
+        content = header_content(model, elapsed, branch_filter)
+        if content != self._shown:
+            self._shown = content
+            self.update(content)
