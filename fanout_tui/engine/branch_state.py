@@ -84,10 +84,12 @@ class BranchRun:
         self.changed()
 
     def begin_attempt_set(self, attempts: int) -> int:
-        """Start a fresh set of ``attempts`` attempts; return the new generation."""
+        """Prepare a fresh set of ``attempts`` attempts; return the new generation.
+
+        The caller then moves the branch to PENDING.
+        """
         self.generation += 1
         self.max_attempts = self.attempts_started + attempts
-        self.status = BranchStatus.PENDING
         self.reason = None
         self.waiting_on = None
         self.reused = False

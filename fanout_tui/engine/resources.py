@@ -24,10 +24,12 @@ each attempt start takes one token. When a waiter lacks only tokens, a timer tas
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from types import TracebackType
 
 import anyio
+import anyio.lowlevel
 
 from fanout_tui.engine.clock import Clock
 from fanout_tui.spec.plan import Rate, ResourceLimit
@@ -151,7 +153,7 @@ class ResourcePool:
             if limit.concurrency is not None or limit.rate is not None
         }
         self._global = _Limit(GLOBAL_CAP, concurrency, None) if concurrency is not None else None
-        self._queue: list[_Waiter] = []
+        self._queue: deque[_Waiter] = deque()
         self._without_global = 0
         """Waiters that take no global slot (the synthesizer)."""
         self._timer_deadline: float | None = None
@@ -265,11 +267,11 @@ class ResourcePool:
         kept: list[_Waiter] = []
         queue = self._queue
         global_cap = self._global
-        for position, waiter in enumerate(queue):
+        while queue:
             if global_cap in reserved and not self._without_global:
                 # Everyone behind needs a global slot and the head of the line has it reserved.
-                kept.extend(queue[position:])
                 break
+            waiter = queue.popleft()
             lacking = self._lacking(waiter.needs, reserved, now)
             if lacking is None:
                 self._take(waiter.needs, now)
@@ -281,7 +283,7 @@ class ResourcePool:
             reserved.update(
                 limit for limit in waiter.needs if limit in reserved or not self._free(limit, now)
             )
-        self._queue = kept
+        queue.extendleft(reversed(kept))  # still waiting, still in arrival order
 
     def _want_token(self, at: float) -> None:
         if self._timer_deadline is None or at < self._timer_deadline:

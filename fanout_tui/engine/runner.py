@@ -58,6 +58,9 @@ from fanout_tui.spec.plan import BranchPlan, MergeStrategy, Plan, PolicyMode
 
 _FINAL_FAILURES = frozenset({BranchStatus.FAILED, BranchStatus.TIMED_OUT})
 _CANCELLED = "cancelled"
+_PREVIEW_INTERVAL_S = 0.1
+"""Shortest time between two merge previews: with hundreds of branches settling every
+second, recomputing the merge for each one would cost more than running them."""
 
 
 class AttemptExecutor(Protocol):
@@ -134,6 +137,8 @@ class Engine:
         )
         self._merge_dirty = True
         self._merge_wake: anyio.Event | None = None
+        self._merge_pause: anyio.CancelScope | None = None
+        self._unsettled = sum(1 for run in self._order if not run.status.settled)
         self._synthesis: anyio.CancelScope | None = None
         self._synthesized: tuple[tuple[object, ...], MergeState] | None = None
         self._synthesizer_attempts = 0
@@ -191,6 +196,8 @@ class Engine:
         reason: str | None = None,
         waiting_on: str | None = None,
     ) -> None:
+        if run.status.settled != status.settled:
+            self._unsettled += 1 if run.status.settled else -1
         run.status = status
         run.reason = reason
         run.waiting_on = waiting_on
@@ -384,8 +391,12 @@ class Engine:
             self._merge_dirty = True
             if self._merge_wake is not None:
                 self._merge_wake.set()
+        if not self._unsettled and self._merge_pause is not None:
+            self._merge_pause.cancel()  # the last branch settled: the final merge is due now
 
     async def _merge_loop(self) -> None:
+        """Recompute the merge after changes; at most every ``_PREVIEW_INTERVAL_S`` while
+        branches are still active (a preview), at once when the last one settles."""
         while True:
             assert self._merge_wake is not None
             await self._merge_wake.wait()
@@ -393,6 +404,11 @@ class Engine:
             if self._merge_dirty:
                 self._recompute()
             self._check_done()
+            if self._unsettled:
+                with anyio.CancelScope() as pause:
+                    self._merge_pause = pause
+                    await self._clock.sleep(_PREVIEW_INTERVAL_S)
+                self._merge_pause = None
 
     def _reports(self) -> list[BranchReport]:
         return [run.report() for run in self._order]
