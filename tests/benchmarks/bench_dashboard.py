@@ -118,6 +118,7 @@ async def latency_under_load(
         if before is not None and focused is not None and focused.id != before:
             pending["latency"] = time.perf_counter() - pending["pressed"]
             pending["before"] = None
+            pending["shown"].set()
 
     watch_frames(app, on_frame)
     emitted = 0
@@ -146,10 +147,10 @@ async def latency_under_load(
         for n in range(presses):
             key = "j" if n % 2 == 0 else "k"
             assert app.focused_branch is not None
-            pending.update(before=app.focused_branch.id, pressed=time.perf_counter(), latency=None)
+            pending.update(before=app.focused_branch.id, shown=asyncio.Event(),
+                           pressed=time.perf_counter())
             app.post_message(_key(key))
-            while pending["latency"] is None:
-                await asyncio.sleep(0.001)
+            await pending["shown"].wait()
             latencies.append(pending["latency"])
             await asyncio.sleep(0.05)
         rate = (emitted - emitted_before) / (time.perf_counter() - started_at)
