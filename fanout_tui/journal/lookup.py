@@ -68,8 +68,9 @@ def reusable_results(
 
     A branch of ``plan`` gets the result of a branch that succeeded in that run with the
     same fingerprint (the same definition, wherever it stood and whatever it was called;
-    the branch with the same id first). ``ReusedResult.run_id`` names the run that
-    computed the result, followed back through earlier resumes.
+    the branch with the same id first), unless that result's file is gone or damaged.
+    ``ReusedResult.run_id`` names the run that computed the result, followed back
+    through earlier resumes.
     """
     by_fingerprint: dict[str, list[sqlite3.Row]] = {}
     for row in connection.execute(
@@ -86,8 +87,12 @@ def reusable_results(
         if not candidates:
             continue
         row = next((c for c in candidates if c["id"] == branch.id), candidates[0])
+        try:
+            result = load_value(row["result"], row["result_file"], root=root)
+        except (OSError, ValueError):
+            continue  # its result file is gone or damaged: the branch runs again
         reused[branch.id] = ReusedResult(
-            result=load_value(row["result"], row["result_file"], root=root),
+            result=result,
             attempts=row["attempts"],
             duration_s=row["duration_s"],
             run_id=row["reused_from"] or run_id,

@@ -135,7 +135,10 @@ class Journal:
                 run = find_run(self._connection, run_ref, where=self.label)
         except RunNotFound as error:
             raise JournalError(str(error)) from None
-        self.end_leftovers()
+        try:
+            self.end_leftovers()
+        except (OSError, sqlite3.Error) as error:
+            raise JournalError(f"cannot resume from {self.label}: {error}") from None
         reused = reusable_results(self._connection, run["id"], plan, root=self.root)
         self._prepared[run["id"]] = reused
         return run["id"], reused
@@ -229,20 +232,11 @@ class Journal:
                     process_start_time(pid),
                 ),
             )
-            for branch in plan.branches:
-                earlier = reused.get(branch.id)
-                inline = file = None
-                if earlier is not None:
-                    inline, file = dump_value(
-                        earlier.result,
-                        masker,
-                        root=self.root,
-                        spill_to=run_dir / "results" / f"{branch.index}.json",
-                    )
-                self._connection.execute(
-                    "INSERT INTO branches (run_id, id, idx, title, command, fingerprint, status, "
-                    "attempts, duration_s, reused_from, result, result_file) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._connection.executemany(
+                "INSERT INTO branches (run_id, id, idx, title, command, fingerprint, status, "
+                "attempts, duration_s, reused_from, result, result_file) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
                     (
                         run_id,
                         branch.id,
@@ -250,15 +244,27 @@ class Journal:
                         None if branch.title is None else masker.mask(branch.title),
                         masker.mask(describe_command(branch)),
                         branch.fingerprint(secret_names),
-                        str(BranchStatus.SUCCEEDED if earlier else BranchStatus.PENDING),
-                        earlier.attempts if earlier else 0,
-                        earlier.duration_s if earlier else None,
-                        earlier.run_id if earlier else None,
-                        inline,
-                        file,
-                    ),
-                )
+                        *self._earlier_columns(reused.get(branch.id), masker, run_dir, branch),
+                    )
+                    for branch in plan.branches
+                ],
+            )
         return run_id, run_dir
+
+    def _earlier_columns(
+        self, earlier: ReusedResult | None, masker: Masker, run_dir: Path, branch: BranchPlan
+    ) -> tuple[object, ...]:
+        """status, attempts, duration_s, reused_from, result, result_file of a new branch."""
+        if earlier is None:
+            return (str(BranchStatus.PENDING), 0, None, None, None, None)
+        inline, file = dump_value(
+            earlier.result,
+            masker,
+            root=self.root,
+            spill_to=run_dir / "results" / f"{branch.index}.json",
+        )
+        status = str(BranchStatus.SUCCEEDED)
+        return (status, earlier.attempts, earlier.duration_s, earlier.run_id, inline, file)
 
     def _new_run_id(self) -> str:
         while True:

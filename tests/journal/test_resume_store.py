@@ -176,3 +176,16 @@ def test_resume_leaves_a_recycled_pid_alone(journal: Journal, tmp_path: Path) ->
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_result_whose_file_is_gone_runs_again(journal: Journal, tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, {"big": "true", "small": "true"})
+    recorder = journal.start_run(plan)
+    run_branch(recorder, plan, "big", result="x" * 70_000)
+    run_branch(recorder, plan, "small", result="ok")
+    recorder.finish(
+        outcome_of(plan, {"big": BranchStatus.SUCCEEDED, "small": BranchStatus.SUCCEEDED})
+    )
+    for spilled in journal.root.rglob("results/*.json"):
+        spilled.unlink()
+    assert set(journal.prepare_resume(plan, "latest")[1]) == {"small"}
