@@ -29,7 +29,7 @@ from fanout_tui.engine.process import (
     signal_name,
     spawn,
 )
-from fanout_tui.engine.streams import open_log
+from fanout_tui.engine.streams import open_logs
 from fanout_tui.engine.supervise import Streams, supervise
 from fanout_tui.spec.plan import BranchPlan
 
@@ -75,49 +75,42 @@ async def execute_attempt(
         anyio.get_cancelled_exc_class(): when cancelled from outside, after the attempt's
             whole process group has been ended.
     """
-    stdout_path, stderr_path = attempt_log_paths(log_dir, branch.id, attempt)
+
+    def lines_of(stream: Stream) -> Callable[[list[str]], None]:
+        def on_lines(lines: list[str]) -> None:
+            emit(OutputLines(branch.id, attempt, stream, tuple(lines)))
+
+        return on_lines
+
+    def started(proc: BranchProcess) -> None:
+        emit(ProcessStarted(branch.id, attempt, proc.pid, proc.pgid, proc.start_time))
+
     try:
-        stdout_log, stderr_log = open_log(stdout_path), open_log(stderr_path)
+        stdout_log, stderr_log = open_logs(*attempt_log_paths(log_dir, branch.id, attempt))
     except OSError as error:
         return failed(f"cannot write the log file: {error.strerror or error}")
+    streams = Streams(
+        masker=masker,
+        on_stdout=lines_of("stdout"),
+        on_stderr=lines_of("stderr"),
+        stdout_log=stdout_log,
+        stderr_log=stderr_log,
+        keep_stdout=RESULT_CAP + 1,
+    )
+    run = run_call if branch.call is not None else _run_command
     try:
-
-        def lines_of(stream: Stream) -> Callable[[list[str]], None]:
-            def on_lines(lines: list[str]) -> None:
-                emit(OutputLines(branch.id, attempt, stream, tuple(lines)))
-
-            return on_lines
-
-        streams = Streams(
-            masker=masker,
-            on_stdout=lines_of("stdout"),
-            on_stderr=lines_of("stderr"),
-            stdout_log=stdout_log,
-            stderr_log=stderr_log,
-            keep_stdout=RESULT_CAP + 1,
-        )
-
-        def started(proc: BranchProcess) -> None:
-            emit(ProcessStarted(branch.id, attempt, proc.pid, proc.pgid, proc.start_time))
-
-        if branch.call is not None:
-            result = await run_call(
-                branch, streams=streams, started=started, clock=clock, stdin=stdin
-            )
-        else:
-            result = await _run_command(
-                branch, streams=streams, started=started, clock=clock, stdin=stdin
-            )
+        result = await run(branch, streams=streams, started=started, clock=clock, stdin=stdin)
         if result.reason is None:
             return result
         reason = masker.mask(result.reason)
         if stderr_log is not None and result.exit_code is None:
+            # Not visible in the output otherwise: why it could not start, timed out...
             stderr_log.write(f"[fanout-tui] {reason}\n")
         return replace(result, reason=reason)
     finally:
-        for handle in (stdout_log, stderr_log):
-            if handle is not None:
-                handle.close()
+        for log in (stdout_log, stderr_log):
+            if log is not None:
+                log.close()
 
 
 async def _run_command(

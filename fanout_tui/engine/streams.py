@@ -10,6 +10,7 @@ drained to the log, so the process never blocks on a full pipe.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +35,7 @@ class OutputPump:
         fd: Non-blocking read end of the pipe (owned by the caller).
         on_lines: Called with the complete lines of each chunk (never empty).
         masker: Masks the text before it goes anywhere.
-        log: Text file receiving the full masked output, or ``None``.
+        log: Receives the full masked output, or ``None``.
         keep_limit: Bytes of output kept for the result (0: keep nothing).
     """
 
@@ -44,7 +45,7 @@ class OutputPump:
         *,
         on_lines: Callable[[list[str]], None],
         masker: Masker,
-        log: TextIO | None,
+        log: LogFile | None,
         keep_limit: int = 0,
     ) -> None:
         self._fd = fd
@@ -98,8 +99,11 @@ class OutputPump:
         masked = self._masker.feed(text)
         if final:
             masked += self._masker.flush()
-        if self._log is not None and masked:
-            self._log.write(masked)
+        stopped = None
+        if self._log is not None:
+            stopped = self._log.write(masked) if masked else None
+            if final:
+                stopped = stopped or self._log.flush()
         if self._kept is not None:
             if self._received > self._keep_limit:
                 self._kept = None  # over the cap: the result fails, keep draining only
@@ -108,16 +112,73 @@ class OutputPump:
         lines = self._splitter.feed(masked)
         if final:
             lines.extend(self._splitter.flush())
+        if stopped is not None:
+            lines.append(stopped)
         if lines:
             self._on_lines(lines)
 
 
-def open_log(path: Path | None) -> TextIO | None:
-    """Create (truncate) a log file for one stream, making its folder; ``None`` for no path."""
-    if path is None:
+class LogFile:
+    """One stream's log file, which never fails the attempt.
+
+    A write error (a full disk) closes the file and is reported once by :meth:`write`;
+    the branch goes on, and the operator sees why its log stops short.
+
+    Args:
+        path: The file to create (or truncate); its folder is made as needed.
+
+    Raises:
+        OSError: the file cannot be created.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle: TextIO | None = open(  # noqa: SIM115 - closed by close()
+            path, "w", encoding="utf-8", newline="", buffering=LOG_BUFFER
+        )
+
+    def write(self, text: str) -> str | None:
+        """Append ``text``; on the first failure, return a line saying why the log stopped."""
+        return self._attempt(lambda handle: handle.write(text))
+
+    def flush(self) -> str | None:
+        """Write out the buffer; on the first failure, return why the log stopped."""
+        return self._attempt(lambda handle: handle.flush())
+
+    def _attempt(self, action: Callable[[TextIO], object]) -> str | None:
+        if self._handle is None:
+            return None
+        try:
+            action(self._handle)
+        except OSError as error:
+            self.close()
+            return f"[fanout-tui] the log file stopped here: {error.strerror or error}"
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "w", encoding="utf-8", newline="", buffering=LOG_BUFFER)
+
+    def close(self) -> None:
+        """Flush and close; idempotent (a failing flush loses only the log's tail)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+
+
+def open_logs(*paths: Path | None) -> list[LogFile | None]:
+    """Create the log files for ``paths`` (``None`` where there is no path).
+
+    Raises:
+        OSError: one cannot be created (those already created are closed).
+    """
+    logs: list[LogFile | None] = []
+    try:
+        for path in paths:
+            logs.append(None if path is None else LogFile(path))
+    except OSError:
+        for log in logs:
+            if log is not None:
+                log.close()
+        raise
+    return logs
 
 
 async def write_all(fd: int, data: bytes) -> bool:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
 
 import anyio
 
 from fanout_tui.engine.clock import Clock
 from fanout_tui.engine.masking import Masker
 from fanout_tui.engine.process import BranchProcess
-from fanout_tui.engine.streams import OutputPump, read_channel, write_all
+from fanout_tui.engine.streams import LogFile, OutputPump, read_channel, write_all
 
 PIPE_LINGER_S = 0.1
 """Real seconds the pipes may still deliver after the leader exits (or its group ends)."""
@@ -50,8 +49,8 @@ class Streams:
     masker: Masker
     on_stdout: Callable[[list[str]], None]
     on_stderr: Callable[[list[str]], None]
-    stdout_log: TextIO | None
-    stderr_log: TextIO | None
+    stdout_log: LogFile | None
+    stderr_log: LogFile | None
     keep_stdout: int
     """Bytes of stdout kept for the result (0: none)."""
 

@@ -454,3 +454,25 @@ def test_no_file_descriptors_leak(tmp_path: Path) -> None:
 
     anyio.run(many)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+async def test_a_log_that_cannot_be_written_says_so_and_the_branch_goes_on(
+    tmp_path: Path,
+) -> None:
+    stdout_log, _ = attempt_log_paths(tmp_path, "b", 1)
+    assert stdout_log is not None
+    stdout_log.parent.mkdir(parents=True)
+    stdout_log.symlink_to("/dev/full")  # every write fails: no space left on device
+    run = await _attempt(_branch(tmp_path, "echo one; echo two"), log_dir=tmp_path)
+    assert run.result.result == "one\ntwo\n"
+    assert run.lines("stdout") == [
+        "one",
+        "two",
+        "[fanout-tui] the log file stopped here: No space left on device",
+    ]
+
+
+async def test_a_log_folder_that_cannot_be_made_fails_the_attempt(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    run = await _attempt(_branch(tmp_path, "true"), log_dir=tmp_path / "file")
+    assert run.result.reason == "cannot write the log file: Not a directory"
