@@ -11,7 +11,7 @@ import jsonschema
 from jsonschema import validators
 
 from fanout_tui.spec.errors import did_you_mean
-from fanout_tui.spec.models import SpecFileModel
+from fanout_tui.spec.models import SpecFile
 from fanout_tui.spec.plan import (
     BranchPlan,
     ConflictRule,
@@ -52,7 +52,7 @@ def check_json_schema(schema: dict[str, Any] | bool, path: FieldPath, report: Re
 
 
 def check_merge(
-    model: SpecFileModel,
+    model: SpecFile,
     branches: Sequence[BranchPlan],
     synthesizer: BranchPlan | None,
     report: Reporter,
@@ -103,7 +103,7 @@ def _merge_order(written: list[str], ids: list[str], report: Reporter) -> tuple[
     return (*named, *(branch_id for branch_id in ids if branch_id not in named))
 
 
-def check_policy(model: SpecFileModel, branch_count: int, report: Reporter) -> PolicyPlan:
+def check_policy(model: SpecFile, branch_count: int, report: Reporter) -> PolicyPlan:
     """The policy plan with ``min_success`` as a count, after checking it fits the mode."""
     policy = model.policy
     mode = PolicyMode(policy.mode)

@@ -29,11 +29,11 @@ from fanout_tui.spec.interpolate import (
 from fanout_tui.spec.masking import SecretMask
 from fanout_tui.spec.models import (
     CALL_PATTERN,
-    BranchModel,
-    DefaultsModel,
-    RetryModel,
-    SpecFileModel,
-    SynthesizerModel,
+    BranchSpec,
+    DefaultsSpec,
+    RetrySpec,
+    SpecFile,
+    SynthesizerSpec,
 )
 from fanout_tui.spec.plan import (
     BranchPlan,
@@ -58,7 +58,7 @@ Renderer = Callable[[Mapping[str, MatrixValue]], Any]
 
 
 def expand_spec(
-    model: SpecFileModel,
+    model: SpecFile,
     source: SpecSource,
     *,
     base_dir: Path,
@@ -95,7 +95,7 @@ def expand_spec(
 class _Expander:
     def __init__(
         self,
-        model: SpecFileModel,
+        model: SpecFile,
         source: SpecSource,
         base_dir: Path,
         environ: Mapping[str, str],
@@ -105,7 +105,7 @@ class _Expander:
         self.base_dir = base_dir
         self.environ = environ
         self.issues: list[SpecIssue] = []
-        self.defaults = model.defaults or DefaultsModel()
+        self.defaults = model.defaults or DefaultsSpec()
         self.origin: dict[int, int] = {}
         """Which written branch (by position) each expanded branch (by index) came from."""
 
@@ -155,7 +155,7 @@ class _Expander:
     def _expand(
         self,
         index: int,
-        branch: BranchModel,
+        branch: BranchSpec,
         default_env: dict[str, str] | None,
         default_cwd: str | None,
         *,
@@ -235,7 +235,7 @@ class _Expander:
             )
         return plans
 
-    def _check_command(self, branch: BranchModel, path: FieldPath) -> None:
+    def _check_command(self, branch: BranchSpec, path: FieldPath) -> None:
         if branch.run is None and branch.call is None:
             self.report(
                 path, "a branch needs 'run' (a command) or 'call' (a Python module:function)"
@@ -257,7 +257,7 @@ class _Expander:
                 at_key=True,
             )
 
-    def _check_settings(self, settings: DefaultsModel | BranchModel, path: FieldPath) -> None:
+    def _check_settings(self, settings: DefaultsSpec | BranchSpec, path: FieldPath) -> None:
         """Checks on the fields a branch shares with defaults, where they are written."""
         for position, name in enumerate(settings.uses or []):
             if name not in self.model.resources:
@@ -270,7 +270,7 @@ class _Expander:
         if settings.output is not None and settings.output.schema_ is not None:
             check_json_schema(settings.output.schema_, (*path, "output", "schema"), self.report)
 
-    def _output_contract(self, branch: BranchModel, path: FieldPath) -> OutputContract:
+    def _output_contract(self, branch: BranchSpec, path: FieldPath) -> OutputContract:
         own, inherited = branch.output, self.defaults.output
         written = _first(own and own.format, inherited and inherited.format, None)
         output_format = OutputFormat(written or "text")
@@ -301,7 +301,7 @@ class _Expander:
     def _synthesizer(
         self, default_env: dict[str, str] | None, default_cwd: str | None, index: int
     ) -> BranchPlan | None:
-        synthesizer: SynthesizerModel | None = self.model.merge.synthesizer
+        synthesizer: SynthesizerSpec | None = self.model.merge.synthesizer
         if synthesizer is None:
             return None
         path: FieldPath = ("merge", "synthesizer")
@@ -454,7 +454,7 @@ def _schema_mapping(schema: dict[str, Any] | bool | None) -> dict[str, Any] | No
     return schema
 
 
-def _retry(own: RetryModel | None, inherited: RetryModel | None) -> RetryPolicy:
+def _retry(own: RetrySpec | None, inherited: RetrySpec | None) -> RetryPolicy:
     base = RetryPolicy()
     return RetryPolicy(
         attempts=_first(own and own.attempts, inherited and inherited.attempts, base.attempts),

@@ -202,13 +202,13 @@ Version = Annotated[int, BeforeValidator(_version), WithJsonSchema({"const": 1})
 ExitCode = Annotated[int, Field(ge=0, le=255)]
 
 
-class SpecModel(BaseModel):
+class SpecPart(BaseModel):
     """Base of the spec's models: strict types, unknown fields refused, immutable."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class RetryModel(SpecModel):
+class RetrySpec(SpecPart):
     """Automatic retries after a failed attempt (never after a cancel)."""
 
     attempts: int | None = Field(
@@ -228,7 +228,7 @@ class RetryModel(SpecModel):
     )
 
 
-class OutputModel(SpecModel):
+class OutputSpec(SpecPart):
     """How a branch's stdout becomes its result (stderr is log only)."""
 
     format: Literal["text", "json", "jsonl", "lines"] | None = Field(
@@ -243,7 +243,7 @@ class OutputModel(SpecModel):
     )
 
 
-class SuccessModel(SpecModel):
+class SuccessSpec(SpecPart):
     """When an attempt counts as successful."""
 
     exit_codes: list[ExitCode] = Field(
@@ -251,7 +251,7 @@ class SuccessModel(SpecModel):
     )
 
 
-class ResourceModel(SpecModel):
+class ResourceSpec(SpecPart):
     """A shared resource (an API, a database, a quota) and its limits."""
 
     concurrency: int | None = Field(
@@ -263,7 +263,7 @@ class ResourceModel(SpecModel):
     )
 
 
-class BranchSettingsModel(SpecModel):
+class BranchSettingsSpec(SpecPart):
     """Branch fields that ``defaults`` can also set."""
 
     timeout: Timeout | None = Field(
@@ -274,7 +274,7 @@ class BranchSettingsModel(SpecModel):
         default=None,
         description="Time between SIGTERM and SIGKILL when the branch is ended (default 5s).",
     )
-    retry: RetryModel | None = Field(
+    retry: RetrySpec | None = Field(
         default=None, description="Automatic retries; each field inherits from defaults on its own."
     )
     env: Env | None = Field(
@@ -289,20 +289,20 @@ class BranchSettingsModel(SpecModel):
     uses: list[str] | None = Field(
         default=None, description="Names of the declared resources this branch uses."
     )
-    output: OutputModel | None = Field(
+    output: OutputSpec | None = Field(
         default=None,
         description="The output contract; each field inherits from defaults on its own.",
     )
-    success: SuccessModel | None = Field(
+    success: SuccessSpec | None = Field(
         default=None, description="When an attempt counts as success."
     )
 
 
-class DefaultsModel(BranchSettingsModel):
+class DefaultsSpec(BranchSettingsSpec):
     """Settings every branch inherits; each branch may override any of them."""
 
 
-class BranchModel(BranchSettingsModel):
+class BranchSpec(BranchSettingsSpec):
     """One independent subtask: a command (``run``) or a Python callable (``call``)."""
 
     id: Annotated[str, WithJsonSchema({"type": "string", "pattern": ID_TEMPLATE_PATTERN})] = Field(
@@ -327,7 +327,7 @@ class BranchModel(BranchSettingsModel):
     )
 
 
-class SynthesizerModel(SpecModel):
+class SynthesizerSpec(SpecPart):
     """The command that merges: gets the results document as JSON on stdin, prints the result."""
 
     run: Command = Field(description="The synthesizer's command (text for sh -c, or a list).")
@@ -337,12 +337,12 @@ class SynthesizerModel(SpecModel):
     kill_grace: Duration | None = Field(
         default=None, description="Time between SIGTERM and SIGKILL (default: defaults' or 5s)."
     )
-    retry: RetryModel | None = Field(
+    retry: RetrySpec | None = Field(
         default=None, description="Automatic retries of the synthesizer."
     )
 
 
-class MergeModel(SpecModel):
+class MergeSpec(SpecPart):
     """How the branches' results become one merged result."""
 
     strategy: Literal["concatenate", "key", "synthesis"] = Field(
@@ -366,12 +366,12 @@ class MergeModel(SpecModel):
         description="key: when two branches give different values for a field: error "
         "(default), first, last or collect.",
     )
-    synthesizer: SynthesizerModel | None = Field(
+    synthesizer: SynthesizerSpec | None = Field(
         default=None, description="synthesis: the command that merges the results."
     )
 
 
-class PolicyModel(SpecModel):
+class PolicySpec(SpecPart):
     """What partial failure means."""
 
     mode: Literal["all_or_nothing", "best_effort"] = Field(
@@ -390,7 +390,7 @@ class PolicyModel(SpecModel):
     )
 
 
-class SpecFileModel(SpecModel):
+class SpecFile(SpecPart):
     """A fanout-tui spec: independent branches run in parallel, then merged."""
 
     model_config = ConfigDict(title="fanout-tui spec")
@@ -398,30 +398,30 @@ class SpecFileModel(SpecModel):
     version: Version = Field(description="The spec format's version: 1.")
     name: str = Field(min_length=1, description="Name of the run.")
     description: str | None = Field(default=None, description="What the run does.")
-    defaults: DefaultsModel | None = Field(
+    defaults: DefaultsSpec | None = Field(
         default=None, description="Settings inherited by every branch, each overridable."
     )
     concurrency: int | None = Field(
         default=None, ge=1, description="Most branches running at once (default: unlimited)."
     )
-    resources: dict[str, ResourceModel] = Field(
+    resources: dict[str, ResourceSpec] = Field(
         default_factory=dict, description="Shared resources with their limits, by name."
     )
     secrets: list[EnvName] = Field(
         default_factory=list,
         description="Environment variables whose values are masked wherever they could show.",
     )
-    branches: list[BranchModel] = Field(
+    branches: list[BranchSpec] = Field(
         min_length=1, description="The independent subtasks, in declared order."
     )
-    merge: MergeModel = Field(
-        default=MergeModel(), description="How results merge (default: concatenate)."
+    merge: MergeSpec = Field(
+        default=MergeSpec(), description="How results merge (default: concatenate)."
     )
-    policy: PolicyModel = Field(
-        default=PolicyModel(),
+    policy: PolicySpec = Field(
+        default=PolicySpec(),
         description="What partial failure means (default: all_or_nothing).",
     )
-    output: str | None = Field(
+    output: Annotated[str, Field(min_length=1)] | None = Field(
         default=None,
         description="File the merged result is written to, relative to the spec's folder.",
     )

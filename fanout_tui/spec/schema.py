@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fanout_tui.spec.models import SpecFileModel
+from fanout_tui.spec.models import SpecFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def spec_json_schema() -> dict[str, Any]:
     """The JSON Schema of a spec file, every field described."""
-    generated = SpecFileModel.model_json_schema(by_alias=True)
+    generated = SpecFile.model_json_schema(by_alias=True)
     return {"$schema": SCHEMA_DIALECT, "title": "fanout-tui spec", **generated}

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from fanout_tui.spec.errors import SpecError, SpecIssue, did_you_mean, shown_value
-from fanout_tui.spec.models import SpecFileModel
+from fanout_tui.spec.models import SpecFile
 from fanout_tui.spec.source import FieldPath, SpecSource
 
 _TYPE_MESSAGES = {
@@ -27,7 +27,7 @@ _TYPE_MESSAGES = {
 _QUOTED = re.compile(r"'([^']*)'")
 
 
-def validate_spec(source: SpecSource) -> SpecFileModel:
+def validate_spec(source: SpecSource) -> SpecFile:
     """The spec's model; :class:`SpecError` listing every shape problem when it does not fit."""
     if source.data is None:
         raise SpecError(
@@ -47,7 +47,7 @@ def validate_spec(source: SpecSource) -> SpecFileModel:
             ]
         )
     try:
-        return SpecFileModel.model_validate(source.data)
+        return SpecFile.model_validate(source.data)
     except ValidationError as error:
         issues: dict[FieldPath, SpecIssue] = {}
         for detail in error.errors(include_url=False):
@@ -94,8 +94,9 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
         name = str(path[-1])
         return source.issue(path[:-1], f"missing required field {name!r}")
     if kind == "extra_forbidden":
-        known = _fields_at(path[:-1])
-        hint = did_you_mean(str(path[-1]), known)
+        model = _model_at(path[:-1])
+        known = _field_names(model)
+        hint = did_you_mean(str(path[-1]), known) or _nested_hint(model, str(path[-1]))
         if hint is None and known:
             hint = "expected one of: " + ", ".join(known)
         return source.issue(path, "unknown field", hint=hint, at_key=True)
@@ -135,22 +136,41 @@ def _describe(value: object) -> str:
     return shown_value(value)
 
 
-def _fields_at(path: FieldPath) -> list[str]:
-    """The field names a model accepts at ``path`` (for "did you mean")."""
-    annotation: Any = SpecFileModel
+def _model_at(path: FieldPath) -> type[BaseModel] | None:
+    """The model that describes the mapping at ``path``, if one does."""
+    annotation: Any = SpecFile
     for part in path:
         annotation = _unwrap(annotation)
         if _is_model(annotation) and isinstance(part, str):
-            fields = {field.alias or name: field for name, field in annotation.model_fields.items()}
-            annotation = fields[part].annotation if part in fields else None
+            annotation = _fields(annotation).get(part)
         elif typing.get_origin(annotation) in {list, dict}:
             annotation = typing.get_args(annotation)[-1]
         else:
-            return []
+            return None
     annotation = _unwrap(annotation)
-    if not _is_model(annotation):
-        return []
-    return [field.alias or name for name, field in annotation.model_fields.items()]
+    return annotation if _is_model(annotation) else None
+
+
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """Field name as written in a spec (the alias, if any) → annotation."""
+    return {field.alias or name: field.annotation for name, field in model.model_fields.items()}
+
+
+def _field_names(model: type[BaseModel] | None) -> list[str]:
+    return list(_fields(model)) if model is not None else []
+
+
+def _nested_hint(model: type[BaseModel] | None, key: str) -> str | None:
+    """``did you mean 'retry.attempts'?`` when ``key`` is a field one level further down."""
+    if model is None:
+        return None
+    for name, annotation in _fields(model).items():
+        inner = _unwrap(annotation)
+        if typing.get_origin(inner) is list:
+            continue
+        if _is_model(inner) and key in _fields(inner):
+            return f"did you mean '{name}.{key}'?"
+    return None
 
 
 def _is_model(candidate: object) -> bool:

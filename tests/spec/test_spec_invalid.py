@@ -93,6 +93,22 @@ CASES = [
         "branches[0].output.fmt",
     ),
     Case(
+        "misplaced-field",
+        HEAD + "timeout: 30s\nbranches: [{id: a, run: x}]\n",
+        3,
+        1,
+        "unknown field; did you mean 'defaults.timeout'?",
+        "timeout",
+    ),
+    Case(
+        "empty-output-path",
+        HEAD + "branches: [{id: a, run: x}]\noutput: ''\n",
+        4,
+        9,
+        "must not be empty",
+        "output",
+    ),
+    Case(
         "bad-duration",
         HEAD + "defaults:\n  timeout: 2 minutes\nbranches: [{id: a, run: x}]\n",
         4,
@@ -637,7 +653,8 @@ def test_several_errors_are_reported_together_in_file_order(tmp_path: Path) -> N
     lines = str(raised.value).splitlines()
     assert lines[0] == f"{spec}: 3 errors"
     assert [line.split(":")[1] for line in lines[1:]] == ["3", "5", "6"]
-    assert "unknown field" in lines[1]
+    assert "timeout: unknown field; did you mean 'defaults.timeout'?" in lines[1]
+    assert "retry.tries: unknown field; expected one of: attempts," in lines[2]
     assert "'most' is not one of 'all_or_nothing' or 'best_effort'" in lines[3]
 
 

@@ -100,8 +100,8 @@ def test_the_schema_rejects_what_the_loader_rejects(
 
 def test_durations_and_rates_are_typed_with_patterns() -> None:
     defs = spec_json_schema()["$defs"]
-    timeout = defs["BranchModel"]["properties"]["timeout"]
+    timeout = defs["BranchSpec"]["properties"]["timeout"]
     kinds = {option.get("type") for option in timeout["anyOf"]}
     assert kinds == {"string", "number", "null"}
-    rate = defs["ResourceModel"]["properties"]["rate"]
+    rate = defs["ResourceSpec"]["properties"]["rate"]
     assert any("pattern" in option for option in rate["anyOf"])
