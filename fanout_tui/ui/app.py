@@ -65,7 +65,8 @@ class FanoutApp(App[RunOutcome]):
         self._settled_at: float | None = None
         self._last_second = -1
         self._frames = 0
-        self._log_stale_since: int | None = None
+        self._log_stale = False
+        self._log_reloaded_at = 0
         self._outcome: RunOutcome | None = None
         self._engine_worker: Worker[None] | None = None
         self._quitting = False
@@ -161,31 +162,33 @@ class FanoutApp(App[RunOutcome]):
         second = int(self.elapsed())
         tick = second != self._last_second
         self._last_second = second
+        if changes:
+            self._note_changes_for_open_screen(changes)
+        self._reload_open_log()
         if not (changes or tick):
             return
         self.dashboard.show(changes or Changes(), self.elapsed())
         if tick and self.grid.any_visible_running():
             self.grid.refresh()
-        if changes:
-            self._update_open_screen(changes)
 
-    def _update_open_screen(self, changes: Changes) -> None:
+    def _note_changes_for_open_screen(self, changes: Changes) -> None:
         screen = self.screen
         if isinstance(screen, MergedScreen) and changes.merge:
             screen.merge_changed(self.model.merge)
-        elif (
-            isinstance(screen, LogScreen)
-            and screen.view.id in changes.branches
-            and self._log_stale_since is None
-        ):
-            # Reading log files is not free: at most once per LOG_RELOAD_FRAMES frames.
-            self._log_stale_since = self._frames
+        elif isinstance(screen, LogScreen) and screen.view.id in changes.branches:
+            self._log_stale = True
+
+    def _reload_open_log(self) -> None:
+        """Reload an open log that changed; reading files is not free, so at most once
+        per LOG_RELOAD_FRAMES frames."""
+        screen = self.screen
         if (
-            isinstance(screen, LogScreen)
-            and self._log_stale_since is not None
-            and self._frames - self._log_stale_since >= LOG_RELOAD_FRAMES
+            self._log_stale
+            and isinstance(screen, LogScreen)
+            and self._frames - self._log_reloaded_at >= LOG_RELOAD_FRAMES
         ):
-            self._log_stale_since = None
+            self._log_stale = False
+            self._log_reloaded_at = self._frames
             screen.branch_changed()
 
     # -- what keys may do now --------------------------------------------------------
@@ -242,7 +245,8 @@ class FanoutApp(App[RunOutcome]):
         """Open the full log of the focused branch (or ``branch_id``)."""
         view = self._branch(branch_id)
         if view is not None:
-            self._log_stale_since = None
+            self._log_stale = False
+            self._log_reloaded_at = self._frames
             self.push_screen(LogScreen(view))
 
     def action_show_merged(self) -> None:

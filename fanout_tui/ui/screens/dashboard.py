@@ -46,7 +46,7 @@ class DashboardScreen(Screen[None]):
         yield self.header
         yield self.grid
         yield self.preview
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.grid.focus()

@@ -1,0 +1,101 @@
+"""The dashboard follows the run: open screens update, reused results are marked, keys remap."""
+
+from __future__ import annotations
+
+import pytest
+
+from fanout_tui.engine.events import BranchStatus as S
+from fanout_tui.engine.events import PolicyState as P
+from fanout_tui.ui.app import LOG_RELOAD_FRAMES, FanoutApp
+from fanout_tui.ui.screens.log_screen import LogScreen
+from fanout_tui.ui.screens.merged_screen import MergedScreen
+from fanout_tui.ui.widgets.log_view import LogView
+from tests.ui import scenarios
+from tests.ui.fakes import ScriptedEngine, make_plan, merge_state, output, state
+from tests.ui.scenarios import build, settle
+
+pytestmark = pytest.mark.anyio
+SIZE = (100, 32)
+
+
+def grid_text(app: FanoutApp) -> str:
+    """What the branch grid shows, as plain text."""
+    return "\n".join(app.grid.render_line(y).text for y in range(app.grid.size.height))
+
+
+async def test_a_reused_result_is_marked_on_its_panel() -> None:
+    plan = make_plan(["cached", "fresh"])
+    app = build(ScriptedEngine(plan, [state("cached", S.SUCCEEDED, reused=True)])).app
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "♻ reused" in grid_text(app)
+
+
+async def test_the_open_log_follows_new_output() -> None:
+    scenario = scenarios.mid_run()
+    app, engine = scenario.app, scenario.engine
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "enter")
+        assert isinstance(app.screen, LogScreen)
+        engine.emit(output("chapter-1", ["a brand new line"]))
+        for _ in range(LOG_RELOAD_FRAMES + 1):
+            app.draw_frame()
+        await pilot.pause()
+        texts = [line.text for line in app.screen.query_one(LogView)._lines]
+        assert "a brand new line" in texts
+
+
+async def test_the_open_merged_screen_follows_the_merge() -> None:
+    scenario = scenarios.blocked()
+    app, engine = scenario.app, scenario.engine
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        assert isinstance(app.screen, MergedScreen)
+        assert "Blocked" in str(app.screen.query_one("#merged-title").render())
+        engine.emit(merge_state(P.MERGED, merged={"everything": True}))
+        await settle(pilot)
+        assert "complete" in str(app.screen.query_one("#merged-title").render())
+        assert "everything" in str(app.screen.query_one("#merged-body").render())
+
+
+async def test_keys_can_be_remapped_by_binding_id() -> None:
+    scenario = scenarios.blocked()
+    app, engine = scenario.app, scenario.engine
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.set_keymap({"fanout.retry": "x"})
+        await pilot.press("l", "x")
+        assert engine.commands == [("retry", "chapter-1")]
+
+
+async def test_the_cursor_stays_visible_while_moving_through_a_thousand_branches() -> None:
+    app = scenarios.thousand().app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.grid.layout_mode == "dense"
+        await pilot.press("end")
+        assert app.focused_branch is not None and app.focused_branch.id == "item-0999"
+        assert app.grid.scroll_y == app.grid.max_scroll_y > 0
+        assert "item-0999" in grid_text(app)
+        await pilot.press("pageup", "home")
+        assert app.grid.scroll_y == 0
+
+
+async def test_a_grid_draws_only_the_rows_on_screen() -> None:
+    app = scenarios.thousand().app
+    drawn: list[int] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        original = app.grid.render_line
+
+        def counting(y: int):  # type: ignore[no-untyped-def]
+            drawn.append(y)
+            return original(y)
+
+        app.grid.render_line = counting  # type: ignore[method-assign]
+        app.grid.refresh()
+        await pilot.pause()
+        height = app.grid.size.height
+    assert 0 < len(drawn) <= height < 1000
