@@ -1,0 +1,76 @@
+"""The output pump: however a stream is cut into reads, it decodes, masks, logs and splits alike."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import anyio.lowlevel
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fanout_tui.engine.lines import LineSplitter
+from fanout_tui.engine.masking import Masker
+from fanout_tui.engine.streams import LogFile, OutputPump
+
+MASKER = Masker({"TOKEN": "tok3n"})
+
+
+def _pump(chunks: list[bytes], log_path: Path, keep_limit: int) -> tuple[list[str], str, bool]:
+    """Feed ``chunks`` through a real pipe, one write per chunk, and pump it to the end."""
+    lines: list[str] = []
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    log = LogFile(log_path)
+    pump = OutputPump(
+        read_end, on_lines=lines.extend, masker=MASKER, log=log, keep_limit=keep_limit
+    )
+
+    async def run() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump.run)
+            for chunk in chunks:
+                os.write(write_end, chunk)
+                await anyio.lowlevel.checkpoint()  # the pump may read each write apart
+            os.close(write_end)
+
+    try:
+        anyio.run(run)
+    finally:
+        pump.finish()
+        log.close()
+        os.close(read_end)
+    return lines, pump.text, pump.overflowed
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chunks=st.lists(
+        st.binary(max_size=40).map(lambda b: b.replace(b"\r", b""))
+        | st.sampled_from(
+            [b"tok", b"3n\n", "é".encode(), b"\xc3", b"\xa9\n", b"tok3n", b"\n", b"\xff"]
+        ),
+        max_size=12,
+    )
+)
+def test_any_cut_of_a_stream_gives_the_same_lines_log_and_text(
+    tmp_path_factory: pytest.TempPathFactory, chunks: list[bytes]
+) -> None:
+    log_path = tmp_path_factory.mktemp("pump") / "stdout.log"
+    lines, text, overflowed = _pump(chunks, log_path, keep_limit=1 << 20)
+
+    whole = MASKER.mask(b"".join(chunks).decode("utf-8", errors="replace"))
+    splitter = LineSplitter()
+    assert lines == splitter.feed(whole) + splitter.flush()
+    assert text == whole
+    assert log_path.read_text(encoding="utf-8") == whole
+    assert not overflowed
+
+
+def test_past_the_keep_limit_nothing_is_kept_but_everything_is_logged(tmp_path: Path) -> None:
+    lines, text, overflowed = _pump([b"a" * 10 + b"\n"] * 3, tmp_path / "log", keep_limit=20)
+    assert overflowed and text == ""
+    assert lines == ["a" * 10] * 3
+    assert (tmp_path / "log").read_text() == ("a" * 10 + "\n") * 3
