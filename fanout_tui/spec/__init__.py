@@ -1,5 +1,24 @@
 """The spec language: YAML in, a validated and expanded :class:`Plan` out.
 
+How a spec becomes a plan (the models in :mod:`.models` say what each field means):
+
+- ``defaults`` may set ``timeout``, ``kill_grace``, ``retry``, ``env``, ``cwd``, ``uses``,
+  ``output`` and ``success``; a branch inherits each one it does not set. ``env`` merges
+  key by key (defaults first); ``retry`` and ``output`` merge field by field; the others
+  are replaced whole. The synthesizer inherits only ``env``, ``cwd`` and ``kill_grace``:
+  its timeout and retries are its own.
+- ``matrix`` expands a branch into one branch per combination (cartesian product, keys
+  and values in the order written). ``${{ matrix.NAME }}`` works in ``id``, ``title``,
+  ``run``, ``with``, ``cwd`` and ``env`` values; a ``with`` value that is exactly one
+  reference keeps the matrix value's type. ``${{ env.NAME }}`` (read when the spec is
+  loaded; unset is an error) works there and in ``defaults.env``/``cwd`` and the
+  synthesizer's ``run``/``env``/``cwd``. Anywhere else ``${{`` is an error; ``$VAR`` is
+  left to the shell.
+- Relative ``cwd`` and ``output`` resolve against the spec's folder; ``call`` branches
+  import from that folder too.
+- ``merge.order`` names branches to put first; the others follow in declared order.
+  ``min_success`` (best_effort only; default 1) may be a percentage, rounded up to a count.
+
 Imports nothing else of the package (a test enforces it).
 """
 

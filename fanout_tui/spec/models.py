@@ -98,7 +98,14 @@ def _command(value: object) -> object:
         if not value.strip():
             raise _fail("command", "the command is empty")
         return value
-    if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+    if isinstance(value, list) and value:
+        for position, item in enumerate(value):
+            if not isinstance(item, str):
+                raise _fail(
+                    "command",
+                    f"item {position} of the command, {shown_value(item)}, must be text; "
+                    "write it in quotes",
+                )
         if not value[0].strip():
             raise _fail("command", "the program (first item) is empty")
         return value

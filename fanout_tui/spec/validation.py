@@ -114,6 +114,8 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
 def _message(detail: ErrorDetails, value: object) -> str:
     kind = detail["type"]
     ctx = detail.get("ctx", {})
+    if kind == "string_type" and isinstance(value, int | float):
+        return f"must be text, not {_describe(value)}; write it in quotes"
     if kind in _TYPE_MESSAGES:
         return f"{_TYPE_MESSAGES[kind]}, not {_describe(value)}"
     if kind == "greater_than_equal":

@@ -93,6 +93,21 @@ CASES = [
         "branches[0].output.fmt",
     ),
     Case(
+        "number-where-text-belongs",
+        HEAD + "branches:\n  - id: 2024\n    run: x\n",
+        4,
+        9,
+        "must be text, not 2024; write it in quotes",
+        "branches[0].id",
+    ),
+    Case(
+        "number-in-a-command-list",
+        HEAD + "branches:\n  - id: a\n    run: [python3, x.py, 3]\n",
+        5,
+        10,
+        "item 2 of the command, 3, must be text; write it in quotes",
+    ),
+    Case(
         "misplaced-field",
         HEAD + "timeout: 30s\nbranches: [{id: a, run: x}]\n",
         3,
