@@ -14,12 +14,15 @@ FILE_MODE = 0o600
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` and any missing parents, each the owner's only, and make ``path``
-    itself the owner's only; return it."""
-    missing = [path, *(p for p in path.parents if not p.exists())]
+    """Create ``path`` and any missing parents, each the owner's only; return it.
+
+    A folder that already exists keeps its mode: it may be one the operator named with
+    ``--journal`` (even the working folder); what the journal puts in it is private.
+    """
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
     for folder in reversed(missing):
         folder.mkdir(mode=DIR_MODE, exist_ok=True)
-        os.chmod(folder, DIR_MODE)
+        os.chmod(folder, DIR_MODE)  # mkdir's mode passes through the umask
     return path
 
 

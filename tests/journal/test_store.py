@@ -185,3 +185,15 @@ def test_closing_the_journal_stops_unfinished_recorders(tmp_path: Path) -> None:
     with Journal.open(tmp_path / ".fanout") as journal:
         (branch,) = _rows(journal, "SELECT status, result FROM branches")
     assert (branch["status"], json.loads(branch["result"])) == ("succeeded", "kept")
+
+
+def test_an_existing_folder_named_as_journal_keeps_its_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    with Journal.open(shared) as journal:
+        recorder = journal.start_run(make_plan(tmp_path, {"a": "true"}))
+        recorder.close()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert stat.S_IMODE((shared / "runs").stat().st_mode) == 0o700
+    assert stat.S_IMODE((shared / DATABASE_NAME).stat().st_mode) == 0o600
