@@ -4,7 +4,9 @@ The target is imported in-process (in a worker thread, so a slow import does not
 the event loop) to learn what it is:
 
 * A coroutine function runs in-process under its own cancel scope; its timeout is
-  measured on the engine's clock. Its prints are not captured (they share our stdout).
+  measured on the engine's clock. It has no output of its own: what it prints goes to
+  fanout-tui's own stdout, and it is given no stdin (a synthesizer that reads the
+  results document from stdin must be a command or a plain function).
 * A plain function runs in a worker process (:mod:`fanout_tui.engine.call_worker`) in
   its own process group, so cancel and timeout can really stop it, exactly like a
   command. Its prints are the branch's output lines; the return value comes back
