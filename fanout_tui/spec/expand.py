@@ -138,7 +138,7 @@ class _Expander:
             name=self.model.name,
             description=self.model.description,
             branches=tuple(branches),
-            spec_path=self.source.origin.absolute() if self.source.origin else None,
+            spec_path=Path(os.path.abspath(self.source.origin)) if self.source.origin else None,
             concurrency=self.model.concurrency,
             resources={
                 name: ResourceLimit(name=name, concurrency=limit.concurrency, rate=limit.rate)

@@ -82,13 +82,17 @@ values = st.recursive(
 )
 
 
-def _load(text: str) -> Plan | None:
+def _load(text: str, *, located: bool = False) -> Plan | None:
+    """Load ``text``: a plan, or ``None`` after checking the SpecError (``located``: that
+    every issue has a line and column)."""
     try:
         plan = load_plan_text(text)
     except SpecError as error:
         report = str(error)
         assert report
         assert all(issue.message for issue in error.issues)
+        if located:
+            assert all(issue.line and issue.column for issue in error.issues), report
         return None
     describe_plan(plan)
     return plan
@@ -128,7 +132,7 @@ def test_a_valid_spec_with_one_value_replaced(data: st.DataObject) -> None:
         parent[data.draw(st.text(max_size=12))] = data.draw(values)
     else:
         parent.append(data.draw(values))
-    _load(yaml.safe_dump(document))
+    _load(yaml.safe_dump(document), located=True)
 
 
 @FUZZ
