@@ -7,6 +7,9 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from fanout_tui.cli import main
 from fanout_tui.journal.leftovers import is_alive
 
 from .cli_runs import (
@@ -21,7 +24,9 @@ from .cli_runs import (
 )
 
 
-def test_the_resume_matrix_with_real_runs(tmp_path: Path) -> None:
+def test_the_resume_matrix_with_real_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     journal = tmp_path / "journal"
     spec = write_spec(
         tmp_path,
@@ -76,6 +81,25 @@ def test_the_resume_matrix_with_real_runs(tmp_path: Path) -> None:
     assert third.stdout == second.stdout
     assert [runs_of(tmp_path, b) for b in ("same", "flaky", "changed", "added")] == [1, 2, 2, 1]
     assert integrity(journal) == "ok"
+
+    # The history lists the three runs and shows what each branch did.
+    assert main(["runs", "--journal", str(journal)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert [line.split()[5] for line in listing[1:]] == ["succeeded", "succeeded", "failed"]
+    assert listing[1].endswith("4 succeeded (4 reused)")
+    assert main(["runs", "show", first_run["id"][:4], "--journal", str(journal)]) == 1
+    assert (
+        main(["runs", "show", first_run["id"], "--journal", str(journal), "--branch", "flaky"]) == 0
+    )
+    shown = capsys.readouterr().out
+    assert shown.startswith("branch flaky: failed, 1 attempt")
+    assert "--- attempt 1 stdout ---\n--- attempt 1 stderr ---\n" in shown
+    last = listing[1].split()[0]
+    assert main(["runs", "show", last, "--journal", str(journal), "--branch", "flaky"]) == 0
+    shown = capsys.readouterr().out
+    assert "reused from run" in shown and "result:\nflaky\n" in shown
+    assert main(["runs", "show", last, "--journal", str(journal)]) == 0
+    assert capsys.readouterr().out == third.stdout
 
 
 def test_resuming_a_run_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
