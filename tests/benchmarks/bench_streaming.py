@@ -43,10 +43,10 @@ def _size(text: str) -> int:
     return int(text[:-1]) * unit if unit else int(text)
 
 
-def _peak_rss_mb() -> float:
+def _status_mb(field: str) -> float:
     with open("/proc/self/status") as handle:
         for line in handle:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -78,6 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     size = _size(args.size)
     rates = []
+    baseline = _status_mb("VmRSS")
     with tempfile.TemporaryDirectory(prefix="bench-streaming-") as folder:
         for rep in range(1, args.reps + 1):
             wall, cpu, lines, reason = anyio.run(_stream_once, size, args.secret, Path(folder))
@@ -87,7 +88,10 @@ def main() -> None:
                 f" = {size / wall / 1e6:.0f} MB/s (engine CPU {cpu:.2f} s ="
                 f" {size / cpu / 1e6:.0f} MB per CPU-second); attempt: {reason}"
             )
-    print(f"best: {max(rates):.0f} MB/s; peak RSS of this process: {_peak_rss_mb():.0f} MB")
+    print(
+        f"best: {max(rates):.0f} MB/s; peak RSS of this process: {_status_mb('VmHWM'):.0f} MB"
+        f" (before streaming: {baseline:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":
