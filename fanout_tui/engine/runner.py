@@ -19,14 +19,12 @@ The merge is recomputed by its own task whenever the set of settled branches cha
 from __future__ import annotations
 
 import functools
-import json
 import random
 import sys
 import traceback
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
 
 import anyio
 import anyio.abc
@@ -49,11 +47,12 @@ from fanout_tui.engine.events import (
     ResultsChanged,
     RunFinished,
     RunOutcome,
-    results_document,
 )
+from fanout_tui.engine.executor import AttemptExecutor, AttemptRunner
 from fanout_tui.engine.masking import Masker
-from fanout_tui.engine.policy import Verdict, judge, status_words
+from fanout_tui.engine.policy import judge, status_words
 from fanout_tui.engine.resources import ResourcePool
+from fanout_tui.engine.synthesis import Synthesis
 from fanout_tui.spec.plan import BranchPlan, MergeStrategy, Plan, PolicyMode
 
 _FINAL_FAILURES = frozenset({BranchStatus.FAILED, BranchStatus.TIMED_OUT})
@@ -61,24 +60,6 @@ _CANCELLED = "cancelled"
 _PREVIEW_INTERVAL_S = 0.1
 """Shortest time between two merge previews: with hundreds of branches settling every
 second, recomputing the merge for each one would cost more than running them."""
-
-
-class AttemptExecutor(Protocol):
-    """Runs one attempt of a branch (:func:`fanout_tui.engine.attempt.execute_attempt`)."""
-
-    def __call__(
-        self,
-        branch: BranchPlan,
-        attempt: int,
-        *,
-        emit: Callable[[Event], None],
-        masker: Masker,
-        clock: Clock,
-        log_dir: Path | None,
-        stdin: bytes | None = None,
-    ) -> Awaitable[AttemptResult]:
-        """Run the attempt; cancelled, end its processes and re-raise."""
-        ...
 
 
 class Engine:
@@ -114,8 +95,8 @@ class Engine:
         self.plan = plan
         self._clock: Clock = clock or SystemClock()
         self._log_dir = log_dir
-        self._executor = executor
         self._masker = masker or Masker.from_environ(plan.secrets)
+        self._attempts = AttemptRunner(executor, self._masker, self._clock, log_dir)
         self._random = random
         self._secret_names = frozenset(plan.secrets)
         self._listeners: tuple[Listener, ...] = ()
@@ -139,9 +120,18 @@ class Engine:
         self._merge_wake: anyio.Event | None = None
         self._merge_pause: anyio.CancelScope | None = None
         self._unsettled = sum(1 for run in self._order if not run.status.settled)
-        self._synthesis: anyio.CancelScope | None = None
-        self._synthesized: tuple[tuple[object, ...], MergeState] | None = None
-        self._synthesizer_attempts = 0
+        self._synthesis = (
+            Synthesis(
+                plan,
+                attempts=self._attempts,
+                pool=self._pool,
+                random=random,
+                publish=self._publish,
+                settled=self._check_done,
+            )
+            if plan.merge.strategy is MergeStrategy.SYNTHESIS
+            else None
+        )
         self._tg: anyio.abc.TaskGroup | None = None
         self._done: anyio.Event | None = None
         self._started = False
@@ -333,14 +323,7 @@ class Engine:
         self._set(run, BranchStatus.RUNNING)
         run.running = True
         try:
-            result = await self._executor(
-                run.plan,
-                attempt,
-                emit=self._emit,
-                masker=self._masker,
-                clock=self._clock,
-                log_dir=self._log_dir,
-            )
+            result = await self._attempts(run.plan, attempt, emit=self._emit)
         except anyio.get_cancelled_exc_class():
             ended = self._clock.now()
             why = run.cancel_reason or _CANCELLED
@@ -348,12 +331,9 @@ class Engine:
                 AttemptEnded(run.id, attempt, BranchStatus.CANCELLED, ended, ended - started, why)
             )
             raise
-        except Exception as error:  # an executor bug must fail the branch, not the run
-            result = AttemptResult(BranchStatus.FAILED, f"the attempt could not run: {error}")
         finally:
             run.running = False
         ended = self._clock.now()
-        reason = self._masker.mask(result.reason) if result.reason is not None else None
         self._emit(
             AttemptEnded(
                 run.id,
@@ -361,12 +341,12 @@ class Engine:
                 result.status,
                 ended,
                 ended - started,
-                reason,
+                result.reason,
                 result.exit_code,
                 result.result,
             )
         )
-        return AttemptResult(result.status, reason, result.exit_code, result.result)
+        return result
 
     def _fingerprint(self, branch: BranchPlan) -> str:
         fingerprint = self._fingerprints.get(branch.id)
@@ -380,7 +360,7 @@ class Engine:
             and self._done is not None
             and self._live == 0
             and not self._merge_dirty
-            and self._synthesis is None
+            and not (self._synthesis is not None and self._synthesis.running)
         ):
             self._done.set()
 
@@ -419,12 +399,14 @@ class Engine:
         verdict = judge(self.plan.policy, reports)
         merge = self.plan.merge
         if verdict.state is not PolicyState.MERGED:
-            self._stop_synthesis()
+            if self._synthesis is not None:
+                self._synthesis.stop()
             state = merge_state.undecided(verdict, merge, reports)
         elif self._shutting_down and not self._satisfied_at_shutdown:
             state = merge_state.cut_short(verdict, merge, reports, self._cut_short_reason())
-        elif merge.strategy is MergeStrategy.SYNTHESIS:
-            state = self._synthesis_state(verdict, reports)
+        elif self._synthesis is not None:
+            task_group = None if self._shutting_down else self._tg
+            state = self._synthesis.state_for(verdict, reports, task_group)
         else:
             state = merge_state.combined(verdict, merge, reports)
         self._publish(state)
@@ -445,72 +427,6 @@ class Engine:
             )
         self._merge = state
         self._emit(ResultsChanged(state))
-
-    def _synthesis_state(self, verdict: Verdict, reports: list[BranchReport]) -> MergeState:
-        signature = tuple((report.id, report.status, report.attempts) for report in reports)
-        if self._synthesized is not None and self._synthesized[0] == signature:
-            return self._synthesized[1]
-        if self._tg is None or self._shutting_down:
-            return merge_state.cut_short(
-                verdict, self.plan.merge, reports, "the run ended before the synthesizer finished"
-            )
-        self._stop_synthesis()
-        scope = self._synthesis = anyio.CancelScope()
-        document = json.dumps(results_document(self.plan.name, reports), default=str)
-        self._tg.start_soon(self._synthesize, scope, signature, verdict, document.encode())
-        return merge_state.synthesizing(verdict, self.plan.merge, reports)
-
-    def _stop_synthesis(self) -> None:
-        if self._synthesis is not None:
-            self._synthesis.cancel()
-            self._synthesis = None
-
-    async def _synthesize(
-        self,
-        scope: anyio.CancelScope,
-        signature: tuple[object, ...],
-        verdict: Verdict,
-        stdin: bytes,
-    ) -> None:
-        synthesizer = self.plan.merge.synthesizer
-        assert synthesizer is not None
-        try:
-            with scope:
-                result = await self._synthesizer_attempts_set(synthesizer, stdin)
-                if result.status is BranchStatus.SUCCEEDED:
-                    state = merge_state.merged_state(verdict, result.result)
-                else:
-                    why = f"the synthesizer {status_words(result.status)}: {result.reason}"
-                    state = merge_state.failed_merge(verdict, why)
-                self._synthesized = (signature, state)
-                self._publish(state)
-        finally:
-            if self._synthesis is scope:
-                self._synthesis = None
-            self._check_done()
-
-    async def _synthesizer_attempts_set(
-        self, synthesizer: BranchPlan, stdin: bytes
-    ) -> AttemptResult:
-        for failures in range(1, synthesizer.retry.attempts + 1):
-            self._synthesizer_attempts += 1
-            with await self._pool.acquire(synthesizer.uses, on_wait=_ignore, global_slot=False):
-                try:
-                    result = await self._executor(
-                        synthesizer,
-                        self._synthesizer_attempts,
-                        emit=_ignore,
-                        masker=self._masker,
-                        clock=self._clock,
-                        log_dir=self._log_dir,
-                        stdin=stdin,
-                    )
-                except Exception as error:  # an executor bug fails the merge, not the run
-                    result = AttemptResult(BranchStatus.FAILED, f"could not run: {error}")
-            if result.status is BranchStatus.SUCCEEDED or failures == synthesizer.retry.attempts:
-                return result
-            await self._clock.sleep(backoff_delay(synthesizer.retry, failures, self._random))
-        raise AssertionError("a retry policy has at least one attempt")
 
     # --- commands -------------------------------------------------------------------------
 
@@ -571,7 +487,8 @@ class Engine:
         for run in self._order:
             if run.status.cancellable:
                 self._cancel(run, f"cancelled: the run was {how}")
-        self._stop_synthesis()
+        if self._synthesis is not None:
+            self._synthesis.stop()
         if self._done is not None:
             self._done.set()
 
@@ -599,7 +516,3 @@ class Engine:
             started_at=self._started_wall if self._started_wall is not None else self._clock.wall(),
             duration_s=now - started_at,
         )
-
-
-def _ignore(_: object) -> None:
-    """Swallow what the synthesizer would publish: it is not a branch."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fanout_tui.engine.attempt import AttemptResult
 from fanout_tui.engine.control import ReusedResult
 from fanout_tui.engine.events import (
     AttemptEnded,
@@ -14,7 +15,8 @@ from fanout_tui.engine.events import (
     PolicyState,
     RunFinished,
 )
-from fanout_tui.engine.testing import ScriptedExecutor, fail, ok, time_out
+from fanout_tui.engine.runner import Engine
+from fanout_tui.engine.testing import FakeClock, ScriptedExecutor, fail, ok, time_out
 from fanout_tui.spec.plan import ResourceLimit
 
 from .conftest import branch, make_plan, retries, rig
@@ -152,13 +154,13 @@ async def test_a_timed_out_attempt_is_retried_and_can_end_timed_out() -> None:
 
 
 async def test_an_executor_that_raises_fails_the_branch_not_the_run() -> None:
-    async def broken(*args: object, **kwargs: object) -> object:
+    async def broken(*args: object, **kwargs: object) -> AttemptResult:
         raise OSError("no such thing")
 
-    r = rig(make_plan("a", "b"))
-    r.engine._executor = broken  # type: ignore[assignment]
-    async with r.clock.autojump():
-        outcome = await r.engine.run()
+    clock = FakeClock()
+    engine = Engine(make_plan("a", "b"), clock=clock, executor=broken)
+    async with clock.autojump():
+        outcome = await engine.run()
     assert [b.status for b in outcome.branches] == [S.FAILED, S.FAILED]
     assert outcome.branches[0].error == "the attempt could not run: no such thing"
 
