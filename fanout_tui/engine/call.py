@@ -118,7 +118,8 @@ async def _call_in_worker(
     request = {"target": branch.call, "kwargs": dict(branch.with_args), "python_path": python_path}
     argv = [sys.executable, "-u", "-P", call_worker.__file__, "", ""]
     with tempfile.TemporaryFile() as request_file:
-        request_file.write(json.dumps(request).encode())
+        # YAML may give dates: the worker gets them as their text, as fingerprints do.
+        request_file.write(json.dumps(request, default=str).encode())
         request_file.flush()
         request_file.seek(0)
         reply_r, reply_w = os.pipe()

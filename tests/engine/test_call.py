@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 import uuid
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -303,3 +304,11 @@ async def test_cancelling_an_async_call_propagates(tmp_path: Path, tasks: str) -
             branch, 1, emit=lambda e: None, masker=Masker({}), clock=SystemClock(), log_dir=None
         )
     assert scope.cancelled_caught
+
+
+async def test_arguments_json_cannot_carry_reach_the_worker_as_their_text(
+    tmp_path: Path, tasks: str
+) -> None:
+    branch = _call(tmp_path, f"{tasks}:add", with_args={"a": "2024-", "b": date(2024, 1, 2)})
+    result, _ = await _attempt(branch)
+    assert result.result == {"sum": "2024-2024-01-02"}
