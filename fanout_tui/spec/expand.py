@@ -361,7 +361,9 @@ class _Expander:
         try:
             return compile_template(text, matrix_names, self.environ)
         except InterpolationError as error:
-            self.report(path, error.message, hint=error.hint)
+            self.issues.append(
+                self.source.issue(path, error.message, hint=error.hint, offset=error.offset)
+            )
             return None
 
     def _static_text(self, text: str | None, path: FieldPath) -> str | None:

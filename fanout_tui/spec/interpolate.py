@@ -22,11 +22,15 @@ MatrixValue = str | int | float | bool
 
 
 class InterpolationError(ValueError):
-    """A ``${{ … }}`` that cannot be expanded; ``hint`` may say what was meant."""
+    """A ``${{ … }}`` that cannot be expanded.
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    ``offset`` is where it starts in the string; ``hint`` may say what was meant.
+    """
+
+    def __init__(self, message: str, *, offset: int, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.offset = offset
         self.hint = hint
 
 
@@ -84,46 +88,56 @@ def compile_template(
     for match in _EXPRESSION.finditer(text):
         literal += text[position : match.start()]
         position = match.end()
-        kind, name = _reference(match.group(1))
+        kind, name = _reference(match.group(1), match.start())
         if kind == "env":
             if name not in environ:
                 raise InterpolationError(
-                    f"${{{{ env.{name} }}}}: the environment variable {name} is not set"
+                    f"${{{{ env.{name} }}}}: the environment variable {name} is not set",
+                    offset=match.start(),
                 )
             literal += environ[name]
         else:
             if name not in matrix_names:
-                raise _unknown_matrix_name(name, matrix_names)
+                raise _unknown_matrix_name(name, matrix_names, match.start())
             parts.extend((literal, name))
             literal = ""
     rest = text[position:]
     if MARKER in rest:
-        raise InterpolationError("'${{' is not closed with '}}'")
+        raise InterpolationError(
+            "'${{' is not closed with '}}'", offset=position + rest.index(MARKER)
+        )
     parts.append(literal + rest)
     return Template(tuple(parts))
 
 
-def _reference(expression: str) -> tuple[str, str]:
+def _reference(expression: str, offset: int) -> tuple[str, str]:
     match = _REFERENCE.fullmatch(expression)
     shown = "${{" + expression + "}}"
     if match is None:
         raise InterpolationError(
-            f"{shown} is not an interpolation; write ${{{{ matrix.NAME }}}} or ${{{{ env.NAME }}}}"
+            f"{shown} is not an interpolation; write ${{{{ matrix.NAME }}}} or ${{{{ env.NAME }}}}",
+            offset=offset,
         )
     kind, name = match.groups()
     if kind not in {"matrix", "env"}:
         raise InterpolationError(
             f"{shown}: unknown name {kind!r}; only matrix.NAME and env.NAME can be used",
+            offset=offset,
             hint=did_you_mean(kind, ["matrix", "env"]),
         )
     return kind, name
 
 
-def _unknown_matrix_name(name: str, matrix_names: Collection[str]) -> InterpolationError:
+def _unknown_matrix_name(
+    name: str, matrix_names: Collection[str], offset: int
+) -> InterpolationError:
     if not matrix_names:
-        return InterpolationError(f"${{{{ matrix.{name} }}}}: this branch has no matrix")
+        return InterpolationError(
+            f"${{{{ matrix.{name} }}}}: this branch has no matrix", offset=offset
+        )
     return InterpolationError(
         f"${{{{ matrix.{name} }}}}: the matrix has no {name!r} "
         f"(it has {', '.join(sorted(matrix_names))})",
+        offset=offset,
         hint=did_you_mean(name, matrix_names),
     )

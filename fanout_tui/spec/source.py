@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from fanout_tui.spec.errors import SpecError, SpecIssue
+from fanout_tui.spec.interpolate import MARKER
 
 MAX_SPEC_BYTES = 1024 * 1024
 """Largest spec file read; a real spec is a few kilobytes."""
@@ -69,6 +70,9 @@ class SpecSource:
     """Line and column (from 1) where the value at a path starts."""
     keys: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
     """Line and column (from 1) of the key that names the value at a path."""
+    text_starts: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    """For one-line strings with ``${{`` written without escapes: where their first
+    character is, so an error can point into the string."""
 
     def position(self, path: FieldPath, *, at_key: bool = False) -> tuple[int, int] | None:
         """Where ``path`` was written, or its nearest written ancestor."""
@@ -87,9 +91,16 @@ class SpecSource:
         *,
         hint: str | None = None,
         at_key: bool = False,
+        offset: int | None = None,
     ) -> SpecIssue:
-        """A :class:`SpecIssue` about the value (or the key, ``at_key``) at ``path``."""
+        """A :class:`SpecIssue` about the value (or the key, ``at_key``) at ``path``.
+
+        ``offset`` points at a character inside a string value, where that can be known.
+        """
         where = self.position(path, at_key=at_key)
+        if offset is not None and path in self.text_starts:
+            line, column = self.text_starts[path]
+            where = (line, column + offset)
         return SpecIssue(
             message,
             path=self.origin,
@@ -230,6 +241,8 @@ class _Builder:
         # Plain text and decimal whole numbers are most of a spec: skip PyYAML's
         # constructor for them (it costs several microseconds a value).
         if node.tag == _STR_TAG:
+            if MARKER in node.value:
+                self._record_text_start(node, path)
             return node.value
         if node.tag == _INT_TAG and _DECIMAL.fullmatch(node.value):
             return int(node.value)
@@ -242,6 +255,15 @@ class _Builder:
             return value
         # Timestamps, binary and the like: keep the text as written.
         return str(node.value)
+
+    def _record_text_start(self, node: ScalarNode, path: FieldPath) -> None:
+        start, end = node.start_mark, node.end_mark
+        quotes = {None: 0, "": 0, "'": 1, '"': 1}.get(node.style)  # plain: None or ''
+        if quotes is None or start.line != end.line:
+            return
+        if end.column - start.column != len(node.value) + 2 * quotes:
+            return  # escapes: the text as written differs from the value
+        self._source.text_starts[path] = (start.line + 1, start.column + 1 + quotes)
 
     def _mapping(self, node: MappingNode, path: FieldPath, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}

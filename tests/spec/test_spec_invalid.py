@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fanout_tui.spec import SpecError, load_plan
+from fanout_tui.spec import SpecError, load_plan, load_plan_text
 
 HEAD = "version: 1\nname: corpus\n"
 """Two lines most cases start with, so their line numbers start at 3."""
@@ -258,7 +258,7 @@ CASES = [
             run: echo
         """,
         4,
-        9,
+        12,
         "the matrix has no 'n' (it has num)",
     ),
     Case(
@@ -270,7 +270,7 @@ CASES = [
             run: echo ${{ matrix.n }}
         """,
         5,
-        10,
+        15,
         "this branch has no matrix",
     ),
     Case(
@@ -282,7 +282,7 @@ CASES = [
             run: echo ${{ secrets.TOKEN }}
         """,
         5,
-        10,
+        15,
         "unknown name 'secrets'",
     ),
     Case(
@@ -295,7 +295,7 @@ CASES = [
             run: echo
         """,
         5,
-        18,
+        19,
         "the environment variable FANOUT_TEST_SURELY_UNSET is not set",
         "branches[0].env.TOKEN",
     ),
@@ -303,7 +303,7 @@ CASES = [
         "unclosed-interpolation",
         HEAD + "branches:\n  - id: a\n    run: echo ${{ matrix.n\n",
         5,
-        10,
+        15,
         "is not closed",
     ),
     Case(
@@ -706,3 +706,22 @@ def test_a_secret_value_never_shows_in_an_error(
         load_plan(spec)
     assert "is not a valid id" in str(raised.value)
     assert "tok en-1234" not in str(raised.value)
+
+
+def test_interpolation_errors_point_into_the_string_when_it_is_written_as_is() -> None:
+    text = (
+        HEAD + "branches:\n"
+        "  - id: a\n"
+        "    title: 'see ${{ matrix.x }}'\n"  # quoted as is: points at the ${{
+        '    run: "tab\\t${{ env.SURELY_UNSET_Q }}"\n'  # an escape: points at the string
+        "    cwd: |\n"  # a block: points at the block
+        "      ${{ nope }}\n"
+    )
+    with pytest.raises(SpecError) as raised:
+        load_plan_text(text)
+    positions = [(issue.field, issue.line, issue.column) for issue in raised.value.issues]
+    assert positions == [
+        ("branches[0].title", 5, 17),
+        ("branches[0].run", 6, 10),
+        ("branches[0].cwd", 7, 10),
+    ]
