@@ -46,8 +46,8 @@ class BranchRun:
     def __init__(self, plan: BranchPlan) -> None:
         self.plan = plan
         self.status = BranchStatus.PENDING
-        self.attempt = 0
-        """The attempt running, waited for or last finished (0 before the first)."""
+        self.attempt = 1
+        """The attempt running, the one waited for, or (settled, retrying) the last one."""
         self.attempts_started = 0
         """Attempts started in this run, across operator retries."""
         self.max_attempts = plan.retry.attempts
@@ -81,6 +81,8 @@ class BranchRun:
         self.reused = True
         self.reused_from = reused
         self.result = reused.result
+        self.attempt = reused.attempts
+        self.max_attempts = max(self.max_attempts, reused.attempts)
         self.changed()
 
     def begin_attempt_set(self, attempts: int) -> int:
@@ -90,6 +92,7 @@ class BranchRun:
         """
         self.generation += 1
         self.max_attempts = self.attempts_started + attempts
+        self.attempt = self.attempts_started + 1
         self.reason = None
         self.waiting_on = None
         self.reused = False

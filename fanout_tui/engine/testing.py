@@ -66,11 +66,17 @@ class FakeClock:
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), wake))
         if self._new_sleeper is not None:
             self._new_sleeper.set()
-        await wake.wait()
+        try:
+            await wake.wait()
+        except BaseException:
+            wake.set()  # a cancelled sleeper no longer holds time back
+            raise
 
     @property
     def next_deadline(self) -> float | None:
         """When the earliest sleeper wakes (``None`` when nobody sleeps)."""
+        while self._sleepers and self._sleepers[0][2].is_set():
+            heapq.heappop(self._sleepers)
         return self._sleepers[0][0] if self._sleepers else None
 
     def advance(self, seconds: float) -> None:

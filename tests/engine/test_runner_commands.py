@@ -161,7 +161,7 @@ async def test_two_retries_in_a_row_run_one_attempt_set() -> None:
     assert [c.started for c in r.executor.calls] == [0.0, 2.0, 10.0]
     after_retry = [c for c in r.recorder.changes("a") if c.at >= 10]
     assert [(c.status, c.attempt, c.max_attempts) for c in after_retry] == [
-        (S.PENDING, 2, 4),
+        (S.PENDING, 3, 4),
         (S.RUNNING, 3, 4),
         (S.SUCCEEDED, 3, 4),
     ]
