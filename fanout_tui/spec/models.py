@@ -169,7 +169,16 @@ EnvName = Annotated[
 EnvValue = Annotated[
     str, BeforeValidator(_env_value), WithJsonSchema({"type": ["string", "number"]})
 ]
-Env = dict[EnvName, EnvValue]
+Env = Annotated[
+    dict[EnvName, EnvValue],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": ENV_NAME_PATTERN},
+            "additionalProperties": {"type": ["string", "number"]},
+        }
+    ),
+]
 Command = Annotated[
     str | list[str],
     BeforeValidator(_command),

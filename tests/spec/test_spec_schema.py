@@ -88,6 +88,10 @@ def test_every_sample_spec_loads_and_names_the_schema(sample: Path) -> None:
             "is not valid",
         ),
         ({"version": 1, "name": "x", "branches": []}, "should be non-empty"),
+        (
+            {"version": 1, "name": "x", "branches": [{"id": "a", "run": "x", "env": {"A-B": 1}}]},
+            "is not valid under any of the given schemas",
+        ),
     ],
 )
 def test_the_schema_rejects_what_the_loader_rejects(
