@@ -298,17 +298,21 @@ def test_in_process_main_returns_the_exit_code(
 # --- interruption ----------------------------------------------------------------------
 
 
-def processes_marked(marker: str) -> list[int]:
-    """Pids of live processes whose environment holds ``marker`` (zombies have none)."""
+def processes_marked(marker: str, *, command: bytes = b"") -> list[int]:
+    """Pids of live processes whose environment holds ``marker`` (zombies have none).
+
+    With ``command``, only those whose command line (NUL-separated) starts with it.
+    """
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             environ = (entry / "environ").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if marker.encode() in environ:
+        if marker.encode() in environ and cmdline.startswith(command):
             pids.append(int(entry.name))
     return pids
 
@@ -348,7 +352,11 @@ def start_sleepers(folder: Path) -> tuple[subprocess.Popen[str], str]:
         if len(fields) > 3 and fields[3] == "running" and fields[2] in ("sleeper", "stubborn"):
             running.add(fields[2])
     assert running == {"sleeper", "stubborn"}, "".join(seen)
-    assert processes_marked(marker), "the branches' processes are not visible in /proc"
+    # "running" is announced as the process starts; wait until all three sleeps exist
+    # (two of them grandchildren), so the signal finds the whole tree.
+    while len(processes_marked(marker, command=b"sleep\x0030\x00")) < 3:
+        assert time.monotonic() < deadline, "the branches' sleeps never appeared in /proc"
+        time.sleep(0.01)
     return process, marker
 
 
