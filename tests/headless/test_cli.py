@@ -55,10 +55,11 @@ def read_json(path: Path) -> Any:
 THREE_TEXT_BRANCHES = """\
     name: three
     branches:
-      - {id: slow, run: "sleep 0.3; echo first"}
-      - {id: middle, run: "sleep 0.1; echo second"}
-      - {id: fast, run: "echo third"}
+      - {id: slow, run: "until [ -f mid.done ]; do sleep .01; done; echo first"}
+      - {id: middle, run: "until [ -f fast.done ]; do sleep .01; done; echo second; touch mid.done"}
+      - {id: fast, run: "sleep 0.3; echo third; touch fast.done"}
 """
+"""Three branches that finish in the reverse of their declared order."""
 
 
 def test_all_succeeded_prints_the_merged_result_in_declared_order(tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_all_succeeded_prints_the_merged_result_in_declared_order(tmp_path: Path
     succeeded = [
         line.split()[2] for line in progress if line.startswith("[") and " succeeded " in line
     ]
-    assert succeeded == ["fast", "middle", "slow"]  # finishing order, unlike the result
+    assert sorted(succeeded) == ["fast", "middle", "slow"]
     assert any(line.startswith("── three: succeeded (exit 0)") for line in progress)
     assert "   3 succeeded" in progress
     assert "   policy: merged" in progress
@@ -103,7 +104,7 @@ def test_output_file_and_report_of_a_complete_run(tmp_path: Path) -> None:
     assert [b["status"] for b in report["branches"]] == ["succeeded"] * 3
     assert [b["result"] for b in report["branches"]] == ["first\n", "second\n", "third\n"]
     assert all(b["attempts"] == 1 and b["duration_s"] > 0 for b in report["branches"])
-    assert report["branches"][0]["duration_s"] >= 0.3
+    assert report["branches"][2]["duration_s"] >= 0.3
     assert report["outcome"] == {"exit_code": 0, "status": "succeeded"}
     assert report["policy"]["state"] == "merged"
     assert report["missing"] == report["flagged"] == []
@@ -211,12 +212,16 @@ def test_concurrency_override_runs_one_branch_at_a_time(tmp_path: Path) -> None:
     assert (tmp_path / "trace").read_text().split() == ["start", "end"] * 4
 
 
+UNTIL_THREE_STARTED = "until [ $(grep -c start trace) -ge 3 ]; do sleep 0.01; done"
+
+
 def test_without_the_override_branches_overlap(tmp_path: Path) -> None:
     branches = "\n".join(
-        f'  - {{id: b{i}, run: "echo start >> trace; sleep 0.3; echo end >> trace"}}'
+        # Each branch waits until all three started: only overlapping branches finish.
+        f'  - {{id: b{i}, run: "echo start >> trace; {UNTIL_THREE_STARTED}; echo end >> trace"}}'
         for i in range(3)
     )
-    write_spec(tmp_path, f"name: free\nbranches:\n{branches}\n")
+    write_spec(tmp_path, f"name: free\ndefaults: {{timeout: 20s}}\nbranches:\n{branches}\n")
     done = fanout(tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "trace").read_text().split()[:3] == ["start"] * 3
