@@ -8,7 +8,8 @@ one line per measurement, the best of ``--repeat`` runs (default 3) of wall time
    when it is not installed). Target: at most half of GNU parallel's wall time.
 2. 50 branches of ``sleep 1`` at concurrency 50, the whole process. Target: at most 1.3 s.
 3. The same two workloads run by the engine in-process (no interpreter start, no spec
-   loading), to show what the scheduler itself costs.
+   loading, no log files), and 500 scripted attempts that start no process at all, to
+   show what the scheduler itself costs.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pathlib import Path
 
 import anyio
 
-from fanout_tui.engine import Engine
+from fanout_tui.engine import Engine, Event
+from fanout_tui.engine.testing import ScriptedExecutor
 from fanout_tui.spec.plan import BranchPlan, Plan
 
 FANOUT = [sys.executable, "-m", "fanout_tui"]
@@ -66,13 +68,20 @@ def whole_process(spec: Path, workdir: Path) -> Callable[[], None]:
     return lambda: run_quietly([*FANOUT, str(spec), "--headless", "--no-journal"], cwd=workdir)
 
 
-def in_process(count: int, command: tuple[str, ...], concurrency: int) -> Callable[[], None]:
+def in_process(
+    count: int, command: tuple[str, ...], concurrency: int, *, scripted: bool = False
+) -> Callable[[], None]:
+    """Run the engine in this process; ``scripted`` replaces processes by instant results."""
+
     def action() -> None:
         branches = tuple(
             BranchPlan(id=f"b{i}", index=i, run=command, cwd=Path.cwd()) for i in range(count)
         )
         plan = Plan(name="bench", branches=branches, concurrency=concurrency)
-        outcome = anyio.run(Engine(plan).run)
+        engine = Engine(plan, executor=ScriptedExecutor()) if scripted else Engine(plan)
+        events: list[Event] = []
+        engine.add_listener(events.append)  # a listener as cheap as the dashboard's
+        outcome = anyio.run(engine.run)
         assert outcome.exit_code == 0, outcome.merge.describe()
 
     return action
@@ -119,8 +128,10 @@ def main() -> int:
             f"(target 1.3 s: {'met' if fan <= 1.3 else 'MISSED'})",
         )
 
-        print("3. the engine in-process (no interpreter start, no spec loading)")
+        print("3. the engine in-process (no interpreter start, no spec loading, no log files)")
         report("   500 x true at concurrency 8", best_of(repeat, in_process(500, ("true",), 8)))
+        scheduling = best_of(repeat, in_process(500, ("true",), 8, scripted=True))
+        report("   500 scripted attempts (scheduling alone)", scheduling)
         report(
             "   50 x sleep 1 at concurrency 50", best_of(repeat, in_process(50, ("sleep", "1"), 50))
         )
