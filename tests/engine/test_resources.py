@@ -208,3 +208,25 @@ async def test_cancel_releases_what_a_running_branch_held() -> None:
     async with r.clock.autojump():
         outcome = await r.engine.run()
     assert [b.status for b in outcome.branches] == [BranchStatus.CANCELLED, BranchStatus.SUCCEEDED]
+
+
+async def test_cancelling_a_branch_that_waits_for_a_token_lets_the_next_one_have_it() -> None:
+    plan = make_plan(
+        *[branch(name, uses=("api",)) for name in ("first", "doomed", "next")],
+        resources={"api": ResourceLimit("api", rate=Rate(1, 10.0))},
+    )
+    r = rig(plan)
+
+    def cancel_doomed_when_it_waits(event: object) -> None:
+        if getattr(event, "branch_id", None) == "doomed" and getattr(event, "waiting_on", None):
+            r.engine.cancel("doomed")
+
+    r.engine.add_listener(cancel_doomed_when_it_waits)
+    async with r.clock.autojump():
+        outcome = await r.engine.run()
+    assert [b.status for b in outcome.branches] == [
+        BranchStatus.SUCCEEDED,
+        BranchStatus.CANCELLED,
+        BranchStatus.SUCCEEDED,
+    ]
+    assert [(c.branch_id, c.started) for c in r.executor.calls] == [("first", 0.0), ("next", 10.0)]

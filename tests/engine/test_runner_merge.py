@@ -242,3 +242,15 @@ async def test_a_status_reported_for_a_branch_mirrors_the_merge_view() -> None:
     outcome = await run(r)
     assert [b.status for b in outcome.branches] == [BranchStatus.SUCCEEDED, BranchStatus.FAILED]
     assert outcome.merge.describe() == "merged — 1 flagged"
+
+
+async def test_previews_are_throttled_but_the_final_merge_is_immediate() -> None:
+    plan = make_plan(*[f"b{i:02}" for i in range(50)])
+    script = ScriptedExecutor({f"b{i:02}": [ok(duration=0.01 * (i + 1))] for i in range(50)})
+    r = rig(plan, script)
+    outcome = await run(r)
+    merges = r.recorder.merges()
+    assert len(merges) <= 8  # 50 settles over 0.5 s: a preview every 0.1 s at most
+    assert merges[-1].merge.state is PolicyState.MERGED
+    assert r.clock.now() == pytest.approx(0.5)  # the run ended with its last branch
+    assert outcome.merge.merged.splitlines()[0] == "b00"
