@@ -28,12 +28,14 @@ LOG_BUFFER = 1024 * 1024
 """Bytes buffered before a log file is written to disk."""
 
 
-class OutputPump:
-    """Reads one output pipe to its end; see the module docstring.
+class OutputSink:
+    """Where one stream's decoded text goes.
+
+    Each piece is masked, then appended to the log, split into display lines (one
+    ``on_lines`` call per piece) and, up to a cap, kept for the result.
 
     Args:
-        fd: Non-blocking read end of the pipe (owned by the caller).
-        on_lines: Called with the complete lines of each chunk (never empty).
+        on_lines: Called with the complete lines of each piece (never empty).
         masker: Masks the text before it goes anywhere.
         log: Receives the full masked output, or ``None``.
         keep_limit: Bytes of output kept for the result (0: keep nothing).
@@ -41,16 +43,13 @@ class OutputPump:
 
     def __init__(
         self,
-        fd: int,
         *,
         on_lines: Callable[[list[str]], None],
         masker: Masker,
         log: LogFile | None,
         keep_limit: int = 0,
     ) -> None:
-        self._fd = fd
         self._on_lines = on_lines
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._masker = masker.stream()
         self._splitter = LineSplitter()
         self._log = log
@@ -58,8 +57,6 @@ class OutputPump:
         self._kept: list[str] | None = [] if keep_limit else None
         self._received = 0
         self._finished = False
-        self.eof = anyio.Event()
-        """Set once the pipe reached its end (every writer closed it)."""
 
     @property
     def overflowed(self) -> bool:
@@ -71,31 +68,18 @@ class OutputPump:
         """The kept output, masked (empty when nothing is kept or it overflowed)."""
         return "".join(self._kept) if self._kept else ""
 
-    async def run(self) -> None:
-        """Read until the end of the pipe; cancel to stop early (then call :meth:`finish`)."""
-        fd = self._fd
-        while True:
-            try:
-                data = os.read(fd, READ_CHUNK)
-            except BlockingIOError:
-                await anyio.wait_readable(fd)
-                continue
-            if not data:
-                break
-            self._received += len(data)
-            self._take(self._decoder.decode(data))
-            # A pipe that is always full would otherwise keep the loop to itself.
-            await anyio.lowlevel.checkpoint()
-        self.eof.set()
+    def take(self, text: str, size: int) -> None:
+        """Take the next piece of text, decoded from ``size`` bytes."""
+        self._received += size
+        self._pass(text, final=False)
 
-    def finish(self) -> None:
-        """Release what is held back (a partial character, line or secret); idempotent."""
-        if self._finished:
-            return
-        self._finished = True
-        self._take(self._decoder.decode(b"", final=True), final=True)
+    def finish(self, text: str = "") -> None:
+        """Take the last piece and release what is held back (a line, a secret); idempotent."""
+        if not self._finished:
+            self._finished = True
+            self._pass(text, final=True)
 
-    def _take(self, text: str, *, final: bool = False) -> None:
+    def _pass(self, text: str, *, final: bool) -> None:
         masked = self._masker.feed(text)
         if final:
             masked += self._masker.flush()
@@ -116,6 +100,42 @@ class OutputPump:
             lines.append(stopped)
         if lines:
             self._on_lines(lines)
+
+
+class OutputPump:
+    """Reads one output pipe to its end into an :class:`OutputSink`, decoding as it goes.
+
+    Args:
+        fd: Non-blocking read end of the pipe (owned by the caller).
+        sink: Where the decoded text goes.
+    """
+
+    def __init__(self, fd: int, sink: OutputSink) -> None:
+        self._fd = fd
+        self.sink = sink
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.eof = anyio.Event()
+        """Set once the pipe reached its end (every writer closed it)."""
+
+    async def run(self) -> None:
+        """Read until the end of the pipe; cancel to stop early (then call :meth:`finish`)."""
+        fd = self._fd
+        while True:
+            try:
+                data = os.read(fd, READ_CHUNK)
+            except BlockingIOError:
+                await anyio.wait_readable(fd)
+                continue
+            if not data:
+                break
+            self.sink.take(self._decoder.decode(data), len(data))
+            # A pipe that is always full would otherwise keep the loop to itself.
+            await anyio.lowlevel.checkpoint()
+        self.eof.set()
+
+    def finish(self) -> None:
+        """Release what is held back (a partial character, line or secret); idempotent."""
+        self.sink.finish(self._decoder.decode(b"", final=True))
 
 
 class LogFile:

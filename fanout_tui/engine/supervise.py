@@ -22,7 +22,7 @@ import anyio
 from fanout_tui.engine.clock import Clock
 from fanout_tui.engine.masking import Masker
 from fanout_tui.engine.process import BranchProcess
-from fanout_tui.engine.streams import LogFile, OutputPump, read_channel, write_all
+from fanout_tui.engine.streams import LogFile, OutputPump, OutputSink, read_channel, write_all
 
 PIPE_LINGER_S = 0.1
 """Real seconds the pipes may still deliver after the leader exits (or its group ends)."""
@@ -54,6 +54,19 @@ class Streams:
     keep_stdout: int
     """Bytes of stdout kept for the result (0: none)."""
 
+    def stdout_sink(self) -> OutputSink:
+        """A sink for the stdout of one process (or one in-process call)."""
+        return OutputSink(
+            on_lines=self.on_stdout,
+            masker=self.masker,
+            log=self.stdout_log,
+            keep_limit=self.keep_stdout,
+        )
+
+    def stderr_sink(self) -> OutputSink:
+        """A sink for the stderr of one process (or one in-process call)."""
+        return OutputSink(on_lines=self.on_stderr, masker=self.masker, log=self.stderr_log)
+
 
 async def supervise(
     proc: BranchProcess,
@@ -78,16 +91,8 @@ async def supervise(
         channel_fd: Read end of an extra pipe to collect (a call worker's reply).
         channel_limit: Most bytes collected from the channel.
     """
-    out = OutputPump(
-        proc.stdout_fd,
-        on_lines=streams.on_stdout,
-        masker=streams.masker,
-        log=streams.stdout_log,
-        keep_limit=streams.keep_stdout,
-    )
-    err = OutputPump(
-        proc.stderr_fd, on_lines=streams.on_stderr, masker=streams.masker, log=streams.stderr_log
-    )
+    out = OutputPump(proc.stdout_fd, streams.stdout_sink())
+    err = OutputPump(proc.stderr_fd, streams.stderr_sink())
     timed_out = False
     channel: bytes | None = b""
     channel_done = anyio.Event()
@@ -143,7 +148,7 @@ async def supervise(
     return Supervised(
         returncode=returncode,
         timed_out=timed_out,
-        stdout=out.text,
-        stdout_overflowed=out.overflowed,
+        stdout=out.sink.text,
+        stdout_overflowed=out.sink.overflowed,
         channel=channel,
     )

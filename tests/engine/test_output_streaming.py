@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from fanout_tui.engine.lines import LineSplitter
 from fanout_tui.engine.masking import Masker
-from fanout_tui.engine.streams import LogFile, OutputPump
+from fanout_tui.engine.streams import LogFile, OutputPump, OutputSink
 
 MASKER = Masker({"TOKEN": "tok3n"})
 
@@ -24,9 +24,8 @@ def _pump(chunks: list[bytes], log_path: Path, keep_limit: int) -> tuple[list[st
     read_end, write_end = os.pipe()
     os.set_blocking(read_end, False)
     log = LogFile(log_path)
-    pump = OutputPump(
-        read_end, on_lines=lines.extend, masker=MASKER, log=log, keep_limit=keep_limit
-    )
+    sink = OutputSink(on_lines=lines.extend, masker=MASKER, log=log, keep_limit=keep_limit)
+    pump = OutputPump(read_end, sink)
 
     async def run() -> None:
         async with anyio.create_task_group() as tg:
@@ -42,7 +41,7 @@ def _pump(chunks: list[bytes], log_path: Path, keep_limit: int) -> tuple[list[st
         pump.finish()
         log.close()
         os.close(read_end)
-    return lines, pump.text, pump.overflowed
+    return lines, sink.text, sink.overflowed
 
 
 @settings(max_examples=60, deadline=None)
