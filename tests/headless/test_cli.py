@@ -322,19 +322,28 @@ def processes_marked(marker: str, *, command: bytes = b"") -> list[int]:
     return pids
 
 
+SLEEPING = {"sleeper": 2, "ignores-int": 1, "ignores-term": 2}
+"""The long branches of the sleepers spec, and how many ``sleep 30`` each starts."""
+
+
 def start_sleepers(folder: Path) -> tuple[subprocess.Popen[str], str]:
-    """Start a headless run whose branches (and their children) sleep; wait until they run."""
+    """Start a headless run whose branches (and their children) sleep; wait until they run.
+
+    One branch ignores SIGINT, one ignores SIGTERM (so only SIGKILL, after the 300 ms
+    grace, ends it), and two of them leave a grandchild sleeping.
+    """
     marker = f"FANOUT_TEST_MARK={uuid.uuid4().hex}"
     name, value = marker.split("=")
     write_spec(
         folder,
         f"""\
         name: sleepers
-        defaults: {{env: {{{name}: "{value}"}}}}
+        defaults: {{env: {{{name}: "{value}"}}, kill_grace: 300ms}}
         branches:
           - {{id: quick, run: "echo done"}}
           - {{id: sleeper, run: "sleep 30 & sleep 30; wait"}}
-          - {{id: stubborn, run: "trap '' INT; sleep 30"}}
+          - {{id: ignores-int, run: "trap '' INT; sleep 30"}}
+          - {{id: ignores-term, run: "trap '' TERM; sleep 30 & sleep 30; wait"}}
         """,
     )
     process = subprocess.Popen(
@@ -348,18 +357,18 @@ def start_sleepers(folder: Path) -> tuple[subprocess.Popen[str], str]:
     running: set[str] = set()
     seen = []
     deadline = time.monotonic() + TIMEOUT_S
-    while running != {"sleeper", "stubborn"} and time.monotonic() < deadline:
+    while running != set(SLEEPING) and time.monotonic() < deadline:
         line = process.stderr.readline()
         if not line:
             break
         seen.append(line)
         fields = line.split()
-        if len(fields) > 3 and fields[3] == "running" and fields[2] in ("sleeper", "stubborn"):
+        if len(fields) > 3 and fields[3] == "running" and fields[2] in SLEEPING:
             running.add(fields[2])
-    assert running == {"sleeper", "stubborn"}, "".join(seen)
-    # "running" is announced as the process starts; wait until all three sleeps exist
-    # (two of them grandchildren), so the signal finds the whole tree.
-    while len(processes_marked(marker, command=b"sleep\x0030\x00")) < 3:
+    assert running == set(SLEEPING), "".join(seen)
+    # "running" is announced as the process starts; wait until every sleep exists
+    # (grandchildren included), so the signal finds the whole tree.
+    while len(processes_marked(marker, command=b"sleep\x0030\x00")) < sum(SLEEPING.values()):
         assert time.monotonic() < deadline, "the branches' sleeps never appeared in /proc"
         time.sleep(0.01)
     return process, marker
@@ -374,20 +383,32 @@ def test_a_signal_ends_every_branch_and_exits_130(
     tmp_path: Path, signals: list[signal.Signals]
 ) -> None:
     process, marker = start_sleepers(tmp_path)
+    assert process.stderr is not None
+    noted: list[str] = []
     try:
+        started = time.monotonic()
         for signum in signals:
             process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+            # Wait for the note, so a second signal lands while branches are being ended.
+            while not (line := process.stderr.readline()).split("] ")[-1].startswith("SIG"):
+                assert line, "the run ended without noting the signal"
+            noted.append(line)
+        stdout, rest = process.communicate(timeout=TIMEOUT_S)
+        took = time.monotonic() - started
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 130, stderr
+    assert process.returncode == 130, rest
     assert stdout == ""
     assert processes_marked(marker) == []
-    assert f"{signals[0].name}: ending every branch" in stderr
-    assert "── sleepers: interrupted (exit 130)" in stderr
-    assert "Traceback" not in stderr
+    assert f"{signals[0].name}: ending every branch" in noted[0]
+    if len(signals) > 1:
+        assert f"{signals[1].name} again: still ending branches" in noted[1]
+    assert took >= 0.3  # the branch that ignores SIGTERM needed the grace, then SIGKILL
+    assert "ignores-term  cancelled" in rest
+    assert "── sleepers: interrupted (exit 130)" in rest
+    assert "Traceback" not in rest
 
 
 def test_a_journaled_run_resumes_and_says_what_it_reused(tmp_path: Path) -> None:
