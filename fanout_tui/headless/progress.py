@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TextIO
 
@@ -101,9 +102,7 @@ class ProgressPrinter:
 
     def summary(self, outcome: RunOutcome) -> None:
         """Print the closing summary: outcome, counts per state, policy status, flags, time."""
-        counts: dict[BranchStatus, int] = {}
-        for branch in outcome.branches:
-            counts[branch.status] = counts.get(branch.status, 0) + 1
+        counts = Counter(branch.status for branch in outcome.branches)
         word = outcome_word(outcome.exit_code)
         headline = self._paint(word, _OUTCOME_COLOURS.get(outcome.exit_code, "31"))
         self._write(
@@ -116,13 +115,14 @@ class ProgressPrinter:
                 f"{n} {self._paint(status_words(status), _COLOURS[status])}"
                 + (f" ({reused} reused)" if reused and status is BranchStatus.SUCCEEDED else "")
                 for status in BranchStatus
-                if (n := counts.get(status, 0))
+                if (n := counts[status])
             )
         )
         merge = outcome.merge
         policy = f"blocked: {merge.error}" if merge.state is PolicyState.BLOCKED else None
         self._write(f"   policy: {policy or merge.describe()}")
-        unsuccessful = [b for b in outcome.branches if b.status.settled and b.id in merge.missing]
+        missing = set(merge.missing)
+        unsuccessful = [b for b in outcome.branches if b.status.settled and b.id in missing]
         if unsuccessful:
             self._write(f"   {'flagged' if merge.flagged else 'did not succeed'}:")
             width = min(max(len(b.id) for b in unsuccessful), MAX_ID_WIDTH)
