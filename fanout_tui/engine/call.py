@@ -4,9 +4,9 @@ The target is imported in-process (in a worker thread, so a slow import does not
 the event loop) to learn what it is:
 
 * A coroutine function runs in-process under its own cancel scope; its timeout is
-  measured on the engine's clock. It has no output of its own: what it prints goes to
-  fanout-tui's own stdout, and it is given no stdin (a synthesizer that reads the
-  results document from stdin must be a command or a plain function).
+  measured on the engine's clock. What it prints becomes its output lines
+  (:mod:`fanout_tui.engine.call_output`). It is given no stdin (a synthesizer that reads
+  the results document from stdin must be a command or a plain function).
 * A plain function runs in a worker process (:mod:`fanout_tui.engine.call_worker`) in
   its own process group, so cancel and timeout can really stop it, exactly like a
   command. Its prints are the branch's output lines; the return value comes back
@@ -31,6 +31,7 @@ import anyio.to_thread
 
 from fanout_tui.engine import call_worker
 from fanout_tui.engine.attempt_result import AttemptResult, failed, timed_out
+from fanout_tui.engine.call_output import routed_output
 from fanout_tui.engine.call_worker import CallError, exception_reason, is_async, resolve
 from fanout_tui.engine.clock import Clock
 from fanout_tui.engine.events import BranchStatus
@@ -90,8 +91,10 @@ async def _call_in_process(
         async with anyio.create_task_group() as tg:
             if branch.timeout_s is not None:
                 tg.start_soon(expire, scope, branch.timeout_s)
+            quiet = replace(streams, keep_stdout=0)
             try:
-                value = await function(**dict(branch.with_args))
+                with routed_output(quiet.stdout_sink(), quiet.stderr_sink()):
+                    value = await function(**dict(branch.with_args))
             except Exception as error:  # the user's function failed: that is the result
                 outcome = failed(exception_reason(error))
             tg.cancel_scope.cancel()

@@ -58,6 +58,23 @@ def spawns_and_sleeps():
 async def async_sleepy():
     await anyio.sleep(30)
 
+async def async_chatty(token):
+    print("starting with", token)
+    print("a warning", file=__import__("sys").stderr)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_helper)
+    await anyio.to_thread.run_sync(lambda: print("from a thread"))
+    return "done"
+
+async def _helper():
+    print("from a child task")
+
+async def async_named(name):
+    for n in range(3):
+        print(name, n)
+        await anyio.sleep(0)
+    return name
+
 async def async_boom():
     raise RuntimeError("async trouble")
 
@@ -312,3 +329,41 @@ async def test_arguments_json_cannot_carry_reach_the_worker_as_their_text(
     branch = _call(tmp_path, f"{tasks}:add", with_args={"a": "2024-", "b": date(2024, 1, 2)})
     result, _ = await _attempt(branch)
     assert result.result == {"sum": "2024-2024-01-02"}
+
+
+async def test_what_an_async_call_prints_is_its_own_output(
+    tmp_path: Path, tasks: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    branch = _call(tmp_path, f"{tasks}:async_chatty", with_args={"token": "s3cr3t-value"})
+    result, events = await _attempt(
+        branch, masker=Masker({"T": "s3cr3t-value"}), log_dir=tmp_path / "logs"
+    )
+    assert result == AttemptResult(BranchStatus.SUCCEEDED, result="done")
+    assert _lines(events, "stdout") == [
+        "starting with ***",
+        "from a child task",
+        "from a thread",
+    ]
+    assert _lines(events, "stderr") == ["a warning"]
+    stdout_log, _ = attempt_log_paths(tmp_path / "logs", "c", 1)
+    assert stdout_log is not None
+    assert stdout_log.read_text() == "starting with ***\nfrom a child task\nfrom a thread\n"
+    print("not from a call")
+    assert capsys.readouterr() == ("not from a call\n", "")
+
+
+async def test_concurrent_async_calls_keep_their_prints_apart(tmp_path: Path, tasks: str) -> None:
+    outputs: dict[str, list[str]] = {}
+
+    async def one(name: str) -> None:
+        branch = _call(tmp_path, f"{tasks}:async_named", with_args={"name": name})
+        _, events = await _attempt(branch)
+        outputs[name] = _lines(events, "stdout")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(one, "left")
+        tg.start_soon(one, "right")
+    assert outputs == {
+        "left": ["left 0", "left 1", "left 2"],
+        "right": ["right 0", "right 1", "right 2"],
+    }
