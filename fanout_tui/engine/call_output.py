@@ -35,7 +35,12 @@ class _RoutedStream:
         route = _ROUTE.get()
         if route is None:
             return self._original.write(text)
-        route[self._index].take(text, len(text))
+        # What the sink's listeners print while it delivers is theirs, not the call's.
+        token = _ROUTE.set(None)
+        try:
+            route[self._index].take(text, len(text))
+        finally:
+            _ROUTE.reset(token)
         return len(text)
 
     def flush(self) -> None:

@@ -367,3 +367,18 @@ async def test_concurrent_async_calls_keep_their_prints_apart(tmp_path: Path, ta
         "left": ["left 0", "left 1", "left 2"],
         "right": ["right 0", "right 1", "right 2"],
     }
+
+
+async def test_a_listener_printing_output_during_an_async_call_prints_for_real(
+    tmp_path: Path, tasks: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def listener(event: Event) -> None:
+        if isinstance(event, OutputLines):
+            print("seen:", *event.lines)
+
+    branch = _call(tmp_path, f"{tasks}:async_named", with_args={"name": "x"})
+    with anyio.fail_after(10):
+        await execute_attempt(
+            branch, 1, emit=listener, masker=Masker({}), clock=SystemClock(), log_dir=None
+        )
+    assert capsys.readouterr().out == "seen: x 0\nseen: x 1\nseen: x 2\n"
