@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 import uuid
 from collections.abc import Callable
@@ -382,3 +383,15 @@ async def test_a_listener_printing_output_during_an_async_call_prints_for_real(
             branch, 1, emit=listener, masker=Masker({}), clock=SystemClock(), log_dir=None
         )
     assert capsys.readouterr().out == "seen: x 0\nseen: x 1\nseen: x 2\n"
+
+
+def test_calls_leak_no_file_descriptors(tmp_path: Path, tasks: str) -> None:
+    async def many() -> None:
+        for target in ("add", "boom", "dies", "add_later", "missing"):
+            args = {"a": 1, "b": 2} if target.startswith("add") else {}
+            await _attempt(_call(tmp_path, f"{tasks}:{target}", with_args=args), log_dir=tmp_path)
+
+    anyio.run(many)  # the first round imports what it needs once
+    before = len(os.listdir("/proc/self/fd"))
+    anyio.run(many)
+    assert len(os.listdir("/proc/self/fd")) == before
