@@ -62,7 +62,9 @@ THREE_TEXT_BRANCHES = """\
 """Three branches that finish in the reverse of their declared order."""
 
 
-def test_all_succeeded_prints_the_merged_result_in_declared_order(tmp_path: Path) -> None:
+def test_all_succeeded_prints_the_result_in_declared_order_and_progress_on_stderr(
+    tmp_path: Path,
+) -> None:
     write_spec(tmp_path, THREE_TEXT_BRANCHES)
     done = fanout(tmp_path)
     assert done.returncode == 0, done.stderr
@@ -75,13 +77,7 @@ def test_all_succeeded_prints_the_merged_result_in_declared_order(tmp_path: Path
     assert any(line.startswith("── three: succeeded (exit 0)") for line in progress)
     assert "   3 succeeded" in progress
     assert "   policy: merged" in progress
-
-
-def test_progress_goes_to_stderr_only(tmp_path: Path) -> None:
-    write_spec(tmp_path, THREE_TEXT_BRANCHES)
-    done = fanout(tmp_path)
-    assert "running" not in done.stdout and "succeeded" not in done.stdout
-    assert "first" not in done.stderr
+    assert "first" not in done.stderr  # the result goes to stdout only
 
 
 def test_without_headless_a_pipe_on_stdout_still_gets_headless_mode(tmp_path: Path) -> None:
