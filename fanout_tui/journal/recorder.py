@@ -17,27 +17,12 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from fanout_tui.engine.events import (
-    AttemptEnded,
-    AttemptStarted,
-    BranchStateChanged,
-    BranchStatus,
-    Event,
-    MergeState,
-    OutputLines,
-    PolicyState,
-    ProcessStarted,
-    ResultsChanged,
-    RunFinished,
-    RunOutcome,
-)
+from fanout_tui.engine.events import Event, OutputLines, RunOutcome
 from fanout_tui.engine.masking import Masker
-from fanout_tui.journal.files import DIR_MODE, make_private
+from fanout_tui.journal.rows import Finish, RowWriter
 from fanout_tui.journal.schema import connect, transaction
-from fanout_tui.journal.values import dump_value, relative_path
 
 MAX_BATCH = 1000
 """Events written in one transaction at most."""
@@ -49,34 +34,9 @@ fifty commits a second instead of several hundred (each commit rewrites the page
 touched into the WAL)."""
 
 
-OUTCOME_WORDS = {0: "succeeded", 3: "partial", 1: "failed", 130: "interrupted"}
-
-
-def outcome_word(exit_code: int) -> str:
-    """How the history names a run that ended with ``exit_code``."""
-    return OUTCOME_WORDS.get(exit_code, f"exit {exit_code}")
-
-
-@dataclass(frozen=True, slots=True)
-class _AttemptRow:
-    """An attempt's row id and log files, while it runs."""
-
-    id: int
-    stdout_log: Path | None
-    stderr_log: Path | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Finish:
-    outcome: RunOutcome
-
-
-_IMPLIED = frozenset({BranchStatus.PENDING, BranchStatus.WAITING, BranchStatus.SUCCEEDED})
-"""States not written from state changes (see :meth:`_EventWriter.write`)."""
-
 _STOP = object()
 
-_Item = tuple[float, Event | _Finish]
+_Item = tuple[float, Event | Finish]
 
 
 class RunRecorder:
@@ -103,7 +63,7 @@ class RunRecorder:
         self.log_dir = log_dir
         self._run_dir = run_dir
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
-        self._writer = _EventWriter(
+        self._writer = RowWriter(
             root=root,
             run_id=run_id,
             run_dir=run_dir,
@@ -128,7 +88,7 @@ class RunRecorder:
     def finish(self, outcome: RunOutcome) -> None:
         """Record the outcome, write everything queued and stop the writer."""
         if not self._closed:
-            self._queue.put((time.time(), _Finish(outcome)))
+            self._queue.put((time.time(), Finish(outcome)))
         self.close()
 
     def close(self) -> None:
@@ -194,225 +154,3 @@ class RunRecorder:
         finally:
             if connection is not None:
                 connection.close()
-
-
-class _EventWriter:
-    """Turns events into rows; runs on the writer thread only."""
-
-    def __init__(
-        self,
-        *,
-        root: Path,
-        run_id: str,
-        run_dir: Path,
-        branch_index: Mapping[str, int],
-        with_result: set[str],
-        masker: Masker,
-    ) -> None:
-        self._root = root
-        self._run_id = run_id
-        self._run_dir = run_dir
-        self._branch_index = branch_index
-        self._with_result = with_result
-        """Branches whose row holds a result (a new attempt must clear it)."""
-        self._masker = masker
-        self._attempts: dict[tuple[str, int], _AttemptRow] = {}
-        self._private_folders: set[Path] = set()
-
-    def write(self, connection: sqlite3.Connection, batch: list[_Item]) -> None:
-        """Write one batch of ``(wall time, event)`` in the caller's transaction.
-
-        Of several state changes of one branch, or several merge states, in one batch
-        only the newest is written: the rows end the same, with fewer statements. Pending
-        and waiting are not written at all: a branch that has not started an attempt
-        keeps the status it had (pending, or how its last attempt ended), which is
-        all that history and resume need. Succeeded is written by the attempt's end,
-        together with the result. That makes a third fewer writes.
-        """
-        newest: dict[str, int] = {}
-        for i, (_, event) in enumerate(batch):
-            if type(event) is BranchStateChanged:
-                if event.reused or event.status not in _IMPLIED:
-                    newest[event.branch_id] = i
-            elif type(event) is ResultsChanged:
-                newest[""] = i  # no branch id is empty
-        for i, (at, event) in enumerate(batch):
-            match event:
-                case BranchStateChanged() if newest.get(event.branch_id) == i:
-                    self._state_changed(connection, event)
-                case AttemptStarted():
-                    self._attempt_started(connection, at, event)
-                case ProcessStarted():
-                    self._process_started(connection, event)
-                case AttemptEnded():
-                    self._attempt_ended(connection, at, event)
-                case ResultsChanged() if newest[""] == i:
-                    self._merge_changed(connection, event.merge)
-                case RunFinished() | _Finish():
-                    self._finished(connection, at, event.outcome)
-
-    def _state_changed(self, connection: sqlite3.Connection, event: BranchStateChanged) -> None:
-        if event.reused:
-            connection.execute(
-                "UPDATE branches SET status = ? WHERE run_id = ? AND id = ?",
-                (str(event.status), self._run_id, event.branch_id),
-            )
-            return
-        connection.execute(
-            "UPDATE branches SET status = ?, reason = ?, attempts = MAX(?, 0) "
-            "WHERE run_id = ? AND id = ?",
-            (
-                str(event.status),
-                self._masked(event.reason),
-                event.attempt,
-                self._run_id,
-                event.branch_id,
-            ),
-        )
-
-    def _attempt_started(
-        self, connection: sqlite3.Connection, at: float, event: AttemptStarted
-    ) -> None:
-        cursor = connection.execute(
-            "INSERT INTO attempts (run_id, branch_id, attempt, started_at, stdout_log, stderr_log) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                self._run_id,
-                event.branch_id,
-                event.attempt,
-                at,
-                relative_path(event.stdout_log, self._root),
-                relative_path(event.stderr_log, self._root),
-            ),
-        )
-        assert cursor.lastrowid is not None
-        self._attempts[(event.branch_id, event.attempt)] = _AttemptRow(
-            cursor.lastrowid, event.stdout_log, event.stderr_log
-        )
-        if event.branch_id in self._with_result:
-            # A new attempt replaces the result the branch had (an operator's retry).
-            self._with_result.discard(event.branch_id)
-            connection.execute(
-                "UPDATE branches SET result = NULL, result_file = NULL, reused_from = NULL "
-                "WHERE run_id = ? AND id = ?",
-                (self._run_id, event.branch_id),
-            )
-
-    def _process_started(self, connection: sqlite3.Connection, event: ProcessStarted) -> None:
-        row = self._attempts.get((event.branch_id, event.attempt))
-        if row is None:
-            return  # its start was not recorded (the journal started late): nothing to add to
-        connection.execute(
-            "UPDATE attempts SET pid = ?, pgid = ?, process_start_time = ? WHERE id = ?",
-            (event.pid, event.pgid, event.start_time, row.id),
-        )
-
-    def _attempt_ended(
-        self, connection: sqlite3.Connection, at: float, event: AttemptEnded
-    ) -> None:
-        row = self._attempts.pop((event.branch_id, event.attempt), None)
-        if row is not None:
-            connection.execute(
-                "UPDATE attempts SET ended_at = ?, status = ?, reason = ?, exit_code = ?, "
-                "duration_s = ? WHERE id = ?",
-                (
-                    at,
-                    str(event.status),
-                    self._masked(event.reason),
-                    event.exit_code,
-                    event.duration_s,
-                    row.id,
-                ),
-            )
-            self._make_logs_private(row)
-        if event.status is BranchStatus.SUCCEEDED:
-            inline, file = self._dump_result(event.branch_id, event.result)
-            connection.execute(
-                "UPDATE branches SET status = ?, reason = NULL, attempts = ?, duration_s = ?, "
-                "result = ?, result_file = ? WHERE run_id = ? AND id = ?",
-                (
-                    str(BranchStatus.SUCCEEDED),
-                    event.attempt,
-                    event.duration_s,
-                    inline,
-                    file,
-                    self._run_id,
-                    event.branch_id,
-                ),
-            )
-
-    def _make_logs_private(self, row: _AttemptRow) -> None:
-        """The engine created the logs (and their folder); keep them the owner's only."""
-        for path in (row.stdout_log, row.stderr_log):
-            if path is None:
-                continue
-            make_private(path)
-            if path.parent not in self._private_folders:
-                self._private_folders.add(path.parent)
-                make_private(path.parent, mode=DIR_MODE)
-
-    def _store_result(self, connection: sqlite3.Connection, branch_id: str, result: object) -> None:
-        inline, file = self._dump_result(branch_id, result)
-        connection.execute(
-            "UPDATE branches SET result = ?, result_file = ? WHERE run_id = ? AND id = ?",
-            (inline, file, self._run_id, branch_id),
-        )
-
-    def _dump_result(self, branch_id: str, result: object) -> tuple[str | None, str | None]:
-        self._with_result.add(branch_id)
-        index = self._branch_index.get(branch_id, 0)
-        return dump_value(
-            result,
-            self._masker,
-            root=self._root,
-            spill_to=self._run_dir / "results" / f"{index}.json",
-        )
-
-    def _merge_changed(self, connection: sqlite3.Connection, merge: MergeState) -> None:
-        inline: str | None = None
-        file: str | None = None
-        if merge.state is PolicyState.MERGED:
-            inline, file = dump_value(
-                merge.merged, self._masker, root=self._root, spill_to=self._run_dir / "merged.json"
-            )
-        connection.execute(
-            "UPDATE runs SET merge_state = ?, merge_error = ?, merged = ?, merged_file = ? "
-            "WHERE id = ?",
-            (str(merge.state), self._masked(merge.error), inline, file, self._run_id),
-        )
-
-    def _finished(self, connection: sqlite3.Connection, at: float, outcome: RunOutcome) -> None:
-        self._merge_changed(connection, outcome.merge)
-        connection.execute(
-            "UPDATE runs SET ended_at = ?, duration_s = ?, outcome = ?, exit_code = ? WHERE id = ?",
-            (
-                at,
-                outcome.duration_s,
-                outcome_word(outcome.exit_code),
-                outcome.exit_code,
-                self._run_id,
-            ),
-        )
-        connection.executemany(
-            "UPDATE branches SET status = ?1, attempts = ?3, duration_s = ?4, "
-            "reason = CASE WHEN ?1 = 'succeeded' THEN NULL ELSE COALESCE(?2, reason) END "
-            "WHERE run_id = ?5 AND id = ?6",
-            (
-                (str(b.status), self._masked(b.error), b.attempts, b.duration_s, self._run_id, b.id)
-                for b in outcome.branches
-            ),
-        )
-        missing = {
-            row[0]
-            for row in connection.execute(
-                "SELECT id FROM branches WHERE run_id = ? AND status = ? "
-                "AND result IS NULL AND result_file IS NULL",
-                (self._run_id, str(BranchStatus.SUCCEEDED)),
-            )
-        }
-        for branch in outcome.branches:
-            if branch.id in missing:
-                self._store_result(connection, branch.id, branch.result)
-
-    def _masked(self, text: str | None) -> str | None:
-        return None if text is None else self._masker.mask(text)

@@ -1,0 +1,289 @@
+"""What events change in the journal's rows, written a batch at a time.
+
+Within a batch every branch row and every attempt row gets at most one statement: the
+changes of all its events are merged first (later events win, column by column), then
+written with one ``executemany`` per kind of change. A branch that starts, runs and
+ends within one batch costs one insert of its attempt and one update of its branch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fanout_tui.engine.events import (
+    AttemptEnded,
+    AttemptStarted,
+    BranchStateChanged,
+    BranchStatus,
+    Event,
+    MergeState,
+    PolicyState,
+    ProcessStarted,
+    ResultsChanged,
+    RunFinished,
+    RunOutcome,
+)
+from fanout_tui.engine.masking import Masker
+from fanout_tui.engine.report import outcome_word
+from fanout_tui.journal.files import DIR_MODE, make_private
+from fanout_tui.journal.values import dump_value, relative_path
+
+_IMPLIED = frozenset({BranchStatus.PENDING, BranchStatus.WAITING, BranchStatus.SUCCEEDED})
+"""States that state changes do not write (see :class:`RowWriter`)."""
+
+_ATTEMPT_COLUMNS = (
+    "started_at",
+    "stdout_log",
+    "stderr_log",
+    "pid",
+    "pgid",
+    "process_start_time",
+    "ended_at",
+    "status",
+    "reason",
+    "exit_code",
+    "duration_s",
+)
+
+AttemptKey = tuple[str, int]
+"""A branch id and an attempt number (the engine never reuses one within a run)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The run's outcome, handed over by ``RunRecorder.finish``."""
+
+    outcome: RunOutcome
+
+
+@dataclass(slots=True)
+class _Changes:
+    """Column values to write, merged over the events of one batch."""
+
+    branches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    new_attempts: dict[AttemptKey, dict[str, Any]] = field(default_factory=dict)
+    attempts: dict[AttemptKey, dict[str, Any]] = field(default_factory=dict)
+    merge: MergeState | None = None
+
+    def branch(self, branch_id: str) -> dict[str, Any]:
+        return self.branches.setdefault(branch_id, {})
+
+    def attempt(self, key: AttemptKey) -> dict[str, Any]:
+        new = self.new_attempts.get(key)
+        return new if new is not None else self.attempts.setdefault(key, {})
+
+
+class RowWriter:
+    """Turns batches of events into rows; used by one writer thread only.
+
+    Pending and waiting are not written: a branch that has not started an attempt keeps
+    the status it had (pending, or how its last attempt ended), which is all history and
+    resume need. Succeeded is written by the attempt's end, together with the result.
+    """
+
+    def __init__(
+        self,
+        *,
+        root: Path,
+        run_id: str,
+        run_dir: Path,
+        branch_index: Mapping[str, int],
+        with_result: set[str],
+        masker: Masker,
+    ) -> None:
+        self._root = root
+        self._run_id = run_id
+        self._run_dir = run_dir
+        self._branch_index = branch_index
+        self._with_result = with_result
+        """Branches whose row holds a result (a new attempt must clear it)."""
+        self._masker = masker
+        self._logs: dict[AttemptKey, tuple[Path | None, Path | None]] = {}
+        self._private_folders: set[Path] = set()
+
+    def write(
+        self, connection: sqlite3.Connection, batch: Iterable[tuple[float, Event | Finish]]
+    ) -> None:
+        """Write a batch of ``(wall time, event)`` in the caller's transaction."""
+        changes = _Changes()
+        for at, event in batch:
+            match event:
+                case BranchStateChanged():
+                    self._state_changed(changes, event)
+                case AttemptStarted():
+                    self._attempt_started(changes, at, event)
+                case ProcessStarted():
+                    changes.attempt((event.branch_id, event.attempt)).update(
+                        pid=event.pid, pgid=event.pgid, process_start_time=event.start_time
+                    )
+                case AttemptEnded():
+                    self._attempt_ended(changes, at, event)
+                case ResultsChanged():
+                    changes.merge = event.merge
+                case RunFinished() | Finish():
+                    self._flush(connection, changes)
+                    changes = _Changes()
+                    self._finished(connection, at, event.outcome)
+        self._flush(connection, changes)
+
+    def _state_changed(self, changes: _Changes, event: BranchStateChanged) -> None:
+        if event.reused:
+            changes.branch(event.branch_id)["status"] = str(event.status)
+        elif event.status not in _IMPLIED:
+            row = changes.branch(event.branch_id)
+            row.update(status=str(event.status), reason=self._masked(event.reason))
+            if event.attempt > 0:
+                row["attempts"] = event.attempt
+
+    def _attempt_started(self, changes: _Changes, at: float, event: AttemptStarted) -> None:
+        key = (event.branch_id, event.attempt)
+        changes.new_attempts[key] = {
+            "started_at": at,
+            "stdout_log": relative_path(event.stdout_log, self._root),
+            "stderr_log": relative_path(event.stderr_log, self._root),
+        }
+        self._logs[key] = (event.stdout_log, event.stderr_log)
+        if event.branch_id in self._with_result:
+            # A new attempt replaces the result the branch had (an operator's retry).
+            self._with_result.discard(event.branch_id)
+            changes.branch(event.branch_id).update(result=None, result_file=None, reused_from=None)
+
+    def _attempt_ended(self, changes: _Changes, at: float, event: AttemptEnded) -> None:
+        key = (event.branch_id, event.attempt)
+        changes.attempt(key).update(
+            ended_at=at,
+            status=str(event.status),
+            reason=self._masked(event.reason),
+            exit_code=event.exit_code,
+            duration_s=event.duration_s,
+        )
+        self._make_logs_private(self._logs.pop(key, (None, None)))
+        if event.status is BranchStatus.SUCCEEDED:
+            inline, file = self._dump_result(event.branch_id, event.result)
+            changes.branch(event.branch_id).update(
+                status=str(BranchStatus.SUCCEEDED),
+                reason=None,
+                attempts=event.attempt,
+                duration_s=event.duration_s,
+                result=inline,
+                result_file=file,
+            )
+
+    def _flush(self, connection: sqlite3.Connection, changes: _Changes) -> None:
+        if changes.new_attempts:
+            names = ", ".join(_ATTEMPT_COLUMNS)
+            marks = ", ".join("?" * (3 + len(_ATTEMPT_COLUMNS)))
+            connection.executemany(
+                f"INSERT INTO attempts (run_id, branch_id, attempt, {names}) VALUES ({marks})",
+                [
+                    (self._run_id, branch_id, attempt, *(row.get(c) for c in _ATTEMPT_COLUMNS))
+                    for (branch_id, attempt), row in changes.new_attempts.items()
+                ],
+            )
+        for columns, rows in _by_columns(changes.attempts).items():
+            connection.executemany(
+                f"UPDATE attempts SET {_assignments(columns)} WHERE id = (SELECT MAX(id) "
+                "FROM attempts WHERE run_id = ? AND branch_id = ? AND attempt = ?)",
+                [(*values, self._run_id, *key) for key, values in rows],
+            )
+        for columns, rows in _by_columns(changes.branches).items():
+            connection.executemany(
+                f"UPDATE branches SET {_assignments(columns)} WHERE run_id = ? AND id = ?",
+                [(*values, self._run_id, branch_id) for branch_id, values in rows],
+            )
+        if changes.merge is not None:
+            self._merge_changed(connection, changes.merge)
+
+    def _make_logs_private(self, paths: tuple[Path | None, Path | None]) -> None:
+        """The engine created the logs (and their folder); keep them the owner's only."""
+        for path in paths:
+            if path is None:
+                continue
+            make_private(path)
+            if path.parent not in self._private_folders:
+                self._private_folders.add(path.parent)
+                make_private(path.parent, mode=DIR_MODE)
+
+    def _dump_result(self, branch_id: str, result: object) -> tuple[str | None, str | None]:
+        self._with_result.add(branch_id)
+        index = self._branch_index.get(branch_id, 0)
+        return dump_value(
+            result,
+            self._masker,
+            root=self._root,
+            spill_to=self._run_dir / "results" / f"{index}.json",
+        )
+
+    def _merge_changed(self, connection: sqlite3.Connection, merge: MergeState) -> None:
+        inline: str | None = None
+        file: str | None = None
+        if merge.state is PolicyState.MERGED:
+            inline, file = dump_value(
+                merge.merged, self._masker, root=self._root, spill_to=self._run_dir / "merged.json"
+            )
+        connection.execute(
+            "UPDATE runs SET merge_state = ?, merge_error = ?, merged = ?, merged_file = ? "
+            "WHERE id = ?",
+            (str(merge.state), self._masked(merge.error), inline, file, self._run_id),
+        )
+
+    def _finished(self, connection: sqlite3.Connection, at: float, outcome: RunOutcome) -> None:
+        self._merge_changed(connection, outcome.merge)
+        connection.execute(
+            "UPDATE runs SET ended_at = ?, duration_s = ?, outcome = ?, exit_code = ? WHERE id = ?",
+            (
+                at,
+                outcome.duration_s,
+                outcome_word(outcome.exit_code),
+                outcome.exit_code,
+                self._run_id,
+            ),
+        )
+        connection.executemany(
+            "UPDATE branches SET status = ?1, attempts = ?3, duration_s = ?4, "
+            "reason = CASE WHEN ?1 = 'succeeded' THEN NULL ELSE COALESCE(?2, reason) END "
+            "WHERE run_id = ?5 AND id = ?6",
+            (
+                (str(b.status), self._masked(b.error), b.attempts, b.duration_s, self._run_id, b.id)
+                for b in outcome.branches
+            ),
+        )
+        # A success the engine reported without its attempt's end (none in practice).
+        missing = {
+            row[0]
+            for row in connection.execute(
+                "SELECT id FROM branches WHERE run_id = ? AND status = ? "
+                "AND result IS NULL AND result_file IS NULL",
+                (self._run_id, str(BranchStatus.SUCCEEDED)),
+            )
+        }
+        for branch in outcome.branches:
+            if branch.id in missing:
+                inline, file = self._dump_result(branch.id, branch.result)
+                connection.execute(
+                    "UPDATE branches SET result = ?, result_file = ? WHERE run_id = ? AND id = ?",
+                    (inline, file, self._run_id, branch.id),
+                )
+
+    def _masked(self, text: str | None) -> str | None:
+        return None if text is None else self._masker.mask(text)
+
+
+def _by_columns(
+    rows: Mapping[Any, dict[str, Any]],
+) -> dict[tuple[str, ...], list[tuple[Any, tuple[Any, ...]]]]:
+    """Group row changes by the columns they set: ``{columns: [(key, values)]}``."""
+    grouped: dict[tuple[str, ...], list[tuple[Any, tuple[Any, ...]]]] = {}
+    for key, row in rows.items():
+        if row:
+            grouped.setdefault(tuple(row), []).append((key, tuple(row.values())))
+    return grouped
+
+
+def _assignments(columns: tuple[str, ...]) -> str:
+    """``"a = ?, b = ?"``; column names come from this module, never from data."""
+    return ", ".join(f"{column} = ?" for column in columns)
