@@ -95,7 +95,7 @@ async def execute_attempt(
         on_stderr=lines_of("stderr"),
         stdout_log=stdout_log,
         stderr_log=stderr_log,
-        keep_stdout=RESULT_CAP + 1,
+        keep_stdout=RESULT_CAP,
     )
     run = run_call if branch.call is not None else _run_command
     try:

@@ -240,6 +240,15 @@ async def test_a_result_over_the_cap_fails_but_the_log_gets_everything(tmp_path:
     assert stdout_log is not None and stdout_log.stat().st_size == size
 
 
+@pytest.mark.parametrize(("extra", "succeeds"), [(0, True), (1, False)])
+async def test_the_result_cap_is_exactly_16_mib(tmp_path: Path, extra: int, succeeds: bool) -> None:
+    size = 16 * 1024 * 1024 + extra
+    run = await _attempt(_branch(tmp_path, f"head -c {size} /dev/zero | tr '\\0' x"))
+    assert (run.result.status is BranchStatus.SUCCEEDED) is succeeds
+    if succeeds:
+        assert len(run.result.result) == size
+
+
 # --- streaming -------------------------------------------------------------------------------
 
 
