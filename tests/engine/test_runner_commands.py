@@ -335,3 +335,39 @@ async def test_without_fail_fast_the_rest_runs_on() -> None:
     async with r.clock.autojump():
         outcome = await r.engine.run()
     assert [b.status for b in outcome.branches] == [S.FAILED, S.SUCCEEDED]
+
+
+async def test_a_command_given_from_a_listener_keeps_events_in_order() -> None:
+    r = rig(make_plan("a"), ScriptedExecutor({"a": [fail(), ok("second")]}))
+    seen_by_later_listener: list[BranchStatus] = []
+
+    def retry_on_failure(event: object) -> None:
+        if isinstance(event, BranchStateChanged) and event.status is S.FAILED:
+            assert r.engine.retry("a")
+
+    r.engine.add_listener(retry_on_failure)
+    r.engine.add_listener(
+        lambda e: (
+            seen_by_later_listener.append(e.status) if isinstance(e, BranchStateChanged) else None
+        )
+    )
+
+    async def script(r: Rig) -> None:
+        await at(r, 1)
+
+    await run_open(r, script)
+    expected = [S.PENDING, S.RUNNING, S.FAILED, S.PENDING, S.RUNNING, S.SUCCEEDED]
+    assert r.recorder.states("a") == expected
+    assert seen_by_later_listener == expected
+
+
+async def test_a_plain_shutdown_before_the_policy_is_satisfied_exits_1() -> None:
+    r = rig(make_plan("a"), ScriptedExecutor({"a": [hang()]}))
+
+    async def script(r: Rig) -> None:
+        await at(r, 1)
+
+    await run_open(r, script)
+    outcome = r.engine.outcome()
+    assert outcome.exit_code == 1
+    assert outcome.branches[0].error == "cancelled: the run was shut down"
