@@ -135,8 +135,12 @@ def test_resume_ends_the_process_group_a_killed_run_left(tmp_path: Path) -> None
         resumed = fanout(spec, journal, "--resume")
         assert resumed.returncode == 0, resumed.stderr
         assert not is_alive(pid, started)
-        interrupted = query(journal, "SELECT COUNT(*) FROM attempts WHERE status = 'interrupted'")
-        assert interrupted[0][0] == 1
+        interrupted = query(
+            journal,
+            "SELECT branch_id FROM attempts WHERE status = 'interrupted' AND pid = ?",
+            (pid,),
+        )
+        assert [row["branch_id"] for row in interrupted] == ["long"]
     finally:
         if is_alive(pid, started):
             os.killpg(pid, signal.SIGKILL)
