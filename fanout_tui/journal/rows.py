@@ -147,6 +147,7 @@ class RowWriter:
             "stderr_log": relative_path(event.stderr_log, self._root),
         }
         self._logs[key] = (event.stdout_log, event.stderr_log)
+        changes.branch(event.branch_id)["fingerprint"] = event.fingerprint
         if event.branch_id in self._with_result:
             # A new attempt replaces the result the branch had (an operator's retry).
             self._with_result.discard(event.branch_id)

@@ -243,7 +243,9 @@ class Journal:
                         branch.index,
                         None if branch.title is None else masker.mask(branch.title),
                         masker.mask(describe_command(branch)),
-                        branch.fingerprint(secret_names),
+                        # Known now for a reused branch; the others' comes with their
+                        # first attempt (the engine computes it anyway).
+                        branch.fingerprint(secret_names) if branch.id in reused else "",
                         *self._earlier_columns(reused.get(branch.id), masker, run_dir, branch),
                     )
                     for branch in plan.branches
