@@ -61,7 +61,6 @@ class RunRecorder:
     ) -> None:
         self.run_id = run_id
         self.log_dir = log_dir
-        self._run_dir = run_dir
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._writer = RowWriter(
             root=root,
@@ -146,7 +145,8 @@ class RunRecorder:
                     try:
                         with transaction(connection):
                             self._writer.write(connection, batch)
-                    except (sqlite3.Error, OSError) as error:
+                    except (sqlite3.Error, OSError, ValueError, RecursionError) as error:
+                        # ValueError, RecursionError: a result that contains itself.
                         self._error = error
                     last_commit = time.monotonic()
                 for waiter in waiters:

@@ -197,3 +197,16 @@ def test_an_existing_folder_named_as_journal_keeps_its_mode(tmp_path: Path) -> N
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755
     assert stat.S_IMODE((shared / "runs").stat().st_mode) == 0o700
     assert stat.S_IMODE((shared / DATABASE_NAME).stat().st_mode) == 0o600
+
+
+def test_a_result_that_cannot_be_encoded_stops_the_journal_with_a_message(
+    journal: Journal, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan(tmp_path, {"a": "true"})
+    recorder = journal.start_run(plan)
+    looped: list[object] = []
+    looped.append(looped)
+    run_branch(recorder, plan, "a", result=looped)
+    recorder.flush()  # returns: the writer keeps serving
+    recorder.finish(outcome_of(plan, {"a": BranchStatus.SUCCEEDED}))
+    assert "Circular reference" in capsys.readouterr().err
