@@ -3,6 +3,7 @@ success was committed runs again."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import signal
@@ -12,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from fanout_tui.journal import list_runs
 
 from .cli_runs import fanout, fanout_command, integrity, query, runs_of, write_spec
 
@@ -106,5 +109,10 @@ def test_kill_minus_nine_at_random_moments_then_resume(tmp_path: Path) -> None:
         assert runs_of(tmp_path, branch_id) == count, branch_id
     assert all(runs_of(tmp_path, b) >= 1 for b in branch_ids)
     assert integrity(journal) == "ok"
-    interrupted = query(journal, "SELECT COUNT(*) FROM runs WHERE ended_at IS NULL")[0][0]
-    assert interrupted >= 1
+    killed = query(journal, "SELECT COUNT(*) FROM runs WHERE ended_at IS NULL")[0][0]
+    assert killed >= 1
+    listing = io.StringIO()
+    assert list_runs(journal, out=listing) == 0
+    outcomes = [line.split()[5] for line in listing.getvalue().splitlines()[1:]]
+    assert outcomes[0] == "succeeded"
+    assert outcomes.count("interrupted") == killed
