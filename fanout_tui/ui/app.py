@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerFailed, WorkerState
 
@@ -46,6 +48,10 @@ class FanoutApp(App[RunOutcome]):
     CSS_PATH = "app.tcss"
     TITLE = "fanout-tui"
     COMMANDS = App.COMMANDS | {BranchCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Where a terminal user expects ctrl+c to stop things, it asks like q does.
+        Binding("ctrl+c", "request_quit", "Quit", show=False, id="fanout.interrupt"),
+    ]
 
     def __init__(
         self,
@@ -271,6 +277,8 @@ class FanoutApp(App[RunOutcome]):
 
     def action_request_quit(self) -> None:
         """Quit, asking first while branches are still active."""
+        if isinstance(self.screen, ConfirmQuitScreen):
+            return
         self.draw_frame()
         if self.model.active:
             self.push_screen(ConfirmQuitScreen(self.model.active), self._quit_answered)

@@ -285,3 +285,17 @@ async def test_a_merge_failure_shows_its_error() -> None:
         await settle(pilot)
         assert "key 'doc' conflicts" in str(scenario.app.dashboard.preview.render())
         assert "merge failed" in str(scenario.app.dashboard.header.render())
+
+
+async def test_ctrl_c_asks_like_q_and_only_once() -> None:
+    scenario = scenarios.mid_run()
+    app = scenario.app
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+c")
+        assert isinstance(app.screen, ConfirmQuitScreen)
+        await pilot.press("ctrl+c")
+        assert len(app.screen_stack) == 2
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+        assert scenario.engine.commands == []
