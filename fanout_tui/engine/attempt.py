@@ -29,7 +29,7 @@ from fanout_tui.engine.process import (
     signal_name,
     spawn,
 )
-from fanout_tui.engine.streams import open_logs
+from fanout_tui.engine.streams import LogFile
 from fanout_tui.engine.supervise import Streams, supervise
 from fanout_tui.spec.plan import BranchPlan
 
@@ -85,10 +85,10 @@ async def execute_attempt(
     def started(proc: BranchProcess) -> None:
         emit(ProcessStarted(branch.id, attempt, proc.pid, proc.pgid, proc.start_time))
 
-    try:
-        stdout_log, stderr_log = open_logs(*attempt_log_paths(log_dir, branch.id, attempt))
-    except OSError as error:
-        return failed(f"cannot write the log file: {error.strerror or error}")
+    stdout_log, stderr_log = (
+        None if path is None else LogFile(path)
+        for path in attempt_log_paths(log_dir, branch.id, attempt)
+    )
     streams = Streams(
         masker=masker,
         on_stdout=lines_of("stdout"),

@@ -84,7 +84,7 @@ class AttemptStarted:
     at: float
     fingerprint: str
     stdout_log: Path | None = None
-    """File that receives this attempt's full stdout (decoded, masked)."""
+    """File that receives this attempt's full stdout (decoded, masked); made on the first output."""
     stderr_log: Path | None = None
     """File that receives this attempt's full stderr (decoded, masked)."""
 

@@ -139,23 +139,22 @@ class OutputPump:
 
 
 class LogFile:
-    """One stream's log file, which never fails the attempt.
+    """One stream's log file, created on the first write, which never fails the attempt.
 
-    A write error (a full disk) closes the file and is reported once by :meth:`write`;
-    the branch goes on, and the operator sees why its log stops short.
+    An attempt that prints nothing leaves no file (a missing log reads as empty): most
+    branches of a large run print nothing on stderr, and creating files is what costs.
+    The file and its folder are private to the user (0600 and 0700). A failure to create
+    or write it (a full disk) closes the log and is reported once by :meth:`write`; the
+    branch goes on, and the operator sees why its log stops short.
 
     Args:
-        path: The file to create (or truncate); its folder is made as needed.
-
-    Raises:
-        OSError: the file cannot be created.
+        path: The file to create (or truncate) on the first write; its folder is made too.
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: TextIO | None = open(  # noqa: SIM115 - closed by close()
-            path, "w", encoding="utf-8", newline="", buffering=LOG_BUFFER
-        )
+        self._path = path
+        self._handle: TextIO | None = None
+        self._failed = False
 
     def write(self, text: str) -> str | None:
         """Append ``text``; on the first failure, return a line saying why the log stopped."""
@@ -163,15 +162,20 @@ class LogFile:
 
     def flush(self) -> str | None:
         """Write out the buffer; on the first failure, return why the log stopped."""
+        if self._handle is None:
+            return None
         return self._attempt(lambda handle: handle.flush())
 
     def _attempt(self, action: Callable[[TextIO], object]) -> str | None:
-        if self._handle is None:
+        if self._failed:
             return None
         try:
+            if self._handle is None:
+                self._handle = _create_private(self._path)
             action(self._handle)
         except OSError as error:
             self.close()
+            self._failed = True
             return f"[fanout-tui] the log file stopped here: {error.strerror or error}"
         return None
 
@@ -183,22 +187,11 @@ class LogFile:
                 handle.close()
 
 
-def open_logs(*paths: Path | None) -> list[LogFile | None]:
-    """Create the log files for ``paths`` (``None`` where there is no path).
-
-    Raises:
-        OSError: one cannot be created (those already created are closed).
-    """
-    logs: list[LogFile | None] = []
-    try:
-        for path in paths:
-            logs.append(None if path is None else LogFile(path))
-    except OSError:
-        for log in logs:
-            if log is not None:
-                log.close()
-        raise
-    return logs
+def _create_private(path: Path) -> TextIO:
+    """Create (or truncate) ``path`` readable by its owner only, making its folder as needed."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    return open(fd, "w", encoding="utf-8", newline="", buffering=LOG_BUFFER)
 
 
 async def write_all(fd: int, data: bytes) -> bool:

@@ -127,7 +127,7 @@ def _read_log(path: Path | None) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
-        return f"(missing: {path})\n"
+        return ""  # the engine makes a log file only when the stream prints something
     if text and not text.endswith("\n"):
         text += "\n"
     return text

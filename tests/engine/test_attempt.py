@@ -481,7 +481,25 @@ async def test_a_log_that_cannot_be_written_says_so_and_the_branch_goes_on(
     ]
 
 
-async def test_a_log_folder_that_cannot_be_made_fails_the_attempt(tmp_path: Path) -> None:
+async def test_a_log_folder_that_cannot_be_made_says_so_and_the_branch_goes_on(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "file").write_text("")
-    run = await _attempt(_branch(tmp_path, "true"), log_dir=tmp_path / "file")
-    assert run.result.reason == "cannot write the log file: Not a directory"
+    run = await _attempt(_branch(tmp_path, "echo one"), log_dir=tmp_path / "file")
+    assert run.result.result == "one\n"
+    assert run.lines("stdout") == ["one", "[fanout-tui] the log file stopped here: Not a directory"]
+
+
+async def test_an_attempt_that_prints_nothing_leaves_no_log_file(tmp_path: Path) -> None:
+    run = await _attempt(_branch(tmp_path, "true"), log_dir=tmp_path / "logs")
+    assert run.result.status is BranchStatus.SUCCEEDED
+    assert not (tmp_path / "logs").exists()
+
+
+async def test_log_files_and_their_folder_are_private(tmp_path: Path) -> None:
+    await _attempt(_branch(tmp_path, "echo out; echo err >&2"), log_dir=tmp_path / "logs")
+    stdout_log, stderr_log = attempt_log_paths(tmp_path / "logs", "b", 1)
+    assert stdout_log is not None and stderr_log is not None
+    assert stdout_log.read_text() == "out\n" and stderr_log.read_text() == "err\n"
+    assert stat.S_IMODE(stdout_log.parent.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (stdout_log, stderr_log)} == {0o600}

@@ -64,7 +64,7 @@ def test_any_cut_of_a_stream_gives_the_same_lines_log_and_text(
     splitter = LineSplitter()
     assert lines == splitter.feed(whole) + splitter.flush()
     assert text == whole
-    assert log_path.read_text(encoding="utf-8") == whole
+    assert (log_path.read_text(encoding="utf-8") if log_path.exists() else "") == whole
     assert not overflowed
 
 

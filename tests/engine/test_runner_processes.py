@@ -84,8 +84,14 @@ async def test_real_branches_succeed_fail_and_retry(tmp_path: Path) -> None:
     assert recorder.states("flaky") == [S.PENDING, S.RUNNING, S.RETRYING, S.RUNNING, S.SUCCEEDED]
     assert outcome.exit_code == 3
     assert outcome.merge.merged.splitlines()[0] == "hello"
-    started = recorder.of(AttemptStarted)
-    assert all(s.stdout_log is not None and s.stdout_log.exists() for s in started)
+    logs = {(s.branch_id, s.attempt): s for s in recorder.of(AttemptStarted)}
+    assert logs["ok", 1].stdout_log is not None
+    assert logs["ok", 1].stdout_log.read_text() == "hello\n"
+    assert logs["bad", 1].stderr_log is not None
+    assert logs["bad", 1].stderr_log.read_text() == "oops\n"
+    # An attempt that printed nothing leaves no file.
+    assert logs["flaky", 1].stdout_log is not None
+    assert not logs["flaky", 1].stdout_log.exists()
 
 
 async def test_a_real_timeout_ends_the_branch_timed_out(tmp_path: Path) -> None:
