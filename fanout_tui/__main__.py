@@ -1,7 +1,5 @@
 """Allow ``python -m fanout_tui``."""
 
-import sys
+from fanout_tui.cli import entry
 
-from fanout_tui.cli import main
-
-sys.exit(main())
+entry()

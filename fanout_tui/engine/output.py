@@ -15,9 +15,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
-import jsonschema.exceptions
-
 from fanout_tui.spec.plan import OutputContract, OutputFormat
 
 RESULT_CAP = 16 * 1024 * 1024
@@ -66,6 +63,8 @@ def check_schema(result: Any, contract: OutputContract) -> None:
     """
     if contract.schema is None:
         return
+    import jsonschema  # about 90 ms to import: only branches with a schema pay for it
+
     schema = _plain(contract.schema)
     try:
         validator_class = jsonschema.validators.validator_for(schema)
@@ -83,6 +82,8 @@ def check_schema(result: Any, contract: OutputContract) -> None:
 
 
 def _validate(validator: Any, instance: Any, prefix: str) -> None:
+    import jsonschema.exceptions
+
     error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
     if error is None:
         return

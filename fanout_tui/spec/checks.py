@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, Protocol
 
-import jsonschema
-from jsonschema import validators
-
 from fanout_tui.spec.errors import did_you_mean
 from fanout_tui.spec.models import SpecFile
 from fanout_tui.spec.plan import (
@@ -43,7 +40,11 @@ def check_json_schema(schema: dict[str, Any] | bool, path: FieldPath, report: Re
     """Report ``schema`` when it is not itself a valid JSON Schema (for its draft)."""
     if isinstance(schema, bool):
         return
-    validator = validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    import jsonschema  # about 90 ms to import: only specs that declare a schema pay for it
+
+    validator = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
     try:
         validator.check_schema(schema)
     except jsonschema.SchemaError as error:

@@ -429,3 +429,26 @@ def test_a_journaled_run_resumes_and_says_what_it_reused(tmp_path: Path) -> None
     assert "once   succeeded  reused from an earlier run" in second.stderr
     assert "   2 succeeded (1 reused)" in second.stderr
     assert (tmp_path / "once.count").read_text() == "run\n"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    write_spec(
+        tmp_path,
+        """\
+        name: many-lines
+        branches:
+          - {id: lines, run: "seq 1 200000"}
+        """,
+    )
+    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", "--headless"]
+    with subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline() == b"1\n"
+        proc.stdout.close()  # like `| head -1`
+        errors = proc.stderr.read().decode()
+        code = proc.wait(timeout=TIMEOUT_S)
+    assert code == 0
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
+    assert "succeeded" in errors
