@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from fanout_tui import __version__
+from fanout_tui.bundled import bundled_sample
 
 EXIT_OK = 0
 EXIT_NOT_SATISFIED = 1
@@ -167,9 +168,21 @@ def entry() -> NoReturn:
     os._exit(code)
 
 
+def _use_bundled_sample(args: argparse.Namespace) -> None:
+    """Point ``args.spec`` at the shipped sample it names, when it is no file here."""
+    sample = bundled_sample(args.spec)
+    if sample is not None:
+        print(
+            f"fanout-tui: {args.spec} is not here; using the bundled sample {sample}",
+            file=sys.stderr,
+        )
+        args.spec = sample
+
+
 def _check(args: argparse.Namespace) -> int:
     from fanout_tui.spec import SpecError, describe_plan, load_plan
 
+    _use_bundled_sample(args)
     try:
         plan = load_plan(args.spec)
     except SpecError as error:
@@ -202,5 +215,6 @@ def _runs(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from fanout_tui.launch import launch
 
+    _use_bundled_sample(args)
     headless = args.headless or not sys.stdout.isatty()
     return launch(args, headless=headless)
