@@ -1,7 +1,8 @@
 """Files the journal writes, readable by the owner only (folders 0700, files 0600).
 
 The journal never changes the process umask (branches inherit it); it creates every file
-with an explicit mode and tightens what others created inside its folders.
+with an explicit mode and tightens the files SQLite makes beside the database. The
+engine creates each attempt's log files private itself.
 """
 
 from __future__ import annotations
@@ -43,22 +44,10 @@ def write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def make_private(path: Path, *, mode: int = FILE_MODE) -> None:
-    """Tighten an existing file (or, with ``mode=DIR_MODE``, folder) that another layer
-    created; ignore a missing one."""
+def make_private(path: Path) -> None:
+    """Tighten an existing file that another layer created; ignore a missing one."""
     try:
-        os.chmod(path, mode)
+        os.chmod(path, FILE_MODE)
     except FileNotFoundError:
         return
 
-
-def make_tree_private(root: Path) -> None:
-    """Tighten every folder under ``root`` to 0700 and every file to 0600."""
-    if not root.is_dir():
-        return
-    os.chmod(root, DIR_MODE)
-    for folder, subfolders, files in os.walk(root):
-        for name in subfolders:
-            make_private(Path(folder, name), mode=DIR_MODE)
-        for name in files:
-            make_private(Path(folder, name))

@@ -29,7 +29,6 @@ from fanout_tui.engine.events import (
 )
 from fanout_tui.engine.masking import Masker
 from fanout_tui.engine.report import outcome_word
-from fanout_tui.journal.files import DIR_MODE, make_private
 from fanout_tui.journal.values import dump_value, relative_path
 
 _IMPLIED = frozenset({BranchStatus.PENDING, BranchStatus.WAITING, BranchStatus.SUCCEEDED})
@@ -102,8 +101,6 @@ class RowWriter:
         self._with_result = with_result
         """Branches whose row holds a result (a new attempt must clear it)."""
         self._masker = masker
-        self._logs: dict[AttemptKey, tuple[Path | None, Path | None]] = {}
-        self._private_folders: set[Path] = set()
 
     def write(
         self, connection: sqlite3.Connection, batch: Iterable[tuple[float, Event | Finish]]
@@ -146,7 +143,6 @@ class RowWriter:
             "stdout_log": relative_path(event.stdout_log, self._root),
             "stderr_log": relative_path(event.stderr_log, self._root),
         }
-        self._logs[key] = (event.stdout_log, event.stderr_log)
         changes.branch(event.branch_id)["fingerprint"] = event.fingerprint
         if event.branch_id in self._with_result:
             # A new attempt replaces the result the branch had (an operator's retry).
@@ -162,7 +158,6 @@ class RowWriter:
             exit_code=event.exit_code,
             duration_s=event.duration_s,
         )
-        self._make_logs_private(self._logs.pop(key, (None, None)))
         if event.status is BranchStatus.SUCCEEDED:
             inline, file = self._dump_result(event.branch_id, event.result)
             changes.branch(event.branch_id).update(
@@ -198,16 +193,6 @@ class RowWriter:
             )
         if changes.merge is not None:
             self._merge_changed(connection, changes.merge)
-
-    def _make_logs_private(self, paths: tuple[Path | None, Path | None]) -> None:
-        """The engine created the logs (and their folder); keep them the owner's only."""
-        for path in paths:
-            if path is None:
-                continue
-            make_private(path)
-            if path.parent not in self._private_folders:
-                self._private_folders.add(path.parent)
-                make_private(path.parent, mode=DIR_MODE)
 
     def _dump_result(self, branch_id: str, result: object) -> tuple[str | None, str | None]:
         self._with_result.add(branch_id)

@@ -21,7 +21,7 @@ from typing import Self
 from fanout_tui.engine.control import ReusedResult
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.engine.masking import Masker
-from fanout_tui.journal.files import make_private, make_tree_private, private_dir, private_file
+from fanout_tui.journal.files import make_private, private_dir, private_file
 from fanout_tui.journal.leftovers import end_leftover_groups, is_alive, process_start_time
 from fanout_tui.journal.lookup import (
     LATEST,
@@ -162,8 +162,6 @@ class Journal:
             for row in orphaned
             if row["pid"] is not None and row["pgid"] is not None
         )
-        for run_id in {row["run_id"] for row in orphaned}:
-            make_tree_private(self.root / "runs" / run_id)  # logs the engine left open
         if orphaned:
             now = time.time()
             with transaction(self._connection):

@@ -15,6 +15,7 @@ from fanout_tui.engine.events import (
     ProcessStarted,
     RunOutcome,
 )
+from fanout_tui.engine.streams import LogFile
 from fanout_tui.journal import RunRecorder
 from fanout_tui.spec.plan import BranchPlan, Plan
 
@@ -37,7 +38,7 @@ def start_attempt(
     pid: int = 4242,
     start_time: int | None = 777,
 ) -> None:
-    """Feed the start of an attempt and write its logs, as the engine does."""
+    """Feed the start of an attempt and write its logs with the engine's own log files."""
     branch = plan.branch(branch_id)
     # Where the engine puts them; the journal records whatever paths the event names.
     stdout_log = recorder.log_dir / branch.id / f"attempt-{attempt}.stdout"
@@ -57,9 +58,9 @@ def start_attempt(
         (stdout_log, f"out of {branch_id}\n"),
         (stderr_log, f"err of {branch_id}\n"),
     ):
-        assert path is not None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        log = LogFile(path)
+        assert log.write(text) is None
+        log.close()
     recorder.record(ProcessStarted(branch.id, attempt, pid=pid, pgid=pid, start_time=start_time))
 
 
