@@ -50,4 +50,3 @@ def make_private(path: Path) -> None:
         os.chmod(path, FILE_MODE)
     except FileNotFoundError:
         return
-

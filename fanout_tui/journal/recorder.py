@@ -73,6 +73,8 @@ class RunRecorder:
         self._database = database
         self._error: BaseException | None = None
         self._closed = False
+        self._hurry = threading.Event()
+        """Set when someone waits for the writer (finish, close, flush): no pause then."""
         self._thread = threading.Thread(
             target=self._write_loop, name=f"journal-{run_id}", daemon=True
         )
@@ -97,6 +99,7 @@ class RunRecorder:
             return
         self._closed = True
         self._queue.put(_STOP)
+        self._hurry.set()
         self._thread.join()
         if self._error is not None:
             print(
@@ -108,6 +111,7 @@ class RunRecorder:
         """Block until everything recorded so far is committed (for tests and tools)."""
         done = threading.Event()
         self._queue.put(done)
+        self._hurry.set()
         done.wait()
 
     def _write_loop(self) -> None:
@@ -124,10 +128,11 @@ class RunRecorder:
                 waiters: list[threading.Event] = []
                 item = self._queue.get()
                 # A quiet run commits at once; a busy one lets the burst this event belongs
-                # to arrive, so that it commits in one go.
+                # to arrive, so that it commits in one go, unless someone is waiting.
                 pause = last_commit + MIN_COMMIT_INTERVAL_S - time.monotonic()
                 if pause > 0:
-                    time.sleep(pause)
+                    self._hurry.wait(pause)
+                self._hurry.clear()  # what was put before it was set is drained below
                 while True:
                     if item is _STOP:
                         stopping = True

@@ -97,10 +97,13 @@ class RowWriter:
         self._root = root
         self._run_id = run_id
         self._run_dir = run_dir
+        self._results_dir = run_dir / "results"
         self._branch_index = branch_index
         self._with_result = with_result
         """Branches whose row holds a result (a new attempt must clear it)."""
         self._masker = masker
+        self._merge_written: tuple[PolicyState, str | None] | None = None
+        """The merge state and error the run's row holds (written only when they change)."""
 
     def write(
         self, connection: sqlite3.Connection, batch: Iterable[tuple[float, Event | Finish]]
@@ -201,15 +204,24 @@ class RowWriter:
             result,
             self._masker,
             root=self._root,
-            spill_to=self._run_dir / "results" / f"{index}.json",
+            folder=self._results_dir,
+            name=f"{index}.json",
         )
 
     def _merge_changed(self, connection: sqlite3.Connection, merge: MergeState) -> None:
+        state = (merge.state, merge.error)
+        if state == self._merge_written and merge.state is not PolicyState.MERGED:
+            return  # most batches only move the count of settled branches
+        self._merge_written = state
         inline: str | None = None
         file: str | None = None
         if merge.state is PolicyState.MERGED:
             inline, file = dump_value(
-                merge.merged, self._masker, root=self._root, spill_to=self._run_dir / "merged.json"
+                merge.merged,
+                self._masker,
+                root=self._root,
+                folder=self._run_dir,
+                name="merged.json",
             )
         connection.execute(
             "UPDATE runs SET merge_state = ?, merge_error = ?, merged = ?, merged_file = ? "

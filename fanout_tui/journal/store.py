@@ -261,7 +261,8 @@ class Journal:
             earlier.result,
             masker,
             root=self.root,
-            spill_to=run_dir / "results" / f"{branch.index}.json",
+            folder=run_dir / "results",
+            name=f"{branch.index}.json",
         )
         status = str(BranchStatus.SUCCEEDED)
         return (status, earlier.attempts, earlier.duration_s, earlier.run_id, inline, file)

@@ -15,18 +15,19 @@ LARGE_VALUE_BYTES = 64 * 1024
 
 
 def dump_value(
-    value: Any, masker: Masker, *, root: Path, spill_to: Path
+    value: Any, masker: Masker, *, root: Path, folder: Path, name: str
 ) -> tuple[str | None, str | None]:
     """Encode ``value`` for the journal; return ``(inline JSON, file relative to root)``.
 
-    Exactly one of the two is set: large JSON is written to ``spill_to`` (mode 0600).
+    Exactly one of the two is set: large JSON is written to ``folder / name`` (mode 0600;
+    the path is built only then, since most values are small).
     """
     # Masked as a value (a secret with quotes is escaped in JSON text) and then as text
     # (what ``default=str`` made of objects), even though the engine masked it already.
     text = masker.mask(json.dumps(masker.mask_value(value), ensure_ascii=False, default=str))
     if len(text) <= LARGE_VALUE_BYTES // 4 or len(text.encode()) <= LARGE_VALUE_BYTES:
         return text, None
-    private_dir(spill_to.parent)
+    spill_to = private_dir(folder) / name
     write_private(spill_to, text)
     return None, spill_to.relative_to(root).as_posix()
 
@@ -46,7 +47,9 @@ def relative_path(path: Path | None, root: Path) -> str | None:
     if path is None:
         return None
     # Plain string work: this runs for every attempt, and pathlib's is ten times dearer.
-    text = os.path.abspath(path)
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        text = os.path.abspath(text)
     prefix = os.path.join(root, "")
     return text[len(prefix) :] if text.startswith(prefix) else text
 
