@@ -206,16 +206,18 @@ class FanoutApp(App[RunOutcome]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         view = self.focused_branch
+        # The footer offers only what can act now (False hides a key; at 80 columns
+        # every cell of the footer counts).
         if action == "retry_branch":
-            return view is not None and view.status.retryable
+            return view is not None and view.can_retry
         if action == "cancel_branch":
             return view is not None and view.status.cancellable
         if action == "show_log":
             return view is not None
         if action == "retry_failed":
-            return True if any(v.status.retryable for v in self.model.branches) else None
+            return any(n for status, n in self.model.counts.items() if status.retryable)
         if action == "cancel_all":
-            return True if self.model.active else None
+            return self.model.active > 0
         return True
 
     # -- actions ---------------------------------------------------------------------
@@ -330,7 +332,7 @@ class FanoutApp(App[RunOutcome]):
         """Per-branch palette entries that can act now."""
         for view in self.model.branches:
             label = view.label
-            if view.status.retryable:
+            if view.can_retry:
                 yield PaletteCommand(
                     f"Retry {label}",
                     f"{view.id} is {view.status.value}",

@@ -50,9 +50,10 @@ def format_duration(seconds: float | None) -> str:
     """A short duration: ``0.4s``, ``12s``, ``3m05s``, ``1h02m``; empty for None."""
     if seconds is None:
         return ""
-    if seconds < 10:
-        return f"{seconds:.1f}s"
-    whole = int(seconds)
+    tenths = round(seconds, 1)  # so that 9.96 reads "10s", not "10.0s"
+    if tenths < 10:
+        return f"{tenths:.1f}s"
+    whole = int(tenths)
     if whole < 60:
         return f"{whole}s"
     minutes, secs = divmod(whole, 60)
@@ -67,6 +68,8 @@ _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\
 
 def clean(text: str) -> str:
     """``text`` made safe for one terminal row: escape sequences dropped, tabs expanded."""
+    if text.isprintable():  # the common case, and far cheaper than the expression
+        return text
     return _CONTROL.sub("", text.replace("\t", "    ").replace("\r", ""))
 
 

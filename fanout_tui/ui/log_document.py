@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
+from itertools import repeat
 from pathlib import Path
 
 from fanout_tui.engine.events import BranchStatus, Stream
@@ -32,12 +32,9 @@ class LineKind(StrEnum):
     REASON = "reason"
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One line of the full log."""
-
-    text: str
-    kind: LineKind
+LogLine = tuple[str, LineKind]
+"""One line of the full log: its text and kind. A plain tuple, because a log can hold
+hundreds of thousands of lines and building an object per line would stall the screen."""
 
 
 def read_stream(path: Path | None, fallback: list[str]) -> tuple[list[str], str | None]:
@@ -77,20 +74,19 @@ def _in_memory(view: BranchView, record: AttemptRecord, stream: Stream) -> list[
 
 
 def _attempt_lines(view: BranchView, record: AttemptRecord) -> Iterator[LogLine]:
-    yield LogLine(_attempt_heading(record, view), LineKind.HEADING)
+    yield (_attempt_heading(record, view), LineKind.HEADING)
     streams: tuple[tuple[Stream, Path | None, LineKind], ...] = (
         ("stdout", record.stdout_log, LineKind.STDOUT),
         ("stderr", record.stderr_log, LineKind.STDERR),
     )
     for stream, path, kind in streams:
         lines, note = read_stream(path, _in_memory(view, record, stream))
-        yield LogLine(f"{stream}: {len(lines)} lines", LineKind.NOTE)
+        yield (f"{stream}: {len(lines)} lines", LineKind.NOTE)
         if note:
-            yield LogLine(note, LineKind.NOTE)
-        for line in lines:
-            yield LogLine(clean(line), kind)
+            yield (note, LineKind.NOTE)
+        yield from zip(map(clean, lines), repeat(kind))
     if record.reason:
-        yield LogLine(f"reason: {record.reason}", LineKind.REASON)
+        yield (f"reason: {record.reason}", LineKind.REASON)
 
 
 def branch_log(view: BranchView) -> list[LogLine]:
@@ -98,19 +94,19 @@ def branch_log(view: BranchView) -> list[LogLine]:
     lines: list[LogLine] = []
     if not view.attempts:
         note = "reused from an earlier run" if view.reused else "no attempt has started yet"
-        lines.append(LogLine(f"({note})", LineKind.NOTE))
+        lines.append((f"({note})", LineKind.NOTE))
     for record in view.attempts:
         lines.extend(_attempt_lines(view, record))
-        lines.append(LogLine("", LineKind.NOTE))
+        lines.append(("", LineKind.NOTE))
     if view.result is not None:
-        lines.append(LogLine("── result ──", LineKind.HEADING))
+        lines.append(("── result ──", LineKind.HEADING))
         text = (
             view.result
             if isinstance(view.result, str)
             else json.dumps(view.result, indent=2, ensure_ascii=False, default=str)
         )
-        lines.extend(LogLine(clean(line), LineKind.RESULT) for line in text.splitlines())
+        lines.extend(zip(map(clean, text.splitlines()), repeat(LineKind.RESULT)))
     if view.reason and view.status is not BranchStatus.SUCCEEDED:
-        lines.append(LogLine("── failure reason ──", LineKind.HEADING))
-        lines.append(LogLine(view.reason, LineKind.REASON))
+        lines.append(("── failure reason ──", LineKind.HEADING))
+        lines.append((view.reason, LineKind.REASON))
     return lines

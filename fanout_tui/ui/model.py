@@ -102,6 +102,12 @@ class BranchView:
         return self.plan.label
 
     @property
+    def can_retry(self) -> bool:
+        """Whether an operator's retry acts: failed, timed out, cancelled, or reused from an
+        earlier run (a fresh run of it)."""
+        return self.status.retryable or (self.reused and self.status is BranchStatus.SUCCEEDED)
+
+    @property
     def current(self) -> AttemptRecord | None:
         """The latest attempt, if one started."""
         return self.attempts[-1] if self.attempts else None

@@ -96,6 +96,7 @@ class ScriptedEngine:
     commands: list[tuple[str, ...]] = field(default_factory=list)
     interrupted: bool | None = None
     statuses: dict[str, BranchStatus] = field(default_factory=dict)
+    reused: set[str] = field(default_factory=set)
     merge: MergeState | None = None
     _listeners: list[Listener] = field(default_factory=list)
     _stop: anyio.Event | None = None
@@ -112,6 +113,10 @@ class ScriptedEngine:
         for event in events:
             if isinstance(event, BranchStateChanged):
                 self.statuses[event.branch_id] = event.status
+                if event.reused:
+                    self.reused.add(event.branch_id)
+                else:
+                    self.reused.discard(event.branch_id)
             elif isinstance(event, ResultsChanged):
                 self.merge = event.merge
             for listener in self._listeners:
@@ -130,7 +135,9 @@ class ScriptedEngine:
 
     def retry(self, branch_id: str) -> bool:
         self.commands.append(("retry", branch_id))
-        if not self.statuses[branch_id].retryable:
+        status = self.statuses[branch_id]
+        reused = branch_id in self.reused and status is BranchStatus.SUCCEEDED
+        if not (status.retryable or reused):
             return False
         self.emit(*self.on_retry.get(branch_id, ()))
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from textual.command import CommandList
 from textual.pilot import Pilot
 
 from fanout_tui.bundled import data_dir
@@ -55,6 +56,20 @@ async def settle(pilot: Pilot[object]) -> None:
     await pilot.pause()
     app.draw_frame()
     await pilot.pause()
+
+
+async def palette_search(pilot: Pilot[object], text: str, *, polls: int = 500) -> None:
+    """Type ``text`` into the open command palette and wait until it lists a hit for it.
+
+    The palette gathers hits in a worker; each poll lets the app process what is queued.
+    """
+    await pilot.press(*text)
+    for _ in range(polls):
+        await pilot.pause()
+        hits = pilot.app.screen.query_one(CommandList)
+        if hits.option_count and text.lower() in str(hits.get_option_at_index(0).prompt).lower():
+            return
+    raise AssertionError(f"the palette lists no hit for {text!r}")
 
 
 def doc(name: str) -> dict[str, str]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import Input
+from textual.widgets import Footer, Input
+from textual.widgets._footer import FooterKey
 
 from fanout_tui.engine.events import BranchStatus as S
 from fanout_tui.engine.events import PolicyState as P
@@ -20,8 +21,8 @@ from fanout_tui.ui.screens.log_screen import LogScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen, SavePathScreen
 from fanout_tui.ui.widgets.log_view import LogView
 from tests.ui import scenarios
-from tests.ui.fakes import merge_state, state
-from tests.ui.scenarios import settle
+from tests.ui.fakes import ScriptedEngine, make_plan, merge_state, state
+from tests.ui.scenarios import palette_search, settle
 
 SIZE = (100, 32)
 
@@ -117,6 +118,50 @@ async def test_capital_c_cancels_everything_active() -> None:
         assert any("Cancelling 4 branches" in n.message for n in scenario.app._notifications)
 
 
+async def test_all_branch_keys_show_only_while_they_can_act() -> None:
+    scenario = scenarios.retry_fixes()
+    app = scenario.app
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "R" in footer_keys(app) and "C" not in footer_keys(app)  # nothing is active
+        await pilot.press("l", "r")
+        await settle(pilot)
+        assert not {"R", "C"} & footer_keys(app)  # nothing failed, nothing active
+        footer = {key for key, active in app.screen.active_bindings.items() if active.binding.show}
+        assert not {"R", "C"} & footer  # hidden, not merely dimmed: the footer has no room
+
+
+async def test_r_runs_a_reused_branch_afresh() -> None:
+    scenario = scenarios.build(
+        ScriptedEngine(
+            make_plan(["cached", "fresh"]),
+            [state("cached", S.SUCCEEDED, reused=True), state("fresh", S.RUNNING)],
+        )
+    )
+    app, engine = scenario.app, scenario.engine
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert focused(app) == "cached" and "r" in footer_keys(app)
+        titles = [command.title for command in app.branch_commands()]
+        assert "Retry cached" in titles and "Cancel fresh" in titles
+        await pilot.press("r")
+        assert engine.commands == [("retry", "cached")]
+
+
+async def test_at_80_columns_every_key_fits_and_the_palette_hint_gives_way() -> None:
+    app = scenarios.mid_run().app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(Footer)
+        assert not footer.show_command_palette
+        keys = [key for key in footer.query(FooterKey) if key.display]
+        assert keys[-1].key == "q"
+        assert max(key.region.right for key in keys) <= 80
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert app.screen.query_one(Footer).show_command_palette
+
+
 async def test_enter_opens_the_full_log_and_slash_n_capital_n_search_it(tmp_path: Path) -> None:
     app = scenarios.with_logs(tmp_path).app
     async with app.run_test(size=SIZE) as pilot:
@@ -124,7 +169,7 @@ async def test_enter_opens_the_full_log_and_slash_n_capital_n_search_it(tmp_path
         await pilot.press("enter")
         assert isinstance(app.screen, LogScreen)
         log = app.screen.query_one(LogView)
-        texts = [line.text for line in log._lines]
+        texts = [text for text, _ in log._lines]
         assert "attempt 3: fetched page 5" in texts
         assert "warning: slow response" in texts
         assert "reason: exit code 1: connection refused" in texts
@@ -257,13 +302,12 @@ async def test_palette_retries_and_cancels_single_branches() -> None:
         assert "Cancel chapter-1" in titles and "Retry chapter-1" not in titles
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"Retry stats")
-        await pilot.pause(0.3)
+        await palette_search(pilot, "Retry stats")
         await pilot.press("enter")
         await pilot.pause()
         assert engine.commands == [("retry", "stats")]
-        await pilot.press("ctrl+p", *"Cancel chapter-1")
-        await pilot.pause(0.3)
+        await pilot.press("ctrl+p")
+        await palette_search(pilot, "Cancel chapter-1")
         await pilot.press("enter")
         await pilot.pause()
         assert engine.commands[-1] == ("cancel", "chapter-1")

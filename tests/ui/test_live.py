@@ -42,7 +42,7 @@ async def test_the_open_log_follows_new_output() -> None:
         for _ in range(LOG_RELOAD_FRAMES + 1):
             app.draw_frame()
         await pilot.pause()
-        texts = [line.text for line in app.screen.query_one(LogView)._lines]
+        texts = [text for text, _ in app.screen.query_one(LogView)._lines]
         assert "a brand new line" in texts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -28,6 +29,10 @@ DASHBOARD_BINDINGS: list[BindingType] = [
 ]
 """The dashboard's keys (DESIGN.md); each has an id so it can be remapped."""
 
+PALETTE_HINT_MIN_WIDTH = 90
+"""Below this width the footer drops its "^p palette" hint so that every key still shows
+(``?`` help names ctrl+p)."""
+
 
 class DashboardScreen(Screen[None]):
     """Every branch at a glance; keys act on the focused branch or on all of them."""
@@ -51,10 +56,17 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.grid.focus()
 
+    def on_resize(self, event: events.Resize) -> None:
+        footer = self.query_one(Footer)
+        wide = event.size.width >= PALETTE_HINT_MIN_WIDTH
+        if footer.show_command_palette != wide:
+            footer.show_command_palette = wide
+            footer.refresh(recompose=True)
+
     def show(self, changes: Changes | None, elapsed: float) -> None:
         """Redraw what ``changes`` touched (everything when ``changes`` is None)."""
         self.header.show(self.model, elapsed, self.grid.branch_filter)
-        self.preview.show(self.model.merge, len(self.model.branches))
+        self.preview.show(self.model.merge, len(self.model.branches), self.model.active)
         if changes is None:
             self.grid.refresh()
             return
@@ -71,7 +83,7 @@ class DashboardScreen(Screen[None]):
         """Refresh the footer if what the keys can do changed (redrawing it is not free)."""
         view = self.grid.current
         state = (
-            view is not None and view.status.retryable,
+            view is not None and view.can_retry,
             view is not None and view.status.cancellable,
             view is not None,
             self.model.active > 0,

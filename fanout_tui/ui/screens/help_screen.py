@@ -15,7 +15,7 @@ HELP_TEXT = """\
 
 [b]On the dashboard[/b]
   [b]↑ ↓ ← →[/b] or [b]h j k l[/b]   move between branch panels
-  [b]r[/b]                  retry the focused branch (failed, timed out or cancelled)
+  [b]r[/b]                  retry this branch (failed, timed out, cancelled, reused)
   [b]R[/b]                  retry every failed branch
   [b]c[/b]                  cancel the focused branch (ends its whole process group)
   [b]C[/b]                  cancel every branch still active
@@ -24,7 +24,8 @@ HELP_TEXT = """\
   [b]f[/b]                  filter: all → failed → running
   [b]q[/b]                  quit (asks first while branches run)
   [b]?[/b]                  this help
-  [b]ctrl+p[/b]             command palette: every action, per-branch retry and cancel, themes
+  [b]escape[/b]             list every branch again (after f)
+  [b]ctrl+p[/b]             palette: every action, retry or cancel by name, themes
 
 [b]In the full log[/b]
   [b]/[/b]                  search · [b]n[/b] next hit · [b]N[/b] previous hit

@@ -80,7 +80,7 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
 
     def _update_size(self) -> None:
-        width = max((len(line.text) for line in self._lines), default=0)
+        width = max((len(text) for text, _ in self._lines), default=0)
         self.virtual_size = Size(width + 1, len(self._lines))
 
     def watch_search(self) -> None:
@@ -92,7 +92,7 @@ class LogView(ScrollView, can_focus=True):
     def _find(self) -> None:
         needle = self.search.lower()
         self._hits = (
-            [i for i, line in enumerate(self._lines) if needle in line.text.lower()]
+            [i for i, (text, _) in enumerate(self._lines) if needle in text.lower()]
             if needle
             else []
         )
@@ -121,9 +121,9 @@ class LogView(ScrollView, can_focus=True):
         base = self.rich_style
         if index >= len(self._lines):
             return Strip.blank(width, base)
-        line = self._lines[index]
-        style = self.get_component_rich_style(_KIND_CLASSES[line.kind])
-        segments = self._highlighted(line.text, style, index)
+        text, kind = self._lines[index]
+        style = self.get_component_rich_style(_KIND_CLASSES[kind])
+        segments = self._highlighted(text, style, index)
         strip = Strip(segments).extend_cell_length(scroll_x + width, base)
         return strip.crop(scroll_x, scroll_x + width)
 

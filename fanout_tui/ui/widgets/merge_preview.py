@@ -21,9 +21,16 @@ def merged_text(merged: Any, *, indent: int | None = None) -> str:
     return json.dumps(merged, indent=indent, ensure_ascii=False, default=str)
 
 
-def merge_title(merge: MergeState, total: int, *, hint: str = "   m opens it") -> Content:
-    """What the merged result is now, in words, naming flagged or failed branches."""
+def merge_title(
+    merge: MergeState, total: int, *, hint: str = "   m opens it", active: int | None = None
+) -> Content:
+    """What the merged result is now, in words, naming flagged or failed branches.
+
+    ``active`` counts the branches not settled yet, where the caller knows it better than
+    ``merge`` (whose previews arrive at a bounded rate).
+    """
     succeeded = total - len(merge.missing)
+    active = merge.active if active is None else active
     if merge.state is PolicyState.MERGED:
         if merge.flagged:
             return Content.assemble(
@@ -46,9 +53,10 @@ def merge_title(merge: MergeState, total: int, *, hint: str = "   m opens it") -
             (", ".join(merge.failed), "$branch-failed"),
             " — r retries the focused one, R all of them",
         )
+    waiting = f"waiting for {active}" if active else "merging…"
     return Content.assemble(
         ("Preview", "bold $text-muted"),
-        f" · {succeeded} of {total} branches so far — waiting for {merge.active}",
+        f" · {succeeded} of {total} branches so far — {waiting}",
     )
 
 
@@ -69,14 +77,15 @@ class MergePreview(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: MergeState | None = None
+        self._shown: tuple[MergeState, int] | None = None
 
-    def show(self, merge: MergeState, total: int) -> None:
-        """Draw ``merge`` (skipped when this very state is already drawn)."""
-        if merge is self._shown:
+    def show(self, merge: MergeState, total: int, active: int) -> None:
+        """Draw ``merge`` with ``active`` branches still going (skipped if already drawn)."""
+        shown = self._shown
+        if shown is not None and shown[0] is merge and shown[1] == active:
             return
-        self._shown = merge
-        title = merge_title(merge, total)
+        self._shown = (merge, active)
+        title = merge_title(merge, total, active=active)
         if merge.merged is None or merge.state is PolicyState.MERGE_FAILED:
             self.update(title)
             return

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from textual import events
 from textual.content import Content
 from textual.widgets import Static
 
 from fanout_tui.engine.events import BranchStatus, PolicyState
-from fanout_tui.ui.badges import GLYPHS, format_duration, status_variable
+from fanout_tui.ui.badges import GLYPHS, fit, format_duration, status_variable
 from fanout_tui.ui.model import BranchFilter, RunModel
 
 PROGRESS_WIDTH = 20
+"""The progress bar's width where there is room; narrow terminals get a shorter one."""
+PROGRESS_MIN_WIDTH = 6
+NAME_MIN_WIDTH = 8
+"""A long spec name is cut to leave room for the policy status, but not below this."""
 
 POLICY_STYLES: dict[PolicyState, str] = {
     PolicyState.WAITING: "$text-muted",
@@ -27,31 +33,63 @@ def progress_bar(done: int, total: int, width: int = PROGRESS_WIDTH) -> Content:
     )
 
 
-def header_content(model: RunModel, elapsed: float, branch_filter: BranchFilter) -> Content:
-    """Two lines: name, progress, elapsed and filter; then counts and the policy status."""
-    total = len(model.branches)
-    settled = model.settled
+def policy_words(model: RunModel) -> str:
+    """The policy status in words, counting active branches as the panels show them.
+
+    The engine sends merge previews at a bounded rate, so while the policy waits its own
+    count can lag behind the branches' states; the model's count never does.
+    """
     merge = model.merge
-    first = Content.assemble(
-        (model.plan.name, "bold"),
-        "  ",
-        progress_bar(settled, total),
-        f" {settled}/{total}",
-        ("  elapsed ", "$text-muted"),
-        format_duration(elapsed),
-        "  ",
-        (merge.describe(), POLICY_STYLES[merge.state]),
-    )
+    if merge.state is not PolicyState.WAITING:
+        return merge.describe()
+    active = model.active
+    if not active:
+        return "merging…"  # every branch settled: the merge (or synthesizer) is on its way
+    return f"waiting for {active} {'branch' if active == 1 else 'branches'}"
+
+
+def _counts(model: RunModel, words: bool) -> list[Content | str | tuple[str, str]]:
     parts: list[Content | str | tuple[str, str]] = []
     for status in BranchStatus:
         count = model.counts.get(status, 0)
         if count:
-            word = status.value.replace("_", " ")
-            parts.append((f"{GLYPHS[status]} {count} {word}", f"${status_variable(status)}"))
-            parts.append("  ")
+            text = f"{GLYPHS[status]} {count}"
+            if words:
+                text += " " + status.value.replace("_", " ")
+            parts += [(text, f"${status_variable(status)}"), "  "]
+    return parts
+
+
+def header_content(
+    model: RunModel, elapsed: float, branch_filter: BranchFilter, width: int = 1000
+) -> Content:
+    """Two lines of at most ``width`` cells where they can be: name, progress, elapsed and
+    policy status; then counts per state and the filter."""
+    total = len(model.branches)
+    settled = model.settled
+    words = policy_words(model)
+    tail = f" {settled}/{total}  elapsed {format_duration(elapsed)}  {words}"
+    name = model.plan.name
+    room = width - cell_len(tail) - 2
+    bar = max(PROGRESS_MIN_WIDTH, min(PROGRESS_WIDTH, room - cell_len(name)))
+    if cell_len(name) > room - bar:
+        name = fit(name, max(NAME_MIN_WIDTH, room - bar))
+    first = Content.assemble(
+        (name, "bold"),
+        "  ",
+        progress_bar(settled, total, bar),
+        f" {settled}/{total}",
+        ("  elapsed ", "$text-muted"),
+        format_duration(elapsed),
+        "  ",
+        (words, POLICY_STYLES[model.merge.state]),
+    )
+    filter_note: list[Content | str | tuple[str, str]] = []
     if branch_filter is not BranchFilter.ALL:
-        parts.append((f" showing {branch_filter.value} — f changes, esc shows all ", "reverse"))
-    second = Content.assemble(*parts)
+        filter_note = [(f" showing {branch_filter.value} — f changes, esc shows all ", "reverse")]
+    second = Content.assemble(*_counts(model, words=True), *filter_note)
+    if second.cell_length > width:  # glyphs and numbers alone when the words do not fit
+        second = Content.assemble(*_counts(model, words=False), *filter_note)
     return Content("\n").join([first, second])
 
 
@@ -70,10 +108,17 @@ class RunHeader(Static):
     """
 
     _shown: Content | None = None
+    _state: tuple[RunModel, float, BranchFilter] | None = None
 
     def show(self, model: RunModel, elapsed: float, branch_filter: BranchFilter) -> None:
         """Draw the header for ``model`` as of ``elapsed`` seconds (skipped if unchanged)."""
-        content = header_content(model, elapsed, branch_filter)
+        self._state = (model, elapsed, branch_filter)
+        width = self.content_size.width or 1000
+        content = header_content(model, elapsed, branch_filter, width)
         if content != self._shown:
             self._shown = content
             self.update(content)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._state is not None:
+            self.show(*self._state)
