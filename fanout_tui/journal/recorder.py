@@ -19,9 +19,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from fanout_tui.engine.events import Event, OutputLines, RunOutcome
+from fanout_tui.engine.events import Event, RunOutcome
 from fanout_tui.engine.masking import Masker
-from fanout_tui.journal.rows import Finish, RowWriter
+from fanout_tui.journal.rows import Finish, RowWriter, journaled
 from fanout_tui.journal.schema import connect, transaction
 
 MAX_BATCH = 1000
@@ -81,9 +81,9 @@ class RunRecorder:
         self._thread.start()
 
     def record(self, event: Event) -> None:
-        """Journal one engine event (cheap: queued to the writer; output lines are skipped,
-        since the engine already spools them to the log files)."""
-        if type(event) is not OutputLines:
+        """Journal one engine event (cheap: queued to the writer, unless it writes nothing,
+        like output lines, which the engine already spools to the log files)."""
+        if journaled(event):
             self._queue.put((time.time(), event))
 
     def finish(self, outcome: RunOutcome) -> None:

@@ -21,6 +21,7 @@ from fanout_tui.engine.events import (
     BranchStatus,
     Event,
     MergeState,
+    OutputLines,
     PolicyState,
     ProcessStarted,
     ResultsChanged,
@@ -47,6 +48,15 @@ _ATTEMPT_COLUMNS = (
     "exit_code",
     "duration_s",
 )
+
+
+def journaled(event: Event) -> bool:
+    """Whether :class:`RowWriter` writes anything for ``event``: output lines (the
+    engine's log files hold them) and the state changes it leaves implied are not."""
+    if type(event) is BranchStateChanged:
+        return event.reused or event.status not in _IMPLIED
+    return type(event) is not OutputLines
+
 
 AttemptKey = tuple[str, int]
 """A branch id and an attempt number (the engine never reuses one within a run)."""
@@ -133,7 +143,7 @@ class RowWriter:
     def _state_changed(self, changes: _Changes, event: BranchStateChanged) -> None:
         if event.reused:
             changes.branch(event.branch_id)["status"] = str(event.status)
-        elif event.status not in _IMPLIED:
+        elif journaled(event):
             row = changes.branch(event.branch_id)
             row.update(status=str(event.status), reason=self._masked(event.reason))
             if event.attempt > 0:

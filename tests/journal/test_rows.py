@@ -18,12 +18,13 @@ from fanout_tui.engine.events import (
     BranchStatus,
     Event,
     MergeState,
+    OutputLines,
     PolicyState,
     ProcessStarted,
     ResultsChanged,
 )
 from fanout_tui.engine.masking import Masker
-from fanout_tui.journal.rows import Finish, RowWriter
+from fanout_tui.journal.rows import Finish, RowWriter, journaled
 from fanout_tui.journal.schema import connect, migrate, transaction
 from fanout_tui.spec.plan import BranchPlan, Plan
 
@@ -141,3 +142,10 @@ def test_the_finish_comes_after_the_events_before_it(tmp_path: Path) -> None:
     (run,) = _rows_after(tmp_path, [[*_life(), Finish(outcome)]])["runs"]
     assert (run["exit_code"], run["outcome"]) == (1, "failed")
     assert run["ended_at"] is not None
+
+
+def test_the_events_the_recorder_leaves_out_change_no_row(tmp_path: Path) -> None:
+    events = [*_life(), OutputLines("a", 1, "stdout", ("hello",))]
+    kept = [event for event in events if journaled(event)]
+    assert len(kept) < len(events) - 1  # state changes too, not only the output lines
+    assert _rows_after(tmp_path, [kept]) == _rows_after(tmp_path, [events])
