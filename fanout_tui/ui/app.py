@@ -12,7 +12,9 @@ import signal
 from collections.abc import Iterable
 from contextlib import suppress
 from functools import partial
+from math import ceil
 from pathlib import Path
+from time import perf_counter
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -38,6 +40,9 @@ FRAME_SECONDS = 1 / 30
 """The dashboard redraws at most this often."""
 LOG_RELOAD_FRAMES = 30
 """An open log screen reloads its files at most once per this many frames."""
+LOG_RELOAD_SHARE = 0.1
+"""A reload that takes long (a log of hundreds of thousands of lines) waits until it has
+cost at most this share of the time, so that keys stay responsive."""
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 """Signals that end the run as cleanly as ``q`` does."""
 
@@ -73,6 +78,7 @@ class FanoutApp(App[RunOutcome]):
         self._frames = 0
         self._log_stale = False
         self._log_reloaded_at = 0
+        self._log_reload_frames = LOG_RELOAD_FRAMES
         self._outcome: RunOutcome | None = None
         self._engine_worker: Worker[None] | None = None
         self._quitting = False
@@ -186,16 +192,19 @@ class FanoutApp(App[RunOutcome]):
 
     def _reload_open_log(self) -> None:
         """Reload an open log that changed; reading files is not free, so at most once
-        per LOG_RELOAD_FRAMES frames."""
+        per LOG_RELOAD_FRAMES frames, and less often when a reload takes long."""
         screen = self.screen
         if (
             self._log_stale
             and isinstance(screen, LogScreen)
-            and self._frames - self._log_reloaded_at >= LOG_RELOAD_FRAMES
+            and self._frames - self._log_reloaded_at >= self._log_reload_frames
         ):
             self._log_stale = False
             self._log_reloaded_at = self._frames
+            began = perf_counter()
             screen.branch_changed()
+            cost = (perf_counter() - began) / FRAME_SECONDS / LOG_RELOAD_SHARE
+            self._log_reload_frames = max(LOG_RELOAD_FRAMES, ceil(cost))
 
     # -- what keys may do now --------------------------------------------------------
 

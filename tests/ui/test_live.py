@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from math import ceil
+
 import pytest
 
 from fanout_tui.engine.events import BranchStatus as S
 from fanout_tui.engine.events import PolicyState as P
-from fanout_tui.ui.app import LOG_RELOAD_FRAMES, FanoutApp
+from fanout_tui.ui import app as app_module
+from fanout_tui.ui.app import FRAME_SECONDS, LOG_RELOAD_FRAMES, LOG_RELOAD_SHARE, FanoutApp
 from fanout_tui.ui.screens.log_screen import LogScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen
 from fanout_tui.ui.widgets.log_view import LogView
@@ -44,6 +47,36 @@ async def test_the_open_log_follows_new_output() -> None:
         await pilot.pause()
         texts = [text for text, _ in app.screen.query_one(LogView)._lines]
         assert "a brand new line" in texts
+
+
+async def test_a_log_that_is_slow_to_reload_reloads_less_often(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scenario = scenarios.mid_run()
+    app, engine = scenario.app, scenario.engine
+    ticks = iter(range(0, 10_000, 2))  # every reload "takes" 2 s
+    monkeypatch.setattr(app_module, "perf_counter", lambda: float(next(ticks)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "enter")
+        log = app.screen.query_one(LogView)
+
+        def texts() -> list[str]:
+            return [text for text, _ in log._lines]
+
+        engine.emit(output("chapter-1", ["first"]))
+        for _ in range(LOG_RELOAD_FRAMES + 1):
+            app.draw_frame()
+            if "first" in texts():
+                break
+        assert "first" in texts()
+        engine.emit(output("chapter-1", ["second"]))
+        slow = ceil(2 / FRAME_SECONDS / LOG_RELOAD_SHARE)
+        for _ in range(slow - 1):
+            app.draw_frame()
+        assert "second" not in texts()  # 2 s of reading may cost a tenth of the time at most
+        app.draw_frame()
+        assert "second" in texts()
 
 
 async def test_the_open_merged_screen_follows_the_merge() -> None:
