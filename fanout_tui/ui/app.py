@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 
 from fanout_tui.engine.clock import Clock, SystemClock
 from fanout_tui.engine.control import EngineControl
-from fanout_tui.engine.events import Event, PolicyState, RunOutcome
+from fanout_tui.engine.events import Event, RunOutcome
 from fanout_tui.ui.commands import BranchCommands, PaletteCommand
 from fanout_tui.ui.model import BranchFilter, BranchView, Changes, RunModel
 from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen
@@ -310,10 +310,11 @@ class FanoutApp(App[RunOutcome]):
             return
         self._quitting = True
         self.draw_frame()
-        interrupted = self.model.active > 0 or self.model.merge.state is not PolicyState.MERGED
+        # Quitting interrupts the run only if a branch still had work to do; with every
+        # branch settled the outcome stands as it is (exit 1 when blocked, as headless).
         if self.model.active:
             self.notify("Stopping every branch…", timeout=30)
-        self.engine.shutdown(interrupted=interrupted)
+        self.engine.shutdown(interrupted=self.model.active > 0)
         self.run_worker(self._exit_when_stopped(), name="quit")
 
     async def _exit_when_stopped(self) -> None:
