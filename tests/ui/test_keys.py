@@ -189,6 +189,14 @@ async def test_enter_opens_the_full_log_and_slash_n_capital_n_search_it(tmp_path
         assert isinstance(app.screen, DashboardScreen)
 
 
+async def test_a_slash_typed_into_the_search_box_is_text(tmp_path: Path) -> None:
+    app = scenarios.with_logs(tmp_path).app
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "slash", "a", "slash", "b", "enter")
+        assert app.screen.query_one(LogView).search == "a/b"
+
+
 async def test_m_shows_the_merged_result_and_s_saves_it_to_the_spec_output(
     tmp_path: Path,
 ) -> None:

@@ -20,7 +20,11 @@ class LogScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="log.back"),
-        Binding("slash", "start_search", "Search", key_display="/", id="log.search"),
+        # A priority binding runs before the keys queued behind it are handed on, so text
+        # typed or pasted right after the slash lands in the search box.
+        Binding(
+            "slash", "start_search", "Search", key_display="/", id="log.search", priority=True
+        ),
         Binding("n", "next_hit(1)", "Next", id="log.next"),
         Binding("N", "next_hit(-1)", "Previous", id="log.previous"),
     ]
@@ -65,7 +69,13 @@ class LogScreen(Screen[None]):
         """Open the search box."""
         search = self.query_one(Input)
         search.display = True
-        search.focus()
+        self.set_focus(search)  # at once: the keys typed behind the slash go to the box
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A slash typed into the open search box is text, not a new search."""
+        if action == "start_search":
+            return not self.query_one(Input).display
+        return True
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.display = False
