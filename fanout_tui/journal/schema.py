@@ -14,6 +14,9 @@ from pathlib import Path
 
 DATABASE_NAME = "journal.db"
 BUSY_TIMEOUT_MS = 10_000
+AUTOCHECKPOINT_PAGES = 100
+"""The write-ahead log is copied into the database once it holds this many pages (SQLite's
+default is 1000: a 500-branch run's whole log, left to the checkpoint on closing)."""
 
 MIGRATIONS: Sequence[Sequence[str]] = (
     # 1: runs, the branches of each run, and every attempt of a branch.
@@ -105,6 +108,9 @@ def connect(path: Path) -> sqlite3.Connection:
     # In WAL mode NORMAL loses no committed transaction when the process is killed;
     # only a power cut may lose the last ones, and the database stays consistent.
     connection.execute("PRAGMA synchronous = NORMAL")
+    # Checkpoint in small steps, on the writer's thread while the run goes on, so that the
+    # checkpoint of closing (on the operator's wait at the end of a run) has little left.
+    connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
     connection.execute("PRAGMA foreign_keys = ON")
     return connection
 
