@@ -51,7 +51,12 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
                 return EXIT_USAGE
             log_dir = recorder.log_dir
 
-        engine = Engine(plan, log_dir=log_dir, reused=reused)
+        engine = Engine(
+            plan,
+            log_dir=log_dir,
+            reused=reused,
+            durable=None if recorder is None else recorder.durable,
+        )
         if recorder is not None:
             engine.add_listener(recorder.record)
         if headless:

@@ -12,7 +12,7 @@ A ``run`` branch's stdout is its result and stderr its log; both become masked
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,6 +55,7 @@ async def execute_attempt(
     clock: Clock,
     log_dir: Path | None,
     stdin: bytes | None = None,
+    hold: Callable[[], Awaitable[None]] | None = None,
 ) -> AttemptResult:
     """Run one attempt of ``branch`` and return how it ended.
 
@@ -70,6 +71,9 @@ async def execute_attempt(
         clock: Measures ``branch.timeout_s``.
         log_dir: Folder for the log files, or ``None`` for none.
         stdin: Bytes fed to the process's stdin (the synthesizer's results document).
+        hold: Awaited after the process started (its ``ProcessStarted`` emitted) and
+            before it may run its command, so that a journal can commit its pid, group
+            and start time first. ``None``: the command runs at once.
 
     Raises:
         anyio.get_cancelled_exc_class(): when cancelled from outside, after the attempt's
@@ -99,7 +103,9 @@ async def execute_attempt(
     )
     run = run_call if branch.call is not None else _run_command
     try:
-        result = await run(branch, streams=streams, started=started, clock=clock, stdin=stdin)
+        result = await run(
+            branch, streams=streams, started=started, clock=clock, stdin=stdin, hold=hold
+        )
         if result.reason is None:
             return result
         reason = masker.mask(result.reason)
@@ -120,6 +126,7 @@ async def _run_command(
     started: Callable[[BranchProcess], None],
     clock: Clock,
     stdin: bytes | None,
+    hold: Callable[[], Awaitable[None]] | None,
 ) -> AttemptResult:
     assert branch.run is not None, "a branch runs a command or calls a function"
     shell = isinstance(branch.run, str)
@@ -128,7 +135,11 @@ async def _run_command(
         return failed("the command is empty")
     try:
         proc = spawn(
-            argv, cwd=branch.cwd, env=branch_environment(branch.env), feed_stdin=stdin is not None
+            argv,
+            cwd=branch.cwd,
+            env=branch_environment(branch.env),
+            feed_stdin=stdin is not None,
+            gated=hold is not None,
         )
     except StartError as error:
         return failed(str(error))
@@ -140,6 +151,7 @@ async def _run_command(
         timeout_s=branch.timeout_s,
         grace_s=branch.kill_grace_s,
         stdin=stdin,
+        hold=hold,
     )
     if outcome.timed_out:
         return timed_out(branch)

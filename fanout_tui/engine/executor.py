@@ -31,6 +31,7 @@ class AttemptExecutor(Protocol):
         clock: Clock,
         log_dir: Path | None,
         stdin: bytes | None = None,
+        hold: Callable[[], Awaitable[None]] | None = None,
     ) -> Awaitable[AttemptResult]:
         """Run the attempt; when cancelled, end its processes and re-raise."""
         ...
@@ -48,6 +49,8 @@ class AttemptRunner:
     masker: Masker
     clock: Clock
     log_dir: Path | None
+    hold: Callable[[], Awaitable[None]] | None = None
+    """Awaited between a process's start and its command (see ``execute_attempt``)."""
 
     async def __call__(
         self,
@@ -67,6 +70,7 @@ class AttemptRunner:
                 clock=self.clock,
                 log_dir=self.log_dir,
                 stdin=stdin,
+                hold=self.hold,
             )
         except Exception as error:
             return AttemptResult(

@@ -2,15 +2,19 @@
 
 :meth:`RunRecorder.record` only puts the event on a queue. A writer thread owns its own
 SQLite connection; it takes everything queued since its last pass and writes it in one
-transaction, at most every :data:`MIN_COMMIT_INTERVAL_S`: under load commits stay few,
-and yet every event is committed promptly, which keeps an attempt's start and its
-process (pid, group, start time) durable within milliseconds of the event. A kill in
-that window loses nothing that matters: a branch whose success is not committed runs
-again on resume.
+transaction, at most every :data:`MIN_COMMIT_INTERVAL_S` unless someone waits for it:
+under load commits stay few, and yet every event is committed promptly.
+
+An attempt's process is different: the engine awaits :meth:`RunRecorder.durable` between
+starting it and letting it run its command, so its pid, process group and start time are
+committed before it does anything. A ``kill -9`` at any moment leaves no process the
+journal does not know of, and a branch whose success is not committed runs again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import sqlite3
 import sys
@@ -35,6 +39,19 @@ touched into the WAL)."""
 
 
 _STOP = object()
+
+
+class _LoopWaiter:
+    """Wakes a task on an event loop from the writer thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+        self._loop = loop
+        self._event = event
+
+    def set(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            self._loop.call_soon_threadsafe(self._event.set)
+
 
 _Item = tuple[float, Event | Finish]
 
@@ -73,6 +90,7 @@ class RunRecorder:
         self._database = database
         self._error: BaseException | None = None
         self._closed = False
+        self._stopped = False
         self._hurry = threading.Event()
         """Set when someone waits for the writer (finish, close, flush): no pause then."""
         self._thread = threading.Thread(
@@ -107,6 +125,23 @@ class RunRecorder:
                 file=sys.stderr,
             )
 
+    async def durable(self) -> None:
+        """Wait, without blocking the event loop, until everything recorded so far is
+        committed. Returns at once once the recorder is closed.
+
+        The engine awaits this before a started process may run its command (it passes
+        this method as ``Engine(durable=...)``); the writer commits at once for it.
+        """
+        if self._closed or self._stopped:
+            return
+        loop = asyncio.get_running_loop()  # the engine runs on anyio's asyncio backend
+        committed = asyncio.Event()
+        self._queue.put(_LoopWaiter(loop, committed))
+        self._hurry.set()
+        if self._stopped:  # stopped while the waiter was put: it may not be seen
+            return
+        await committed.wait()
+
     def flush(self) -> None:
         """Block until everything recorded so far is committed (for tests and tools)."""
         done = threading.Event()
@@ -125,7 +160,7 @@ class RunRecorder:
             last_commit = float("-inf")
             while not stopping:
                 batch: list[_Item] = []
-                waiters: list[threading.Event] = []
+                waiters: list[threading.Event | _LoopWaiter] = []
                 item = self._queue.get()
                 # A quiet run commits at once; a busy one lets the burst this event belongs
                 # to arrive, so that it commits in one go, unless someone is waiting.
@@ -136,7 +171,7 @@ class RunRecorder:
                 while True:
                     if item is _STOP:
                         stopping = True
-                    elif isinstance(item, threading.Event):
+                    elif isinstance(item, threading.Event | _LoopWaiter):
                         waiters.append(item)
                     else:
                         batch.append(item)  # type: ignore[arg-type]
@@ -159,3 +194,16 @@ class RunRecorder:
         finally:
             if connection is not None:
                 connection.close()
+            self._stopped = True
+            _release_waiters(self._queue)  # nobody may wait on a writer that is gone
+
+
+def _release_waiters(items: queue.SimpleQueue[_Item | object]) -> None:
+    """Wake every waiter still queued (events left unwritten are dropped)."""
+    while True:
+        try:
+            item = items.get_nowait()
+        except queue.Empty:
+            return
+        if isinstance(item, threading.Event | _LoopWaiter):
+            item.set()
