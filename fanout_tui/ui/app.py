@@ -8,6 +8,7 @@ thirty times a second and redraws what changed in one batch. Keys become engine 
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Iterable
 from contextlib import suppress
@@ -43,6 +44,13 @@ LOG_RELOAD_FRAMES = 30
 LOG_RELOAD_SHARE = 0.1
 """A reload that takes long (a log of hundreds of thousands of lines) waits until it has
 cost at most this share of the time, so that keys stay responsive."""
+OUTPUT_ROWS_PER_FRAME = 25
+"""Output alone redraws panels only after one frame per this many panels it touched (at
+most :data:`MAX_OUTPUT_FRAMES`): one chatty branch shows every frame, two hundred show
+about four times a second, and the frames in between are free for keys."""
+MAX_OUTPUT_FRAMES = 8
+GC_THRESHOLDS = (10_000, 50, 100)
+"""Garbage collector thresholds while the dashboard runs (Python's default: 700, 10, 10)."""
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 """Signals that end the run as cleanly as ``q`` does."""
 
@@ -76,6 +84,8 @@ class FanoutApp(App[RunOutcome]):
         self._settled_at: float | None = None
         self._last_second = -1
         self._frames = 0
+        self._unshown_output: set[str] = set()
+        self._output_shown_at = 0
         self._log_stale = False
         self._log_reloaded_at = 0
         self._log_reload_frames = LOG_RELOAD_FRAMES
@@ -176,12 +186,27 @@ class FanoutApp(App[RunOutcome]):
         self._last_second = second
         if changes:
             self._note_changes_for_open_screen(changes)
+        if changes or self._unshown_output:
+            changes = self._paced(changes or Changes())
         self._reload_open_log()
         if not (changes or tick):
             return
         self.dashboard.show(changes or Changes(), self.elapsed())
         if tick and self.grid.any_visible_running():
             self.grid.refresh()
+
+    def _paced(self, changes: Changes) -> Changes:
+        """``changes``, with panels whose only news is output held back while it is due
+        (see :data:`OUTPUT_ROWS_PER_FRAME`); anything else shows at once, with them."""
+        self._unshown_output |= changes.branches
+        wait = min(MAX_OUTPUT_FRAMES, len(self._unshown_output) // OUTPUT_ROWS_PER_FRAME)
+        due = self._frames - self._output_shown_at >= wait
+        if due or changes.statuses or changes.merge or changes.finished:
+            changes.branches, self._unshown_output = self._unshown_output, set()
+            self._output_shown_at = self._frames
+        else:
+            changes.branches = set()
+        return changes
 
     def _note_changes_for_open_screen(self, changes: Changes) -> None:
         screen = self.screen
@@ -380,7 +405,18 @@ def create_app(
 
 
 def run_dashboard(engine: EngineControl, *, theme: str | None = None) -> RunOutcome:
-    """Run the dashboard until the operator quits; return the run's outcome."""
+    """Run the dashboard until the operator quits; return the run's outcome.
+
+    The garbage collector runs less often meanwhile: with hundreds of branches printing,
+    the dashboard allocates so fast that its default pace made pauses of 50 ms and more
+    land on keypresses (worst keypress latency under load: about 110 ms, 60 ms with
+    this; ``tests/benchmarks/bench_dashboard.py``).
+    """
     app = create_app(engine, theme=theme)
-    outcome = app.run()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        outcome = app.run()
+    finally:
+        gc.set_threshold(*thresholds)
     return outcome if outcome is not None else engine.outcome()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import io
 import statistics
 import sys
@@ -39,7 +40,7 @@ from fanout_tui.engine import Engine  # noqa: E402
 from fanout_tui.engine.events import BranchStatus, Event, OutputLines  # noqa: E402
 from fanout_tui.headless import run_headless  # noqa: E402
 from fanout_tui.spec.plan import BranchPlan, Plan  # noqa: E402
-from fanout_tui.ui.app import FanoutApp, create_app  # noqa: E402
+from fanout_tui.ui.app import GC_THRESHOLDS, FanoutApp, create_app  # noqa: E402
 from tests.ui.fakes import ScriptedEngine, make_plan, output, started, state  # noqa: E402
 
 SIZE = (160, 50)
@@ -228,6 +229,7 @@ def main() -> None:
     )
 
     presses = 10 if args.quick else 40
+    gc.set_threshold(*GC_THRESHOLDS)  # as run_dashboard does
     latencies, rate = asyncio.run(latency_under_load(200, 1000, presses))
     latencies_ms = sorted(x * 1000 for x in latencies)
     p95 = latencies_ms[min(len(latencies_ms) - 1, int(len(latencies_ms) * 0.95))]

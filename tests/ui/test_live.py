@@ -132,3 +132,28 @@ async def test_a_grid_draws_only_the_rows_on_screen() -> None:
         await pilot.pause()
         height = app.grid.size.height
     assert 0 < len(drawn) <= height < 1000
+
+
+async def test_output_of_many_panels_is_drawn_a_few_times_a_second_and_states_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = [f"w{n:03d}" for n in range(100)]
+    engine = ScriptedEngine(make_plan(ids), [state(b, S.RUNNING) for b in ids])
+    app = build(engine).app
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        drawn: list[set[str]] = []
+        monkeypatch.setattr(app.grid, "branches_changed", lambda ids: drawn.append(set(ids)))
+        wait = 100 // app_module.OUTPUT_ROWS_PER_FRAME
+        engine.emit(*(output(b, ["busy"]) for b in ids))
+        app.draw_frame()
+        assert drawn == [set(ids)]  # the first news after a quiet spell shows at once
+        engine.emit(*(output(b, ["busier"]) for b in ids))
+        for _ in range(wait - 1):
+            app.draw_frame()
+        assert len(drawn) == 1  # held back: keys get those frames
+        app.draw_frame()
+        assert drawn[-1] == set(ids)
+        engine.emit(output("w001", ["more"]), state("w002", S.SUCCEEDED))
+        app.draw_frame()
+        assert drawn[-1] == {"w001", "w002"}  # a state change shows at once, with the output
