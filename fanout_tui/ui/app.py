@@ -170,6 +170,8 @@ class FanoutApp(App[RunOutcome]):
 
     def draw_frame(self) -> None:
         """Fold buffered events into the model and redraw what changed."""
+        if not self.screen_stack:
+            return  # the app is closing: a last tick of the frame timer draws nothing
         changes: Changes | None = None
         if self._pending:
             events = self._pending.copy()
