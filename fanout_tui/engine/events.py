@@ -84,9 +84,9 @@ class AttemptStarted:
     at: float
     fingerprint: str
     stdout_log: Path | None = None
-    """File that receives this attempt's full stdout (decoded, masked); made on the first output."""
+    """File that receives this attempt's full stdout (decoded, masked), once it prints."""
     stderr_log: Path | None = None
-    """File that receives this attempt's full stderr (decoded, masked)."""
+    """File that receives this attempt's full stderr (decoded, masked), once it prints."""
 
 
 @dataclass(frozen=True, slots=True)

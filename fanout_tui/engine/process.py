@@ -136,6 +136,11 @@ class BranchProcess:
         self.stdout_fd = self.stderr_fd = -1
 
 
+_GATE = ("/bin/sh", "-c", 'read -r _ || exit 125; exec "$@"', "fanout-tui-gate")
+"""Wait for one line on stdin (end of file: give up), then become the command. The shell
+reads a pipe byte by byte, so what follows the line stays for the command to read."""
+
+
 def spawn(
     argv: Sequence[str],
     *,
@@ -203,11 +208,6 @@ def spawn(
         gated=gated,
         feeds_stdin=feed_stdin,
     )
-
-
-_GATE = ("/bin/sh", "-c", 'read -r _ || exit 125; exec "$@"', "fanout-tui-gate")
-"""Wait for one line on stdin (end of file: give up), then become the command. The shell
-reads a pipe byte by byte, so what follows the line stays for the command to read."""
 
 
 def _check_program(program: str, env: Mapping[str, str], cwd: Path) -> None:

@@ -251,7 +251,7 @@ class FanoutApp(App[RunOutcome]):
         if action == "show_log":
             return view is not None
         if action == "retry_failed":
-            return any(n for status, n in self.model.counts.items() if status.retryable)
+            return self.model.any_retryable
         if action == "cancel_all":
             return self.model.active > 0
         return True

@@ -212,6 +212,11 @@ class RunModel:
         """How many branches are still pending, waiting, running or retrying."""
         return len(self.branches) - self.settled
 
+    @property
+    def any_retryable(self) -> bool:
+        """Whether a branch failed, timed out or was cancelled (``R`` can act)."""
+        return any(n for status, n in self.counts.items() if status.retryable)
+
     def apply(self, events: Iterable[Event]) -> Changes:
         """Fold ``events`` (in order) into the model; return what changed."""
         changes = Changes()

@@ -87,7 +87,7 @@ class DashboardScreen(Screen[None]):
             view is not None and view.status.cancellable,
             view is not None,
             self.model.active > 0,
-            any(n for status, n in self.model.counts.items() if status.retryable),
+            self.model.any_retryable,
         )
         if state != self._binding_state:
             self._binding_state = state
