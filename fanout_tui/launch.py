@@ -55,7 +55,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
             plan,
             log_dir=log_dir,
             reused=reused,
-            durable=None if recorder is None else recorder.durable,
+            run_env=None if recorder is None else recorder.marks,
         )
         if recorder is not None:
             engine.add_listener(recorder.record)

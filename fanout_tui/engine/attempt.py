@@ -12,7 +12,7 @@ A ``run`` branch's stdout is its result and stderr its log; both become masked
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,7 +55,7 @@ async def execute_attempt(
     clock: Clock,
     log_dir: Path | None,
     stdin: bytes | None = None,
-    hold: Callable[[], Awaitable[None]] | None = None,
+    run_env: Mapping[str, str] | None = None,
 ) -> AttemptResult:
     """Run one attempt of ``branch`` and return how it ended.
 
@@ -71,9 +71,8 @@ async def execute_attempt(
         clock: Measures ``branch.timeout_s``.
         log_dir: Folder for the log files, or ``None`` for none.
         stdin: Bytes fed to the process's stdin (the synthesizer's results document).
-        hold: Awaited after the process started (its ``ProcessStarted`` emitted) and
-            before it may run its command, so that a journal can commit its pid, group
-            and start time first. ``None``: the command runs at once.
+        run_env: Variables set in the environment of every process of the run, over
+            the branch's own (a journal marks its run's processes with them).
 
     Raises:
         anyio.get_cancelled_exc_class(): when cancelled from outside, after the attempt's
@@ -104,7 +103,7 @@ async def execute_attempt(
     run = run_call if branch.call is not None else _run_command
     try:
         result = await run(
-            branch, streams=streams, started=started, clock=clock, stdin=stdin, hold=hold
+            branch, streams=streams, started=started, clock=clock, stdin=stdin, run_env=run_env
         )
         if result.reason is None:
             return result
@@ -126,7 +125,7 @@ async def _run_command(
     started: Callable[[BranchProcess], None],
     clock: Clock,
     stdin: bytes | None,
-    hold: Callable[[], Awaitable[None]] | None,
+    run_env: Mapping[str, str] | None,
 ) -> AttemptResult:
     assert branch.run is not None, "a branch runs a command or calls a function"
     shell = isinstance(branch.run, str)
@@ -137,9 +136,8 @@ async def _run_command(
         proc = spawn(
             argv,
             cwd=branch.cwd,
-            env=branch_environment(branch.env),
+            env=branch_environment(branch.env, run_env),
             feed_stdin=stdin is not None,
-            gated=hold is not None,
         )
     except StartError as error:
         return failed(str(error))
@@ -151,7 +149,6 @@ async def _run_command(
         timeout_s=branch.timeout_s,
         grace_s=branch.kill_grace_s,
         stdin=stdin,
-        hold=hold,
     )
     if outcome.timed_out:
         return timed_out(branch)

@@ -22,7 +22,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -57,7 +57,7 @@ async def run_call(
     started: Callable[[BranchProcess], None],
     clock: Clock,
     stdin: bytes | None,
-    hold: Callable[[], Awaitable[None]] | None = None,
+    run_env: Mapping[str, str] | None = None,
 ) -> AttemptResult:
     """Run one attempt of the ``call`` branch ``branch`` (see the module docstring)."""
     assert branch.call is not None, "only call branches come here"
@@ -71,7 +71,13 @@ async def run_call(
     if is_async(function):
         return await _call_in_process(branch, function, streams=streams, clock=clock)
     return await _call_in_worker(
-        branch, python_path, streams=streams, started=started, clock=clock, stdin=stdin, hold=hold
+        branch,
+        python_path,
+        streams=streams,
+        started=started,
+        clock=clock,
+        stdin=stdin,
+        run_env=run_env,
     )
 
 
@@ -118,7 +124,7 @@ async def _call_in_worker(
     started: Callable[[BranchProcess], None],
     clock: Clock,
     stdin: bytes | None,
-    hold: Callable[[], Awaitable[None]] | None,
+    run_env: Mapping[str, str] | None,
 ) -> AttemptResult:
     request = {"target": branch.call, "kwargs": dict(branch.with_args), "python_path": python_path}
     argv = [sys.executable, "-u", "-P", call_worker.__file__, "", ""]
@@ -133,10 +139,9 @@ async def _call_in_worker(
             proc = spawn(
                 argv,
                 cwd=branch.cwd,
-                env=branch_environment(branch.env),
+                env=branch_environment(branch.env, run_env),
                 feed_stdin=stdin is not None,
                 pass_fds=(request_file.fileno(), reply_w),
-                gated=hold is not None,
             )
         except StartError as error:
             os.close(reply_r)
@@ -155,7 +160,6 @@ async def _call_in_worker(
             stdin=stdin,
             channel_fd=reply_r,
             channel_limit=RESULT_CAP + _REPLY_OVERHEAD,
-            hold=hold,
         )
     finally:
         os.close(reply_r)

@@ -6,7 +6,7 @@ scripted one (:class:`fanout_tui.engine.testing.ScriptedExecutor`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -31,7 +31,7 @@ class AttemptExecutor(Protocol):
         clock: Clock,
         log_dir: Path | None,
         stdin: bytes | None = None,
-        hold: Callable[[], Awaitable[None]] | None = None,
+        run_env: Mapping[str, str] | None = None,
     ) -> Awaitable[AttemptResult]:
         """Run the attempt; when cancelled, end its processes and re-raise."""
         ...
@@ -49,8 +49,8 @@ class AttemptRunner:
     masker: Masker
     clock: Clock
     log_dir: Path | None
-    hold: Callable[[], Awaitable[None]] | None = None
-    """Awaited between a process's start and its command (see ``execute_attempt``)."""
+    run_env: Mapping[str, str] | None = None
+    """Set in the environment of every process of the run (see ``execute_attempt``)."""
 
     async def __call__(
         self,
@@ -70,7 +70,7 @@ class AttemptRunner:
                 clock=self.clock,
                 log_dir=self.log_dir,
                 stdin=stdin,
-                hold=self.hold,
+                run_env=self.run_env,
             )
         except Exception as error:
             return AttemptResult(

@@ -18,7 +18,6 @@ import contextlib
 import errno
 import logging
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -54,13 +53,8 @@ class BranchProcess:
         stdout_fd: int,
         stderr_fd: int,
         stdin_fd: int | None,
-        gated: bool = False,
-        feeds_stdin: bool = False,
     ) -> None:
         self._popen = popen
-        self.gated = gated
-        """True while the process waits at its gate (see :func:`spawn`)."""
-        self._feeds_stdin = feeds_stdin
         self.pid = popen.pid
         self.pgid = popen.pid
         self.stdout_fd = stdout_fd
@@ -109,17 +103,6 @@ class BranchProcess:
                     self._ending.set()
         return self._ended_clean
 
-    def open_gate(self) -> None:
-        """Let a gated process run its command (the gate reads one line from stdin)."""
-        if not self.gated:
-            return
-        self.gated = False
-        if self.stdin_fd is not None:
-            with contextlib.suppress(OSError):  # it is gone already: nothing to let run
-                os.write(self.stdin_fd, b"go\n")  # an empty pipe takes 3 bytes at once
-        if not self._feeds_stdin:
-            self.close_stdin()
-
     def close_stdin(self) -> None:
         """Close the stdin pipe, so the process reads its end; idempotent."""
         if self.stdin_fd is not None:
@@ -136,11 +119,6 @@ class BranchProcess:
         self.stdout_fd = self.stderr_fd = -1
 
 
-_GATE = ("/bin/sh", "-c", 'read -r _ || exit 125; exec "$@"', "fanout-tui-gate")
-"""Wait for one line on stdin (end of file: give up), then become the command. The shell
-reads a pipe byte by byte, so what follows the line stays for the command to read."""
-
-
 def spawn(
     argv: Sequence[str],
     *,
@@ -148,15 +126,8 @@ def spawn(
     env: Mapping[str, str],
     feed_stdin: bool = False,
     pass_fds: Sequence[int] = (),
-    gated: bool = False,
 ) -> BranchProcess:
     """Start ``argv`` in a new session with piped, non-blocking stdout and stderr.
-
-    A gated process starts as a shell that waits for one line on its stdin before it
-    becomes ``argv`` by ``exec`` (same pid, same start time): the caller can record the process
-    somewhere durable before it does anything, then call
-    :meth:`BranchProcess.open_gate`. If the caller dies first, the gate reads end of
-    file and the shell exits without running the command.
 
     Args:
         argv: Program and arguments (the program is looked up on ``PATH`` of ``env``).
@@ -164,7 +135,6 @@ def spawn(
         env: The complete environment.
         feed_stdin: Give it a stdin pipe (``stdin_fd``) instead of ``/dev/null``.
         pass_fds: Extra descriptors the child inherits.
-        gated: Hold the command at a gate until :meth:`BranchProcess.open_gate`.
 
     Raises:
         StartError: one sentence: command not found, not executable, missing folder…
@@ -173,12 +143,9 @@ def spawn(
         what = "is not a folder" if cwd.exists() else "does not exist"
         raise StartError(f"working folder {what}: {cwd}")
     program = argv[0]
-    if gated:
-        _check_program(program, env, cwd)  # the shell at the gate would only say 127
-        argv = [*_GATE, *argv]
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    in_r, in_w = os.pipe() if feed_stdin or gated else (subprocess.DEVNULL, None)
+    in_r, in_w = os.pipe() if feed_stdin else (subprocess.DEVNULL, None)
     parent_ends = [out_r, err_r] + ([in_w] if in_w is not None else [])
     try:
         popen = subprocess.Popen(
@@ -200,26 +167,7 @@ def spawn(
             _close_quietly(fd)
     for fd in parent_ends:
         os.set_blocking(fd, False)
-    return BranchProcess(
-        popen,
-        stdout_fd=out_r,
-        stderr_fd=err_r,
-        stdin_fd=in_w,
-        gated=gated,
-        feeds_stdin=feed_stdin,
-    )
-
-
-def _check_program(program: str, env: Mapping[str, str], cwd: Path) -> None:
-    """Raise the :class:`StartError` that starting ``program`` directly would give."""
-    if "/" in program:
-        path = Path(program) if Path(program).is_absolute() else cwd / program
-        if not path.exists():
-            raise StartError(f"command not found: {program}")
-        if path.is_dir() or not os.access(path, os.X_OK):
-            raise StartError(f"not executable: {program}")
-    elif shutil.which(program, path=env.get("PATH", os.defpath)) is None:
-        raise StartError(f"command not found: {program}")
+    return BranchProcess(popen, stdout_fd=out_r, stderr_fd=err_r, stdin_fd=in_w)
 
 
 def _start_failure(program: str, error: OSError) -> str:
@@ -317,9 +265,11 @@ def _close_quietly(fd: int) -> None:
         os.close(fd)
 
 
-def branch_environment(overrides: Mapping[str, str]) -> dict[str, str]:
-    """The environment of a branch: ours, with the branch's variables on top."""
-    return {**os.environ, **overrides}
+def branch_environment(
+    overrides: Mapping[str, str], run_env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a branch: ours, the branch's variables on top, then the run's."""
+    return {**os.environ, **overrides, **(run_env or {})}
 
 
 def signal_name(signum: int) -> str:

@@ -1,4 +1,4 @@
-"""What ``/proc`` says about processes: start times and the members of a process group."""
+"""What ``/proc`` says about processes: start times, process groups and environments."""
 
 from __future__ import annotations
 
@@ -52,10 +52,48 @@ def start_time(pid: int) -> int | None:
 def group_members(pgid: int) -> list[ProcStat]:
     """Every live (not zombie) process whose process group is ``pgid``, found by scanning /proc."""
     members = []
-    for name in os.listdir(_PROC):
-        if not name.isdigit():
-            continue
-        stat = read_stat(int(name))
+    for pid in _pids():
+        stat = read_stat(pid)
         if stat is not None and stat.pgid == pgid and stat.alive:
             members.append(stat)
     return members
+
+
+def processes_with_variable(name: str) -> list[tuple[ProcStat, str]]:
+    """Every live process whose environment sets ``name``, with the value it has there.
+
+    Reads ``/proc/PID/environ``: the environment the process started with (or was given
+    by its last ``exec``), readable for our own processes only.
+    """
+    prefix = os.fsencode(name) + b"="
+    found = []
+    for pid in _pids():
+        try:
+            with open(f"{_PROC}/{pid}/environ", "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            continue  # gone, or not ours
+        if prefix not in raw:
+            continue
+        value = next((v for v in raw.split(b"\0") if v.startswith(prefix)), None)
+        stat = read_stat(pid)
+        if value is not None and stat is not None and stat.alive:
+            found.append((stat, os.fsdecode(value[len(prefix) :])))
+    return found
+
+
+def started_at(stat: ProcStat) -> float:
+    """When the process started, in seconds since the epoch (to within a second)."""
+    return _boot_time() + stat.start_time / os.sysconf("SC_CLK_TCK")
+
+
+def _boot_time() -> float:
+    with open(f"{_PROC}/stat", "rb") as handle:
+        for line in handle:
+            if line.startswith(b"btime "):
+                return float(line.split()[1])
+    raise OSError("/proc/stat names no boot time")
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir(_PROC) if name.isdigit()]

@@ -23,7 +23,7 @@ import random
 import sys
 import traceback
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import anyio
@@ -74,10 +74,9 @@ class Engine:
         executor: Runs one attempt; tests inject a scripted one.
         masker: Masks secrets (built from the plan's ``secrets`` by default).
         random: Jitter source, a float in ``[0, 1)`` per call (``random.random``).
-        durable: Awaited after each attempt's process has started (its
-            ``ProcessStarted`` published) and before it runs its command: a journal
-            passes its commit here, so that a crash never leaves a process it has no
-            record of. ``None``: commands run as soon as they start.
+        run_env: Variables set in the environment of every process the run starts,
+            over the branch's own: a journal marks its run's processes with them, so that
+            a later resume finds what a killed run left behind.
 
     A listener that raises is removed after its traceback is printed on stderr once; the
     run goes on. The synthesizer (merge strategy ``synthesis``) runs through the same
@@ -95,13 +94,13 @@ class Engine:
         executor: AttemptExecutor = execute_attempt,
         masker: Masker | None = None,
         random: Callable[[], float] = random.random,
-        durable: Callable[[], Awaitable[None]] | None = None,
+        run_env: Mapping[str, str] | None = None,
     ) -> None:
         self.plan = plan
         self._clock: Clock = clock or SystemClock()
         self._log_dir = log_dir
         self._masker = masker or Masker.from_environ(plan.secrets)
-        self._attempts = AttemptRunner(executor, self._masker, self._clock, log_dir, durable)
+        self._attempts = AttemptRunner(executor, self._masker, self._clock, log_dir, run_env)
         self._random = random
         self._secret_names = frozenset(plan.secrets)
         self._listeners: tuple[Listener, ...] = ()

@@ -14,7 +14,7 @@ engine's clock, and ends the whole group on the way out, whatever happens:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -78,7 +78,6 @@ async def supervise(
     stdin: bytes | None = None,
     channel_fd: int | None = None,
     channel_limit: int = 0,
-    hold: Callable[[], Awaitable[None]] | None = None,
 ) -> Supervised:
     """Run ``proc`` to its end (see the module docstring) and release it.
 
@@ -91,8 +90,6 @@ async def supervise(
         stdin: Bytes written to its stdin pipe (which is then closed).
         channel_fd: Read end of an extra pipe to collect (a call worker's reply).
         channel_limit: Most bytes collected from the channel.
-        hold: For a gated process: awaited before its gate opens (a journal commits the
-            process first). Cancelling it ends the group before the command ran.
     """
     out = OutputPump(proc.stdout_fd, streams.stdout_sink())
     err = OutputPump(proc.stderr_fd, streams.stderr_sink())
@@ -124,10 +121,6 @@ async def supervise(
             await channel_done.wait()
 
     try:
-        if proc.gated:
-            if hold is not None:
-                await hold()
-            proc.open_gate()
         async with anyio.create_task_group() as tg:
             tg.start_soon(out.run)
             tg.start_soon(err.run)

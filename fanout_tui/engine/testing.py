@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,7 +212,7 @@ class ScriptedExecutor:
         clock: Clock,
         log_dir: Path | None,
         stdin: bytes | None = None,
-        hold: Callable[[], Awaitable[None]] | None = None,
+        run_env: Mapping[str, str] | None = None,
     ) -> AttemptResult:
         """Play the next step of ``branch``'s script (the executor's signature)."""
         steps = self.script.get(branch.id, ())

@@ -5,16 +5,15 @@ SQLite connection; it takes everything queued since its last pass and writes it 
 transaction, at most every :data:`MIN_COMMIT_INTERVAL_S` unless someone waits for it:
 under load commits stay few, and yet every event is committed promptly.
 
-An attempt's process is different: the engine awaits :meth:`RunRecorder.durable` between
-starting it and letting it run its command, so its pid, process group and start time are
-committed before it does anything. A ``kill -9`` at any moment leaves no process the
-journal does not know of, and a branch whose success is not committed runs again.
+Nothing the engine does waits for a commit. What makes a ``kill -9`` safe at any moment
+is that the run's row is committed before its first process starts, and every process
+of the run carries the run's mark (:attr:`RunRecorder.marks`) in its environment: a
+resume finds what the killed run left running by that mark, even a process whose pid
+never reached the journal. A branch whose success is not committed runs again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import queue
 import sqlite3
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from fanout_tui.engine.events import Event, RunOutcome
 from fanout_tui.engine.masking import Masker
+from fanout_tui.journal.leftovers import RUN_MARK
 from fanout_tui.journal.rows import Finish, RowWriter, journaled
 from fanout_tui.journal.schema import connect, transaction
 
@@ -39,18 +39,6 @@ touched into the WAL)."""
 
 
 _STOP = object()
-
-
-class _LoopWaiter:
-    """Wakes a task on an event loop from the writer thread."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
-        self._loop = loop
-        self._event = event
-
-    def set(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-            self._loop.call_soon_threadsafe(self._event.set)
 
 
 _Item = tuple[float, Event | Finish]
@@ -98,6 +86,12 @@ class RunRecorder:
         )
         self._thread.start()
 
+    @property
+    def marks(self) -> dict[str, str]:
+        """Variables for the environment of every process of the run (pass them as
+        ``Engine(run_env=...)``): how a resume finds what this run left if it is killed."""
+        return {RUN_MARK: self.run_id}
+
     def record(self, event: Event) -> None:
         """Journal one engine event (cheap: queued to the writer, unless it writes nothing,
         like output lines, which the engine already spools to the log files)."""
@@ -125,23 +119,6 @@ class RunRecorder:
                 file=sys.stderr,
             )
 
-    async def durable(self) -> None:
-        """Wait, without blocking the event loop, until everything recorded so far is
-        committed. Returns at once once the recorder is closed.
-
-        The engine awaits this before a started process may run its command (it passes
-        this method as ``Engine(durable=...)``); the writer commits at once for it.
-        """
-        if self._closed or self._stopped:
-            return
-        loop = asyncio.get_running_loop()  # the engine runs on anyio's asyncio backend
-        committed = asyncio.Event()
-        self._queue.put(_LoopWaiter(loop, committed))
-        self._hurry.set()
-        if self._stopped:  # stopped while the waiter was put: it may not be seen
-            return
-        await committed.wait()
-
     def flush(self) -> None:
         """Block until everything recorded so far is committed (for tests and tools)."""
         done = threading.Event()
@@ -160,7 +137,7 @@ class RunRecorder:
             last_commit = float("-inf")
             while not stopping:
                 batch: list[_Item] = []
-                waiters: list[threading.Event | _LoopWaiter] = []
+                waiters: list[threading.Event] = []
                 item = self._queue.get()
                 # A quiet run commits at once; a busy one lets the burst this event belongs
                 # to arrive, so that it commits in one go, unless someone is waiting.
@@ -171,7 +148,7 @@ class RunRecorder:
                 while True:
                     if item is _STOP:
                         stopping = True
-                    elif isinstance(item, threading.Event | _LoopWaiter):
+                    elif isinstance(item, threading.Event):
                         waiters.append(item)
                     else:
                         batch.append(item)  # type: ignore[arg-type]
@@ -205,5 +182,5 @@ def _release_waiters(items: queue.SimpleQueue[_Item | object]) -> None:
             item = items.get_nowait()
         except queue.Empty:
             return
-        if isinstance(item, threading.Event | _LoopWaiter):
+        if isinstance(item, threading.Event):
             item.set()

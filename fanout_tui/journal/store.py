@@ -144,31 +144,45 @@ class Journal:
         return run["id"], reused
 
     def end_leftovers(self) -> int:
-        """End the process groups of attempts that killed runs left running, and mark those
-        attempts interrupted; return how many groups were ended.
+        """End what killed runs left running, and mark their open attempts interrupted;
+        return how many process groups were ended.
 
-        A group is signalled only while its leader's pid and start time both still match;
-        runs whose fanout-tui is still alive are left alone.
+        A run was killed when it never ended and its fanout-tui is gone. A recorded group
+        is signalled only while its leader's pid and start time both still match; a
+        process whose pid was not recorded yet is found by its run's mark
+        (:data:`~fanout_tui.journal.leftovers.RUN_MARK`).
         """
-        rows = self._connection.execute(
-            "SELECT a.id, a.run_id, a.pid, a.pgid, a.process_start_time, "
-            "r.owner_pid, r.owner_start_time "
-            "FROM attempts a JOIN runs r ON r.id = a.run_id "
-            "WHERE a.ended_at IS NULL AND r.ended_at IS NULL"
+        runs = self._connection.execute(
+            "SELECT id, started_at, owner_pid, owner_start_time FROM runs WHERE ended_at IS NULL"
         ).fetchall()
-        orphaned = [row for row in rows if not is_alive(row["owner_pid"], row["owner_start_time"])]
+        killed = {
+            row["id"]: row["started_at"]
+            for row in runs
+            if not is_alive(row["owner_pid"], row["owner_start_time"])
+        }
+        if not killed:
+            return 0
+        marks = ",".join("?" * len(killed))
+        open_attempts = self._connection.execute(
+            "SELECT id, pid, pgid, process_start_time FROM attempts "
+            f"WHERE ended_at IS NULL AND run_id IN ({marks})",
+            tuple(killed),
+        ).fetchall()
         ended = end_leftover_groups(
-            (row["pid"], row["pgid"], row["process_start_time"])
-            for row in orphaned
-            if row["pid"] is not None and row["pgid"] is not None
+            (
+                (row["pid"], row["pgid"], row["process_start_time"])
+                for row in open_attempts
+                if row["pid"] is not None and row["pgid"] is not None
+            ),
+            killed,
         )
-        if orphaned:
+        if open_attempts:
             now = time.time()
             with transaction(self._connection):
                 self._connection.executemany(
                     "UPDATE attempts SET ended_at = ?, status = 'interrupted', reason = ? "
                     "WHERE id = ?",
-                    ((now, INTERRUPTED_REASON, row["id"]) for row in orphaned),
+                    ((now, INTERRUPTED_REASON, row["id"]) for row in open_attempts),
                 )
         return ended
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -506,78 +505,16 @@ async def test_log_files_and_their_folder_are_private(tmp_path: Path) -> None:
     assert {stat.S_IMODE(p.stat().st_mode) for p in (stdout_log, stderr_log)} == {0o600}
 
 
-async def _held_attempt(
-    branch: BranchPlan,
-    on_hold: Callable[[ProcessStarted], Awaitable[None]],
-    stdin: bytes | None = None,
-) -> Attempt:
-    """Run an attempt whose ``hold`` calls ``on_hold`` with the started process."""
-    events: list[Event] = []
-
-    async def hold() -> None:
-        (started,) = [e for e in events if isinstance(e, ProcessStarted)]
-        await on_hold(started)
-
+async def test_the_run_environment_goes_over_the_branch_environment(tmp_path: Path) -> None:
+    branch = _branch(tmp_path, 'echo "$MARK $MINE"', env={"MARK": "branch", "MINE": "kept"})
     with anyio.fail_after(20):
         result = await execute_attempt(
             branch,
             1,
-            emit=events.append,
+            emit=lambda _: None,
             masker=Masker({}),
             clock=SystemClock(),
             log_dir=None,
-            stdin=stdin,
-            hold=hold,
+            run_env={"MARK": "run-1"},
         )
-    return Attempt(result, events)
-
-
-def _cmdline(pid: int) -> list[bytes]:
-    with open(f"/proc/{pid}/cmdline", "rb") as handle:
-        return handle.read().split(b"\0")
-
-
-async def test_a_held_process_runs_nothing_until_its_hold_returns(tmp_path: Path) -> None:
-    marker = tmp_path / "ran"
-    seen: list[str] = []
-
-    async def on_hold(started: ProcessStarted) -> None:
-        cmdline = _cmdline(started.pid)
-        seen.append(cmdline[0].decode())
-        assert b"fanout-tui-gate" in cmdline  # still the gate, same pid as the command
-        assert not marker.exists()
-        assert procfs.start_time(started.pid) == started.start_time
-
-    run = await _held_attempt(_branch(tmp_path, f"touch {marker}; echo $$"), on_hold)
-    assert run.result.status is BranchStatus.SUCCEEDED
-    assert marker.exists() and seen == ["/bin/sh"]
-    (started,) = [e for e in run.events if isinstance(e, ProcessStarted)]
-    assert run.result.result == f"{started.pid}\n"  # exec kept the pid the journal got
-
-
-async def test_a_held_process_cancelled_at_its_gate_never_runs(tmp_path: Path) -> None:
-    marker = tmp_path / "ran"
-    pids: list[int] = []
-
-    async def on_hold(started: ProcessStarted) -> None:
-        pids.append(started.pid)
-        await anyio.sleep_forever()
-
-    with anyio.move_on_after(0.5):
-        await _held_attempt(_branch(tmp_path, ("touch", str(marker))), on_hold)
-    assert pids and not marker.exists()
-    assert procfs.read_stat(pids[0]) is None  # ended and reaped
-
-
-async def test_a_held_process_still_gets_its_stdin_and_start_errors(tmp_path: Path) -> None:
-    async def on_hold(started: ProcessStarted) -> None:
-        return None
-
-    fed = await _held_attempt(_branch(tmp_path, "cat"), on_hold, stdin=b"document\n")
-    assert fed.result.result == "document\n"
-    missing = await _held_attempt(_branch(tmp_path, ("no-such-program-here",)), on_hold)
-    assert missing.result.reason == "command not found: no-such-program-here"
-    plain = tmp_path / "plain.txt"
-    plain.write_text("")
-    refused = await _held_attempt(_branch(tmp_path, ("./plain.txt",)), on_hold)
-    assert refused.result.reason == "not executable: ./plain.txt"
+    assert result.result == "run-1 kept\n"

@@ -7,7 +7,6 @@ import sqlite3
 import stat
 from pathlib import Path
 
-import anyio
 import pytest
 
 from fanout_tui.engine.events import (
@@ -23,7 +22,7 @@ from fanout_tui.journal.lookup import run_outcome
 from fanout_tui.journal.schema import DATABASE_NAME, SCHEMA_VERSION
 from fanout_tui.journal.values import LARGE_VALUE_BYTES
 
-from .builders import make_plan, outcome_of, run_branch, start_attempt
+from .builders import make_plan, outcome_of, run_branch
 
 
 def _rows(journal: Journal, sql: str, *args: object) -> list[sqlite3.Row]:
@@ -151,21 +150,6 @@ def test_the_start_of_an_attempt_is_committed_while_the_run_goes_on(
         other.close()
     assert count == 1
     recorder.close()
-
-
-def test_durable_returns_once_the_process_is_committed(journal: Journal, tmp_path: Path) -> None:
-    plan = make_plan(tmp_path, {"a": "sleep 1"})
-    recorder = journal.start_run(plan)
-    start_attempt(recorder, plan, "a", pid=5151)
-    other = sqlite3.connect(journal.root / DATABASE_NAME)
-    try:
-        anyio.run(recorder.durable)
-        row = other.execute("SELECT pgid, process_start_time FROM attempts WHERE pid = 5151")
-        assert row.fetchone() == (5151, 777)
-    finally:
-        other.close()
-    recorder.close()
-    anyio.run(recorder.durable)  # a closed recorder has nothing to wait for
 
 
 def test_a_run_that_never_finished_reads_as_interrupted(journal: Journal, tmp_path: Path) -> None:
