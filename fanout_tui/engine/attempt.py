@@ -55,7 +55,7 @@ async def execute_attempt(
     clock: Clock,
     log_dir: Path | None,
     stdin: bytes | None = None,
-    run_env: Mapping[str, str] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> AttemptResult:
     """Run one attempt of ``branch`` and return how it ended.
 
@@ -71,8 +71,8 @@ async def execute_attempt(
         clock: Measures ``branch.timeout_s``.
         log_dir: Folder for the log files, or ``None`` for none.
         stdin: Bytes fed to the process's stdin (the synthesizer's results document).
-        run_env: Variables set in the environment of every process of the run, over
-            the branch's own (a journal marks its run's processes with them).
+        environment: The environment the attempt's processes start from, the branch's
+            ``env`` on top (``None``: ours, as it is now).
 
     Raises:
         anyio.get_cancelled_exc_class(): when cancelled from outside, after the attempt's
@@ -103,7 +103,12 @@ async def execute_attempt(
     run = run_call if branch.call is not None else _run_command
     try:
         result = await run(
-            branch, streams=streams, started=started, clock=clock, stdin=stdin, run_env=run_env
+            branch,
+            streams=streams,
+            started=started,
+            clock=clock,
+            stdin=stdin,
+            environment=environment,
         )
         if result.reason is None:
             return result
@@ -125,7 +130,7 @@ async def _run_command(
     started: Callable[[BranchProcess], None],
     clock: Clock,
     stdin: bytes | None,
-    run_env: Mapping[str, str] | None,
+    environment: Mapping[str, str] | None,
 ) -> AttemptResult:
     assert branch.run is not None, "a branch runs a command or calls a function"
     shell = isinstance(branch.run, str)
@@ -136,7 +141,7 @@ async def _run_command(
         proc = spawn(
             argv,
             cwd=branch.cwd,
-            env=branch_environment(branch.env, run_env),
+            env=branch_environment(branch.env, environment),
             feed_stdin=stdin is not None,
         )
     except StartError as error:

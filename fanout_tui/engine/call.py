@@ -57,7 +57,7 @@ async def run_call(
     started: Callable[[BranchProcess], None],
     clock: Clock,
     stdin: bytes | None,
-    run_env: Mapping[str, str] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> AttemptResult:
     """Run one attempt of the ``call`` branch ``branch`` (see the module docstring)."""
     assert branch.call is not None, "only call branches come here"
@@ -77,7 +77,7 @@ async def run_call(
         started=started,
         clock=clock,
         stdin=stdin,
-        run_env=run_env,
+        environment=environment,
     )
 
 
@@ -124,7 +124,7 @@ async def _call_in_worker(
     started: Callable[[BranchProcess], None],
     clock: Clock,
     stdin: bytes | None,
-    run_env: Mapping[str, str] | None,
+    environment: Mapping[str, str] | None,
 ) -> AttemptResult:
     request = {"target": branch.call, "kwargs": dict(branch.with_args), "python_path": python_path}
     argv = [sys.executable, "-u", "-P", call_worker.__file__, "", ""]
@@ -139,7 +139,7 @@ async def _call_in_worker(
             proc = spawn(
                 argv,
                 cwd=branch.cwd,
-                env=branch_environment(branch.env, run_env),
+                env=branch_environment(branch.env, environment),
                 feed_stdin=stdin is not None,
                 pass_fds=(request_file.fileno(), reply_w),
             )

@@ -31,7 +31,7 @@ class AttemptExecutor(Protocol):
         clock: Clock,
         log_dir: Path | None,
         stdin: bytes | None = None,
-        run_env: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> Awaitable[AttemptResult]:
         """Run the attempt; when cancelled, end its processes and re-raise."""
         ...
@@ -49,8 +49,8 @@ class AttemptRunner:
     masker: Masker
     clock: Clock
     log_dir: Path | None
-    run_env: Mapping[str, str] | None = None
-    """Set in the environment of every process of the run (see ``execute_attempt``)."""
+    environment: Mapping[str, str] | None = None
+    """The environment every process of the run starts from (see ``execute_attempt``)."""
 
     async def __call__(
         self,
@@ -70,7 +70,7 @@ class AttemptRunner:
                 clock=self.clock,
                 log_dir=self.log_dir,
                 stdin=stdin,
-                run_env=self.run_env,
+                environment=self.environment,
             )
         except Exception as error:
             return AttemptResult(

@@ -75,7 +75,7 @@ class BranchProcess:
 
         Only one task may wait at a time.
         """
-        if self._popen.returncode is not None:
+        if self._popen.poll() is not None:
             return self._popen.returncode
         if self._pidfd is not None:
             await anyio.wait_readable(self._pidfd)
@@ -92,6 +92,11 @@ class BranchProcess:
         Runs shielded from cancellation; concurrent callers wait for the one ending.
         Returns whether the group is confirmed empty.
         """
+        if self._ended_clean:
+            return True
+        if self._ending is None and not group_alive(self.pgid):
+            self._ended_clean = True  # nothing left to end: most branches end here
+            return True
         with anyio.CancelScope(shield=True):
             if self._ending is not None:
                 await self._ending.wait()
@@ -266,10 +271,10 @@ def _close_quietly(fd: int) -> None:
 
 
 def branch_environment(
-    overrides: Mapping[str, str], run_env: Mapping[str, str] | None = None
+    overrides: Mapping[str, str], inherited: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The environment of a branch: ours, the branch's variables on top, then the run's."""
-    return {**os.environ, **overrides, **(run_env or {})}
+    """The environment of a branch: ``inherited`` (ours by default), its variables on top."""
+    return {**(os.environ if inherited is None else inherited), **overrides}
 
 
 def signal_name(signum: int) -> str:

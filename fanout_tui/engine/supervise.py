@@ -96,11 +96,13 @@ async def supervise(
     timed_out = False
     channel: bytes | None = b""
     channel_done = anyio.Event()
+    fed = anyio.Event()
 
     async def feed() -> None:
         if stdin is not None and proc.stdin_fd is not None:
             await write_all(proc.stdin_fd, stdin)
         proc.close_stdin()
+        fed.set()
 
     async def collect(fd: int) -> None:
         nonlocal channel
@@ -114,7 +116,12 @@ async def supervise(
             timed_out = True
             await proc.end(grace_s)
 
+    def drained() -> bool:
+        return out.eof.is_set() and err.eof.is_set() and channel_done.is_set()
+
     async def pipes_drained() -> None:
+        if drained():
+            return
         with anyio.move_on_after(PIPE_LINGER_S):
             await out.eof.wait()
             await err.eof.wait()
@@ -124,7 +131,9 @@ async def supervise(
         async with anyio.create_task_group() as tg:
             tg.start_soon(out.run)
             tg.start_soon(err.run)
-            if proc.stdin_fd is not None:
+            if proc.stdin_fd is None:
+                fed.set()
+            else:
                 tg.start_soon(feed)
             if channel_fd is None:
                 channel_done.set()
@@ -138,7 +147,8 @@ async def supervise(
             await pipes_drained()
             await proc.end(grace_s)
             await pipes_drained()
-            tg.cancel_scope.cancel()  # a pipe still open is held outside the group
+            if not drained() or not fed.is_set():
+                tg.cancel_scope.cancel()  # a pipe still open is held outside the group
     finally:
         with anyio.CancelScope(shield=True):
             await proc.end(grace_s)

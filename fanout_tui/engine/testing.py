@@ -212,7 +212,7 @@ class ScriptedExecutor:
         clock: Clock,
         log_dir: Path | None,
         stdin: bytes | None = None,
-        run_env: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> AttemptResult:
         """Play the next step of ``branch``'s script (the executor's signature)."""
         steps = self.script.get(branch.id, ())

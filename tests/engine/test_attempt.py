@@ -505,8 +505,9 @@ async def test_log_files_and_their_folder_are_private(tmp_path: Path) -> None:
     assert {stat.S_IMODE(p.stat().st_mode) for p in (stdout_log, stderr_log)} == {0o600}
 
 
-async def test_the_run_environment_goes_over_the_branch_environment(tmp_path: Path) -> None:
-    branch = _branch(tmp_path, 'echo "$MARK $MINE"', env={"MARK": "branch", "MINE": "kept"})
+async def test_the_branch_environment_goes_over_the_inherited_one(tmp_path: Path) -> None:
+    branch = _branch(tmp_path, 'echo "$MARK $BASE"', env={"MARK": "branch"})
+    inherited = {**os.environ, "MARK": "run", "BASE": "kept"}
     with anyio.fail_after(20):
         result = await execute_attempt(
             branch,
@@ -515,6 +516,6 @@ async def test_the_run_environment_goes_over_the_branch_environment(tmp_path: Pa
             masker=Masker({}),
             clock=SystemClock(),
             log_dir=None,
-            run_env={"MARK": "run-1"},
+            environment=inherited,
         )
-    assert result.result == "run-1 kept\n"
+    assert result.result == "branch kept\n"
