@@ -1,4 +1,7 @@
-"""The engine, spec and journal layers never import Textual; the UI never starts a process."""
+"""The engine, spec and journal layers never import Textual; the UI never starts a process.
+
+The engine, journal and headless layers import none of the heavy libraries a run may not need.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,28 @@ def test_core_layers_do_not_import_textual(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
+
+
+def test_the_run_layers_import_no_validation_or_rendering_library() -> None:
+    """The engine, journal and headless layers leave pydantic, YAML, JSON Schema and Textual
+    unloaded: validating a spec (pydantic, PyYAML), checking output schemas (jsonschema)
+    and drawing (Textual, Rich) cost more to import than the rest of a run takes to start.
+    """
+    modules = [
+        "fanout_tui.engine",
+        "fanout_tui.journal",
+        "fanout_tui.headless",
+        "fanout_tui.spec.plan",
+    ]
+    heavy = {"pydantic", "pydantic_core", "yaml", "jsonschema", "textual", "rich"}
+    code = (
+        f"import sys, {', '.join(modules)}\n"
+        f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy!r})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "", f"a run imports {result.stdout.strip()}"
 
 
 def _imports(path: Path) -> set[str]:

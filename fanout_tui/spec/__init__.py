@@ -19,27 +19,35 @@ How a spec becomes a plan (the models in :mod:`.models` say what each field mean
 - ``merge.order`` names branches to put first; the others follow in declared order.
   ``min_success`` (best_effort only; default 1) may be a percentage, rounded up to a count.
 
-Imports nothing else of the package (a test enforces it).
+Imports nothing else of the package (a test enforces it). The names below load on first
+use, so that importing :mod:`fanout_tui.spec.plan` (as the engine does) never pays for
+pydantic and PyYAML.
 """
 
-from fanout_tui.spec.describe import describe_plan
-from fanout_tui.spec.errors import SpecError, SpecIssue
-from fanout_tui.spec.loader import load_plan, load_plan_text
-from fanout_tui.spec.plan import (
-    BranchPlan,
-    ConflictRule,
-    MergePlan,
-    MergeStrategy,
-    OutputContract,
-    OutputFormat,
-    Plan,
-    PolicyMode,
-    PolicyPlan,
-    Rate,
-    ResourceLimit,
-    RetryPolicy,
-)
-from fanout_tui.spec.schema import spec_json_schema
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fanout_tui.spec.describe import describe_plan
+    from fanout_tui.spec.errors import SpecError, SpecIssue
+    from fanout_tui.spec.loader import load_plan, load_plan_text
+    from fanout_tui.spec.plan import (
+        BranchPlan,
+        ConflictRule,
+        MergePlan,
+        MergeStrategy,
+        OutputContract,
+        OutputFormat,
+        Plan,
+        PolicyMode,
+        PolicyPlan,
+        Rate,
+        ResourceLimit,
+        RetryPolicy,
+    )
+    from fanout_tui.spec.schema import spec_json_schema
 
 __all__ = [
     "BranchPlan",
@@ -61,3 +69,44 @@ __all__ = [
     "load_plan_text",
     "spec_json_schema",
 ]
+
+_HOMES = {
+    **dict.fromkeys(
+        (
+            "BranchPlan",
+            "ConflictRule",
+            "MergePlan",
+            "MergeStrategy",
+            "OutputContract",
+            "OutputFormat",
+            "Plan",
+            "PolicyMode",
+            "PolicyPlan",
+            "Rate",
+            "ResourceLimit",
+            "RetryPolicy",
+        ),
+        "plan",
+    ),
+    "SpecError": "errors",
+    "SpecIssue": "errors",
+    "describe_plan": "describe",
+    "load_plan": "loader",
+    "load_plan_text": "loader",
+    "spec_json_schema": "schema",
+}
+"""The module of this package that defines each exported name."""
+
+
+def __getattr__(name: str) -> Any:
+    """Import an exported name from its module on first use (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
