@@ -15,7 +15,7 @@ from typing import TextIO
 from fanout_tui.engine import Engine, ReusedResult, RunOutcome, build_report, render_merged
 from fanout_tui.engine.events import PolicyState
 from fanout_tui.journal import Journal, JournalError
-from fanout_tui.spec import SpecError, load_plan
+from fanout_tui.spec import SpecError, load_plan_cached
 
 EXIT_USAGE = 2
 
@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 def launch(args: argparse.Namespace, *, headless: bool) -> int:
     """Run the spec named in ``args`` (see :mod:`fanout_tui.cli`); return the exit code."""
     try:
-        plan = load_plan(args.spec)
+        plan = load_plan_cached(args.spec)
     except SpecError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE

@@ -1,6 +1,6 @@
 """The engine, spec and journal layers never import Textual; the UI never starts a process.
 
-The engine, journal and headless layers import none of the heavy libraries a run may not need.
+A headless run of a cached plan imports none of the heavy libraries it does not need.
 """
 
 from __future__ import annotations
@@ -31,16 +31,21 @@ def test_core_layers_do_not_import_textual(module: str) -> None:
     assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
 
 
-def test_the_run_layers_import_no_validation_or_rendering_library() -> None:
-    """The engine, journal and headless layers leave pydantic, YAML, JSON Schema and Textual
-    unloaded: validating a spec (pydantic, PyYAML), checking output schemas (jsonschema)
-    and drawing (Textual, Rich) cost more to import than the rest of a run takes to start.
+def test_running_a_cached_plan_imports_no_validation_or_rendering_library() -> None:
+    """The modules of a headless run leave pydantic, YAML, JSON Schema and Textual unloaded.
+
+    Validating a spec (pydantic, PyYAML), checking output schemas (jsonschema) and drawing
+    (Textual, Rich) cost more to import than the rest of a run takes to start; a run whose
+    plan comes from the cache and whose branches have no schema needs none of them.
     """
     modules = [
+        "fanout_tui.cli",
+        "fanout_tui.launch",
         "fanout_tui.engine",
         "fanout_tui.journal",
         "fanout_tui.headless",
         "fanout_tui.spec.plan",
+        "fanout_tui.spec.plan_cache",
     ]
     heavy = {"pydantic", "pydantic_core", "yaml", "jsonschema", "textual", "rich"}
     code = (

@@ -20,8 +20,8 @@ How a spec becomes a plan (the models in :mod:`.models` say what each field mean
   ``min_success`` (best_effort only; default 1) may be a percentage, rounded up to a count.
 
 Imports nothing else of the package (a test enforces it). The names below load on first
-use, so that importing :mod:`fanout_tui.spec.plan` (as the engine does) never pays for
-pydantic and PyYAML.
+use, so that importing :mod:`fanout_tui.spec.plan` (as the engine does) or running a plan
+from the cache (:mod:`.plan_cache`) never pays for pydantic and PyYAML.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         ResourceLimit,
         RetryPolicy,
     )
+    from fanout_tui.spec.plan_cache import load_plan_cached
     from fanout_tui.spec.schema import spec_json_schema
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "SpecIssue",
     "describe_plan",
     "load_plan",
+    "load_plan_cached",
     "load_plan_text",
     "spec_json_schema",
 ]
@@ -92,6 +94,7 @@ _HOMES = {
     "SpecIssue": "errors",
     "describe_plan": "describe",
     "load_plan": "loader",
+    "load_plan_cached": "plan_cache",
     "load_plan_text": "loader",
     "spec_json_schema": "schema",
 }

@@ -70,7 +70,8 @@ def expand_spec(
         model: the spec, as validated by the models.
         source: the parsed document, for the position of each problem.
         base_dir: absolute folder that relative paths resolve against.
-        environ: where ``${{ env.NAME }}`` and secret values come from (``os.environ``).
+        environ: where ``${{ env.NAME }}``, HOME (for ``~`` in paths) and secret values come
+            from (``os.environ``).
     """
     expander = _Expander(model, source, base_dir, os.environ if environ is None else environ)
     plan = expander.plan()
@@ -409,7 +410,20 @@ class _Expander:
     def _path(self, text: str | None) -> Path:
         if text is None:
             return self.base_dir
-        return Path(os.path.normpath(self.base_dir / Path(text).expanduser()))
+        return Path(os.path.normpath(self.base_dir / self._expand_home(text)))
+
+    def _expand_home(self, text: str) -> str:
+        """``text`` with a leading ``~`` or ``~/`` taken from HOME in :attr:`environ`.
+
+        HOME is read through :attr:`environ`, like ``${{ env.NAME }}``, so that whoever
+        passes the environment sees every variable the plan depends on. ``~user`` and an
+        unset HOME are left to :func:`os.path.expanduser` (the password database).
+        """
+        if text == "~" or text.startswith("~/"):
+            home = self.environ.get("HOME")
+            if home:
+                return (home.rstrip("/") + text[1:]) or "/"
+        return os.path.expanduser(text)
 
     def _refuse_interpolation_elsewhere(self, value: Any, path: FieldPath) -> None:
         if isinstance(value, str):

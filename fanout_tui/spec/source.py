@@ -20,15 +20,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from fanout_tui.spec.errors import SpecError, SpecIssue
 from fanout_tui.spec.interpolate import MARKER
+from fanout_tui.spec.reading import MAX_SPEC_BYTES, TOO_LARGE
 
-MAX_SPEC_BYTES = 1024 * 1024
-"""Largest spec file read; a real spec is a few kilobytes."""
 MAX_VALUES = 100_000
 """Most values a document may hold once aliases are followed."""
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists."""
-
-_TOO_LARGE = f"is too large to be a spec (more than {MAX_SPEC_BYTES // 1024} KiB)"
 
 FieldPath = tuple[str | int, ...]
 """Where a value sits in the document: keys and list indices from the top."""
@@ -111,45 +108,10 @@ class SpecSource:
         )
 
 
-def read_spec_text(path: Path) -> str:
-    """The text of the spec file at ``path``; :class:`SpecError` when it cannot be read."""
-
-    def fail(message: str) -> SpecError:
-        return SpecError([SpecIssue(message, path=path)])
-
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_SPEC_BYTES + 1)
-    except FileNotFoundError:
-        raise fail("no such file") from None
-    except IsADirectoryError:
-        raise fail("is a folder, not a spec file") from None
-    except PermissionError:
-        raise fail("cannot be read: permission denied") from None
-    except OSError as error:
-        raise fail(f"cannot be read: {error.strerror or error}") from None
-    if len(data) > MAX_SPEC_BYTES:
-        raise fail(_TOO_LARGE)
-    return decode_spec(data, path)
-
-
-def decode_spec(data: bytes, origin: Path | None) -> str:
-    """Decode spec bytes as UTF-8 (a byte-order mark is allowed), or say where they are not."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SpecError([SpecIssue("is UTF-16 text; save it as UTF-8", path=origin)])
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        message = f"is not UTF-8 text (byte 0x{data[error.start]:02x}); is it a binary file?"
-        raise SpecError([SpecIssue(message, path=origin, line=line, column=column)]) from None
-
-
 def parse_spec(text: str, origin: Path | None) -> SpecSource:
     """Parse spec text into a :class:`SpecSource`; :class:`SpecError` on any YAML problem."""
     if len(text) > MAX_SPEC_BYTES:
-        raise SpecError([SpecIssue(_TOO_LARGE, path=origin)])
+        raise SpecError([SpecIssue(TOO_LARGE, path=origin)])
     text = text.removeprefix("\ufeff")
     _refuse_binary(text, origin)
     loader = _Loader(text)

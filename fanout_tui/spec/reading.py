@@ -1,0 +1,52 @@
+"""Read a spec file's bytes and decode them: the part of loading that needs no YAML.
+
+Kept apart from :mod:`.source` (which parses with PyYAML) so that the plan cache can
+read and hash a spec without importing a YAML parser.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fanout_tui.spec.errors import SpecError, SpecIssue
+
+MAX_SPEC_BYTES = 1024 * 1024
+"""Largest spec file read; a real spec is a few kilobytes."""
+
+TOO_LARGE = f"is too large to be a spec (more than {MAX_SPEC_BYTES // 1024} KiB)"
+"""What a report says of a spec over :data:`MAX_SPEC_BYTES`."""
+
+
+def read_spec_bytes(path: Path) -> bytes:
+    """The bytes of the spec file at ``path``; :class:`SpecError` when it cannot be read."""
+
+    def fail(message: str) -> SpecError:
+        return SpecError([SpecIssue(message, path=path)])
+
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except IsADirectoryError:
+        raise fail("is a folder, not a spec file") from None
+    except PermissionError:
+        raise fail("cannot be read: permission denied") from None
+    except OSError as error:
+        raise fail(f"cannot be read: {error.strerror or error}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise fail(TOO_LARGE)
+    return data
+
+
+def decode_spec(data: bytes, origin: Path | None) -> str:
+    """Decode spec bytes as UTF-8 (a byte-order mark is allowed), or say where they are not."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError([SpecIssue("is UTF-16 text; save it as UTF-8", path=origin)])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        message = f"is not UTF-8 text (byte 0x{data[error.start]:02x}); is it a binary file?"
+        raise SpecError([SpecIssue(message, path=origin, line=line, column=column)]) from None
