@@ -6,6 +6,7 @@ subprocess with stdout and stderr piped (so it is headless even without ``--head
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -294,6 +295,17 @@ def test_in_process_main_returns_the_exit_code(
     captured = capsys.readouterr()
     assert captured.out == "A\n[missing: chapter-3 — failed: exit code 7]\nC\n"
     assert "── partial: partial (exit 3)" in captured.err
+
+
+def test_in_process_main_leaves_the_garbage_collector_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_spec(tmp_path, BEST_EFFORT)
+    monkeypatch.chdir(tmp_path)
+    assert gc.isenabled()
+    assert main(["spec.yaml", "--headless", "--no-journal"]) == 3
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
 
 
 # --- interruption ----------------------------------------------------------------------
