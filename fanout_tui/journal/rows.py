@@ -251,10 +251,13 @@ class RowWriter:
                 self._run_id,
             ),
         )
+        # Most rows hold all of it already: those are left as they are, not rewritten.
         connection.executemany(
             "UPDATE branches SET status = ?1, attempts = ?3, duration_s = ?4, "
             "reason = CASE WHEN ?1 = 'succeeded' THEN NULL ELSE COALESCE(?2, reason) END "
-            "WHERE run_id = ?5 AND id = ?6",
+            "WHERE run_id = ?5 AND id = ?6 AND NOT (status IS ?1 AND attempts IS ?3 "
+            "AND duration_s IS ?4 AND (?1 != 'succeeded' OR reason IS NULL) "
+            "AND (?2 IS NULL OR reason IS ?2))",
             (
                 (str(b.status), self._masked(b.error), b.attempts, b.duration_s, self._run_id, b.id)
                 for b in outcome.branches
