@@ -136,17 +136,20 @@ class RunRecorder:
             connection = None
         try:
             stopping = False
+            backlog = False
             last_commit = float("-inf")
             while not stopping:
                 batch: list[_Item] = []
                 waiters: list[threading.Event] = []
                 item = self._queue.get()
                 # A quiet run commits at once; a busy one lets the burst this event belongs
-                # to arrive, so that it commits in one go, unless someone is waiting.
+                # to arrive, so that it commits in one go, unless someone is waiting or
+                # the last pass left events behind (a full batch): those go on at once.
                 pause = last_commit + MIN_COMMIT_INTERVAL_S - time.monotonic()
-                if pause > 0:
+                if pause > 0 and not backlog:
                     self._hurry.wait(pause)
                 self._hurry.clear()  # what was put before it was set is drained below
+                backlog = False
                 while True:
                     if item is _STOP:
                         stopping = True
@@ -155,6 +158,7 @@ class RunRecorder:
                     else:
                         batch.append(item)  # type: ignore[arg-type]
                     if len(batch) >= MAX_BATCH:
+                        backlog = True
                         break
                     try:
                         item = self._queue.get_nowait()

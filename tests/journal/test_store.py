@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from fanout_tui.engine.events import (
     RunFinished,
 )
 from fanout_tui.journal import Journal, JournalError
+from fanout_tui.journal import recorder as recorder_module
 from fanout_tui.journal.lookup import run_outcome
 from fanout_tui.journal.schema import DATABASE_NAME, SCHEMA_VERSION
 from fanout_tui.journal.values import LARGE_VALUE_BYTES
@@ -210,3 +212,27 @@ def test_a_result_that_cannot_be_encoded_stops_the_journal_with_a_message(
     recorder.flush()  # returns: the writer keeps serving
     recorder.finish(outcome_of(plan, {"a": BranchStatus.SUCCEEDED}))
     assert "Circular reference" in capsys.readouterr().err
+
+
+def test_finishing_does_not_wait_out_the_commit_interval_behind_a_full_batch(
+    journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of three events and an hour between commits: the writer falls behind at once,
+    # and only a finish that hurries it past every full batch ends before the hour is up.
+    monkeypatch.setattr(recorder_module, "MAX_BATCH", 3)
+    monkeypatch.setattr(recorder_module, "MIN_COMMIT_INTERVAL_S", 3600.0)
+    ids = [f"b{i}" for i in range(6)]
+    plan = make_plan(tmp_path, dict.fromkeys(ids, "true"))
+    recorder = journal.start_run(plan)
+    for branch_id in ids:
+        run_branch(recorder, plan, branch_id, result=branch_id)
+    finishing = threading.Thread(
+        target=recorder.finish,
+        args=(outcome_of(plan, dict.fromkeys(ids, BranchStatus.SUCCEEDED)),),
+        daemon=True,
+    )
+    finishing.start()
+    finishing.join(timeout=60)
+    assert not finishing.is_alive(), "finish waited for the commit interval"
+    rows = _rows(journal, "SELECT id, status FROM branches ORDER BY idx")
+    assert [(row["id"], row["status"]) for row in rows] == [(i, "succeeded") for i in ids]
