@@ -72,24 +72,7 @@ __all__ = [
     "spec_json_schema",
 ]
 
-_HOMES = {
-    **dict.fromkeys(
-        (
-            "BranchPlan",
-            "ConflictRule",
-            "MergePlan",
-            "MergeStrategy",
-            "OutputContract",
-            "OutputFormat",
-            "Plan",
-            "PolicyMode",
-            "PolicyPlan",
-            "Rate",
-            "ResourceLimit",
-            "RetryPolicy",
-        ),
-        "plan",
-    ),
+_OUTSIDE_PLAN = {
     "SpecError": "errors",
     "SpecIssue": "errors",
     "describe_plan": "describe",
@@ -98,6 +81,7 @@ _HOMES = {
     "load_plan_text": "loader",
     "spec_json_schema": "schema",
 }
+_HOMES = {name: _OUTSIDE_PLAN.get(name, "plan") for name in __all__}
 """The module of this package that defines each exported name."""
 
 
