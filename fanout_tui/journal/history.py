@@ -113,8 +113,9 @@ def _show_branch(journal: Journal, run: sqlite3.Row, branch_id: str, out: TextIO
     for attempt in attempts:
         for stream in ("stdout", "stderr"):
             path = resolve_path(attempt[f"{stream}_log"], journal.root)
-            out.write(f"--- attempt {attempt['attempt']} {stream} ---\n")
-            out.write(_read_log(path))
+            text = _read_log(path)
+            label = f"attempt {attempt['attempt']} {stream}"
+            out.write(f"--- {label} ---\n{text}" if text else f"--- {label}: nothing ---\n")
     return EXIT_OK
 
 

@@ -93,7 +93,7 @@ def test_the_resume_matrix_with_real_runs(
     )
     shown = capsys.readouterr().out
     assert shown.startswith("branch flaky: failed, 1 attempt")
-    assert "--- attempt 1 stdout ---\n--- attempt 1 stderr ---\n" in shown
+    assert "--- attempt 1 stdout: nothing ---\n--- attempt 1 stderr: nothing ---\n" in shown
     last = listing[1].split()[0]
     assert main(["runs", "show", last, "--journal", str(journal), "--branch", "flaky"]) == 0
     shown = capsys.readouterr().out
