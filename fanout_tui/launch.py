@@ -44,7 +44,14 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
                 journal = stack.enter_context(Journal.open(args.journal or Path(".fanout")))
                 resumed_from = None
                 if args.resume is not None:
-                    resumed_from, reused = journal.prepare_resume(plan, args.resume)
+                    resumed_from, reused, ended = journal.prepare_resume(plan, args.resume)
+                    if ended:
+                        groups = "group" if ended == 1 else "groups"
+                        print(
+                            f"fanout-tui: ended {ended} process {groups} that an "
+                            "interrupted run left running",
+                            file=sys.stderr,
+                        )
                 recorder = journal.start_run(plan, resumed_from=resumed_from)
             except JournalError as error:
                 print(f"fanout-tui: {error}", file=sys.stderr)

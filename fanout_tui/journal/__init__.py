@@ -1,6 +1,6 @@
 """The run journal: every run recorded in SQLite under ``.fanout/``, resumable after a crash."""
 
 from fanout_tui.journal.history import list_runs, show_run
-from fanout_tui.journal.store import Journal, JournalError, RunRecorder
+from fanout_tui.journal.store import Journal, JournalError, Resumption, RunRecorder
 
-__all__ = ["Journal", "JournalError", "RunRecorder", "list_runs", "show_run"]
+__all__ = ["Journal", "JournalError", "Resumption", "RunRecorder", "list_runs", "show_run"]

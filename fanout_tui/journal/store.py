@@ -16,7 +16,7 @@ import shlex
 import sqlite3
 import time
 from pathlib import Path
-from typing import Self
+from typing import NamedTuple, Self
 
 from fanout_tui.engine.control import ReusedResult
 from fanout_tui.engine.events import BranchStatus
@@ -49,6 +49,17 @@ INTERRUPTED_REASON = "fanout-tui stopped before the attempt ended"
 
 class JournalError(Exception):
     """The journal cannot do what was asked; str is one sentence for the operator."""
+
+
+class Resumption(NamedTuple):
+    """What :meth:`Journal.prepare_resume` found."""
+
+    run_id: str
+    """The run resumed from."""
+    reused: dict[str, ReusedResult]
+    """The results that can be reused, by branch id."""
+    ended_groups: int
+    """How many process groups that killed runs left running were ended."""
 
 
 class Journal:
@@ -121,9 +132,9 @@ class Journal:
         except RunNotFound as error:
             raise JournalError(str(error)) from None
 
-    def prepare_resume(self, plan: Plan, run_ref: str) -> tuple[str, dict[str, ReusedResult]]:
-        """Find the run to resume (``"latest"``: the latest of this spec), end its leftover
-        process groups, and return its id and the results that can be reused.
+    def prepare_resume(self, plan: Plan, run_ref: str) -> Resumption:
+        """Find the run to resume (``"latest"``: the latest of this spec), end the process
+        groups that killed runs left running, and say what can be reused.
 
         Raises:
             JournalError: there is no such run.
@@ -136,12 +147,12 @@ class Journal:
         except RunNotFound as error:
             raise JournalError(str(error)) from None
         try:
-            self.end_leftovers()
+            ended = self.end_leftovers()
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot resume from {self.label}: {error}") from None
         reused = reusable_results(self._connection, run["id"], plan, root=self.root)
         self._prepared[run["id"]] = reused
-        return run["id"], reused
+        return Resumption(run["id"], reused, ended)
 
     def end_leftovers(self) -> int:
         """End what killed runs left running, and mark their open attempts interrupted;

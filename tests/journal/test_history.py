@@ -22,7 +22,7 @@ def _record_two_runs(root: Path, tmp_path: Path) -> tuple[str, str]:
         run_branch(first, plan, "a", result={"doc": "a"})
         run_branch(first, plan, "b", status=BranchStatus.FAILED, reason="exited with 1")
         first.finish(outcome_of(plan, {"a": BranchStatus.SUCCEEDED, "b": BranchStatus.FAILED}))
-        resumed_from, _ = journal.prepare_resume(plan, first.run_id)
+        resumed_from, _, _ = journal.prepare_resume(plan, first.run_id)
         second = journal.start_run(plan, resumed_from=resumed_from)
         run_branch(second, plan, "b", result={"doc": "b"})
         outcome = outcome_of(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fanout_tui.cli import main
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.journal import Journal, JournalError
 from fanout_tui.journal.leftovers import process_start_time
@@ -45,7 +46,7 @@ def test_the_resume_matrix(journal: Journal, tmp_path: Path) -> None:
         tmp_path,
         {"added": "echo new", "same": "echo same", "failed": "false", "changed": "echo v2"},
     )
-    run_id, reused = journal.prepare_resume(edited, "latest")
+    run_id, reused, _ = journal.prepare_resume(edited, "latest")
     assert run_id == first
     assert set(reused) == {"same"}
     assert reused["same"].result == "result of same"
@@ -57,7 +58,7 @@ def test_matching_is_by_definition_not_by_id_or_position(journal: Journal, tmp_p
     plan = make_plan(tmp_path, {"one": "echo 1", "two": "echo 2"})
     _first_run(journal, plan, {"one": BranchStatus.SUCCEEDED, "two": BranchStatus.SUCCEEDED})
     renamed = make_plan(tmp_path, {"deux": "echo 2", "uno": "echo 1"})
-    _, reused = journal.prepare_resume(renamed, "latest")
+    _, reused, _ = journal.prepare_resume(renamed, "latest")
     assert reused["uno"].result == "result of one"
     assert reused["deux"].result == "result of two"
 
@@ -74,11 +75,11 @@ def test_an_environment_change_is_a_new_definition(journal: Journal, tmp_path: P
 def test_reused_results_carry_forward_through_resumes(journal: Journal, tmp_path: Path) -> None:
     plan = make_plan(tmp_path, {"a": "echo a", "b": "false"})
     first = _first_run(journal, plan, {"a": BranchStatus.SUCCEEDED, "b": BranchStatus.FAILED})
-    resumed_from, reused = journal.prepare_resume(plan, "latest")
+    resumed_from, reused, _ = journal.prepare_resume(plan, "latest")
     second = journal.start_run(plan, resumed_from=resumed_from)
     # The engine only announces reused branches; the journal already holds their result.
     second.finish(outcome_of(plan, {"a": BranchStatus.SUCCEEDED, "b": BranchStatus.FAILED}))
-    run_id, reused = journal.prepare_resume(plan, "latest")
+    run_id, reused, _ = journal.prepare_resume(plan, "latest")
     assert run_id == second.run_id
     assert reused["a"].result == "result of a"
     assert reused["a"].run_id == first  # the run that computed it
@@ -110,7 +111,7 @@ def test_resume_names_a_run_by_a_unique_prefix(journal: Journal, tmp_path: Path)
     plan = make_plan(tmp_path, {"a": "true"})
     first = _first_run(journal, plan, {"a": BranchStatus.SUCCEEDED})
     _first_run(journal, plan, {"a": BranchStatus.FAILED})
-    run_id, reused = journal.prepare_resume(plan, first[:6])
+    run_id, reused, _ = journal.prepare_resume(plan, first[:6])
     assert run_id == first
     assert set(reused) == {"a"}
 
@@ -158,7 +159,8 @@ def _leftover(
 def test_resume_ends_process_groups_a_killed_run_left(journal: Journal, tmp_path: Path) -> None:
     process = _leftover(journal, tmp_path, start_time_matches=True)
     try:
-        journal.prepare_resume(make_plan(tmp_path, {"a": "sleep 30"}), "latest")
+        resumption = journal.prepare_resume(make_plan(tmp_path, {"a": "sleep 30"}), "latest")
+        assert resumption.ended_groups == 1
         assert process.wait(timeout=5) == -signal.SIGTERM
         (row,) = journal.connection.execute("SELECT status, ended_at FROM attempts").fetchall()
         assert row["status"] == "interrupted" and row["ended_at"] is not None
@@ -170,7 +172,8 @@ def test_resume_ends_process_groups_a_killed_run_left(journal: Journal, tmp_path
 def test_resume_leaves_a_recycled_pid_alone(journal: Journal, tmp_path: Path) -> None:
     process = _leftover(journal, tmp_path, start_time_matches=False)
     try:
-        journal.prepare_resume(make_plan(tmp_path, {"a": "sleep 30"}), "latest")
+        resumption = journal.prepare_resume(make_plan(tmp_path, {"a": "sleep 30"}), "latest")
+        assert resumption.ended_groups == 0
         assert process.poll() is None
         os.kill(process.pid, 0)
     finally:
@@ -189,3 +192,21 @@ def test_a_result_whose_file_is_gone_runs_again(journal: Journal, tmp_path: Path
     for spilled in journal.root.rglob("results/*.json"):
         spilled.unlink()
     assert set(journal.prepare_resume(plan, "latest")[1]) == {"small"}
+
+
+def test_resuming_says_how_many_leftover_groups_it_ended(
+    journal: Journal, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    process = _leftover(journal, tmp_path, start_time_matches=True)
+    journal.close()
+    spec = tmp_path / "spec.yaml"  # the spec the leftover's run was made from
+    spec.write_text("version: 1\nname: demo\nbranches:\n  - id: a\n    run: 'true'\n")
+    try:
+        code = main([str(spec), "--resume", "--headless", "--journal", str(journal.root)])
+        assert code == 0
+        assert process.wait(timeout=5) == -signal.SIGTERM
+        err = capsys.readouterr().err
+        assert "fanout-tui: ended 1 process group that an interrupted run left running" in err
+    finally:
+        process.kill()
+        process.wait()
