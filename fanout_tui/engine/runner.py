@@ -53,6 +53,7 @@ from fanout_tui.engine.executor import AttemptExecutor, AttemptRunner
 from fanout_tui.engine.masking import Masker
 from fanout_tui.engine.policy import judge, status_words
 from fanout_tui.engine.resources import ResourcePool
+from fanout_tui.engine.run_mark import RUN_MARK, end_marked_groups, new_mark
 from fanout_tui.engine.synthesis import Synthesis
 from fanout_tui.spec.plan import BranchPlan, MergeStrategy, Plan, PolicyMode
 
@@ -75,10 +76,16 @@ class Engine:
         executor: Runs one attempt; tests inject a scripted one.
         masker: Masks secrets (built from the plan's ``secrets`` by default).
         random: Jitter source, a float in ``[0, 1)`` per call (``random.random``).
-        run_env: Variables added to the environment of every process the run starts: a
-            journal marks its run's processes with them, so that a later resume finds
-            what a killed run left behind. The rest of that environment is ours, as it
-            is when the engine is made, with each branch's ``env`` on top.
+        run_env: Variables added to the environment of every process the run starts. The
+            rest of that environment is ours, as it is when the engine is made, with
+            each branch's ``env`` on top. Every process also carries the run's mark
+            (:data:`~fanout_tui.engine.run_mark.RUN_MARK`), fresh unless ``run_env``
+            sets it: a journal sets it to its run's id, so that a later resume finds
+            what a killed run left behind.
+
+    When the run ends, whatever still carries its mark (a process that left its
+    attempt's group, like a daemon) is ended too, its group given the longest of the
+    branches' ``kill_grace``.
 
     A listener that raises is removed after its traceback is printed on stderr once; the
     run goes on. The synthesizer (merge strategy ``synthesis``) runs through the same
@@ -102,12 +109,11 @@ class Engine:
         self._clock: Clock = clock or SystemClock()
         self._log_dir = log_dir
         self._masker = masker or Masker.from_environ(plan.secrets)
+        # Copying the environment once costs 0.5 ms; every attempt starts from the copy.
+        environment = {**os.environ, RUN_MARK: new_mark(), **(run_env or {})}
+        self._mark = environment[RUN_MARK]
         self._attempts = AttemptRunner(
-            executor,
-            self._masker,
-            self._clock,
-            log_dir,
-            environment={**os.environ, **(run_env or {})},  # copying it costs 0.5 ms
+            executor, self._masker, self._clock, log_dir, environment=environment
         )
         self._random = random
         self._secret_names = frozenset(plan.secrets)
@@ -267,6 +273,9 @@ class Engine:
             self._tg = None
             self._finished = True
             self._ended_at = self._clock.now()
+            with anyio.CancelScope(shield=True):
+                grace_s = max((branch.kill_grace_s for branch in self.plan.branches), default=0)
+                await end_marked_groups(self._mark, grace_s)
         if self._merge_dirty:
             self._recompute()
         outcome = self.outcome()

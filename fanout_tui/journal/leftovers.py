@@ -6,23 +6,20 @@ once it has started; a pid alone can be recycled, but a pid together with its st
 (``/proc/PID/stat`` field 22, clock ticks since boot) names one process for good, so such
 a group is signalled only while both still match
 (:func:`fanout_tui.engine.process.end_process_group_if_same`). And every process of a
-journaled run carries the run's id in its environment (:data:`RUN_MARK`), so a process
-started just before the kill, whose pid never reached the journal, is found by that mark
-in ``/proc``, and so is a grandchild that left its group.
+journaled run carries the run's id as its mark (:mod:`fanout_tui.engine.run_mark`), so a
+process started just before the kill, whose pid never reached the journal, is found by
+that mark in ``/proc``, and so is a grandchild that left its group.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 
 import anyio
 
 from fanout_tui.engine import procfs
 from fanout_tui.engine.process import end_process_group, end_process_group_if_same
-
-RUN_MARK = "FANOUT_TUI_RUN"
-"""The environment variable that carries a journaled run's id into every process it starts."""
+from fanout_tui.engine.run_mark import marked_processes
 
 CLOCK_SLACK_S = 2.0
 """How much earlier than its run a marked process may seem to start (the boot time in
@@ -53,12 +50,11 @@ def marked_groups(runs: Mapping[str, float]) -> set[int]:
     it started, seconds since the epoch), when every member of the group started after
     that run did. Our own group is never among them."""
     groups: set[int] = set()
-    for stat, run_id in procfs.processes_with_variable(RUN_MARK):
-        run_started = runs.get(run_id)
-        if run_started is None or stat.pgid in groups or stat.pgid == os.getpgrp():
+    for stat, run_id in marked_processes(set(runs)):
+        if stat.pgid in groups:
             continue
         members = procfs.group_members(stat.pgid)
-        if all(procfs.started_at(member) >= run_started - CLOCK_SLACK_S for member in members):
+        if all(procfs.started_at(member) >= runs[run_id] - CLOCK_SLACK_S for member in members):
             groups.add(stat.pgid)
     return groups
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from fanout_tui.engine.events import Event, RunOutcome
 from fanout_tui.engine.masking import Masker
-from fanout_tui.journal.leftovers import RUN_MARK
+from fanout_tui.engine.run_mark import RUN_MARK
 from fanout_tui.journal.rows import Finish, RowWriter, journaled
 from fanout_tui.journal.schema import connect, transaction
 

@@ -161,7 +161,7 @@ class Journal:
         A run was killed when it never ended and its fanout-tui is gone. A recorded group
         is signalled only while its leader's pid and start time both still match; a
         process whose pid was not recorded yet is found by its run's mark
-        (:data:`~fanout_tui.journal.leftovers.RUN_MARK`).
+        (:data:`~fanout_tui.engine.run_mark.RUN_MARK`).
         """
         runs = self._connection.execute(
             "SELECT id, started_at, owner_pid, owner_start_time FROM runs WHERE ended_at IS NULL"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
 import pytest
 
+from fanout_tui.engine import procfs
 from fanout_tui.engine.events import (
     AttemptEnded,
     AttemptStarted,
@@ -17,6 +21,7 @@ from fanout_tui.engine.events import (
     PolicyState,
     ProcessStarted,
 )
+from fanout_tui.engine.run_mark import RUN_MARK
 from fanout_tui.engine.runner import Engine
 from fanout_tui.spec.plan import BranchPlan, MergePlan, MergeStrategy, Plan, PolicyMode, PolicyPlan
 
@@ -189,3 +194,47 @@ async def test_a_real_synthesizer_reads_the_results_document(tmp_path: Path) -> 
         outcome = await engine.run()
     assert outcome.merge.state is PolicyState.MERGED
     assert outcome.merge.merged.strip() == "one\n + two"
+
+
+def _alive(pid: int) -> bool:
+    stat = procfs.read_stat(pid)
+    return stat is not None and stat.alive
+
+
+async def test_a_process_that_left_its_group_is_ended_when_the_run_ends(tmp_path: Path) -> None:
+    # A daemon: its own session and group, so ending the branch's group misses it.
+    pidfile = tmp_path / "daemon.pid"
+    script = (
+        f"setsid sh -c 'echo $$ > {pidfile}; exec sleep 30' </dev/null >/dev/null 2>&1 & "
+        f"while [ ! -s {pidfile} ]; do sleep 0.01; done"
+    )
+    engine, _ = engine_for(make_plan(sh("daemon", script)), tmp_path)
+    with anyio.fail_after(10):
+        outcome = await engine.run()
+    assert outcome.exit_code == 0
+    daemon = int(pidfile.read_text())
+    try:
+        assert not _alive(daemon)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(daemon, signal.SIGKILL)
+
+
+@pytest.fixture
+def other_runs_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A process in its own session that carries another run's mark."""
+    other = subprocess.Popen(
+        ["sleep", "30"], start_new_session=True, env={**os.environ, RUN_MARK: "another-run"}
+    )
+    yield other
+    other.kill()
+    other.wait()
+
+
+async def test_the_end_of_a_run_leaves_processes_of_other_runs_alone(
+    tmp_path: Path, other_runs_process: subprocess.Popen[bytes]
+) -> None:
+    engine, _ = engine_for(make_plan(sh("quick", "true")), tmp_path)
+    with anyio.fail_after(10):
+        await engine.run()
+    assert other_runs_process.poll() is None

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.engine import procfs
+from fanout_tui.engine.run_mark import RUN_MARK
 from fanout_tui.journal import Journal
-from fanout_tui.journal.leftovers import RUN_MARK
 
 from .builders import make_plan
 from .cli_runs import fanout, query, write_spec
