@@ -33,9 +33,9 @@ MAX_BATCH = 1000
 
 MIN_COMMIT_INTERVAL_S = 0.1
 """The writer commits at most this often: an event that comes after a quiet spell is
-committed at once, one in a busy stretch within 100 ms. Each pass of the writer takes the
-interpreter's lock for its Python work and its SQLite steps, away from the engine's loop:
-ten passes a second instead of fifty halve the writer's CPU time in a 500-branch run of
+committed at once, one in a busy stretch within 100 ms. Each pass of the writer holds the
+interpreter's lock for its Python work, which the engine's loop then waits for: ten
+passes a second instead of fifty halve the writer's CPU time in a 500-branch run of
 ``true``, and a branch that succeeded in the last 100 ms before a ``kill -9`` runs again
 on resume, which is all the window costs."""
 
