@@ -45,6 +45,12 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
                 resumed_from = None
                 if args.resume is not None:
                     resumed_from, reused, ended = journal.prepare_resume(plan, args.resume)
+                    if resumed_from is None:
+                        print(
+                            f"fanout-tui: no earlier run of {args.spec} in {journal.label} "
+                            "to resume; running every branch",
+                            file=sys.stderr,
+                        )
                     if ended:
                         groups = "group" if ended == 1 else "groups"
                         print(

@@ -43,8 +43,8 @@ def find_run(connection: sqlite3.Connection, ref: str, *, where: str) -> sqlite3
     return rows[0]
 
 
-def latest_run(connection: sqlite3.Connection, plan: Plan, *, where: str) -> sqlite3.Row:
-    """The newest run of the spec of ``plan`` (matched by resolved spec path)."""
+def latest_run(connection: sqlite3.Connection, plan: Plan) -> sqlite3.Row | None:
+    """The newest run of the spec of ``plan`` (matched by resolved spec path), if any."""
     key = spec_key(plan)
     if key is None:
         row = connection.execute(
@@ -56,8 +56,6 @@ def latest_run(connection: sqlite3.Connection, plan: Plan, *, where: str) -> sql
         row = connection.execute(
             "SELECT * FROM runs WHERE spec_path = ? ORDER BY started_at DESC LIMIT 1", (key,)
         ).fetchone()
-    if row is None:
-        raise RunNotFound(f"no run of {key or plan.name} in {where} to resume")
     return row
 
 

@@ -54,8 +54,9 @@ class JournalError(Exception):
 class Resumption(NamedTuple):
     """What :meth:`Journal.prepare_resume` found."""
 
-    run_id: str
-    """The run resumed from."""
+    run_id: str | None
+    """The run resumed from; None when the latest run was asked for and the spec has none
+    yet (a run killed before it was recorded, or a first run): every branch runs."""
     reused: dict[str, ReusedResult]
     """The results that can be reused, by branch id."""
     ended_groups: int
@@ -137,11 +138,11 @@ class Journal:
         groups that killed runs left running, and say what can be reused.
 
         Raises:
-            JournalError: there is no such run.
+            JournalError: ``run_ref`` names no run.
         """
         try:
             if run_ref == LATEST:
-                run = latest_run(self._connection, plan, where=self.label)
+                run = latest_run(self._connection, plan)
             else:
                 run = find_run(self._connection, run_ref, where=self.label)
         except RunNotFound as error:
@@ -150,6 +151,8 @@ class Journal:
             ended = self.end_leftovers()
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot resume from {self.label}: {error}") from None
+        if run is None:
+            return Resumption(None, {}, ended)
         reused = reusable_results(self._connection, run["id"], plan, root=self.root)
         self._prepared[run["id"]] = reused
         return Resumption(run["id"], reused, ended)

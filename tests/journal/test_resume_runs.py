@@ -110,6 +110,21 @@ def test_resuming_a_run_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> 
     assert runs_of(tmp_path, "a") == 0
 
 
+def test_resuming_a_spec_never_run_runs_every_branch(tmp_path: Path) -> None:
+    # A run killed before it was recorded leaves nothing to resume: --resume starts afresh.
+    spec = write_spec(tmp_path, {"a": counted("a")})
+    result = fanout(spec, tmp_path / "journal", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(
+        f"fanout-tui: no earlier run of {spec} in {tmp_path / 'journal'}/ to resume; "
+        "running every branch\n"
+    )
+    assert runs_of(tmp_path, "a") == 1
+    again = fanout(spec, tmp_path / "journal", "--resume")
+    assert again.returncode == 0 and "no earlier run" not in again.stderr
+    assert runs_of(tmp_path, "a") == 1
+
+
 def test_resume_ends_the_process_group_a_killed_run_left(tmp_path: Path) -> None:
     journal = tmp_path / "journal"
     spec = write_spec(tmp_path, {"long": "sleep 60", "quick": counted("quick")})

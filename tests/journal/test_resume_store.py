@@ -118,11 +118,15 @@ def test_resume_names_a_run_by_a_unique_prefix(journal: Journal, tmp_path: Path)
 
 def test_resuming_a_run_that_does_not_exist_says_so(journal: Journal, tmp_path: Path) -> None:
     plan = make_plan(tmp_path, {"a": "true"})
-    with pytest.raises(JournalError, match=r"^no run of .*spec.yaml in .*\.fanout/ to resume$"):
-        journal.prepare_resume(plan, "latest")
     _first_run(journal, plan, {"a": BranchStatus.SUCCEEDED})
     with pytest.raises(JournalError, match=r"^no run abc123 in .*\.fanout/$"):
         journal.prepare_resume(plan, "abc123")
+
+
+def test_the_latest_run_of_a_spec_never_run_is_none(journal: Journal, tmp_path: Path) -> None:
+    other = make_plan(tmp_path / "other", {"a": "true"})
+    _first_run(journal, other, {"a": BranchStatus.SUCCEEDED})
+    assert journal.prepare_resume(make_plan(tmp_path, {"a": "true"}), "latest") == (None, {}, 0)
 
 
 def test_latest_is_the_latest_run_of_the_same_spec(journal: Journal, tmp_path: Path) -> None:
