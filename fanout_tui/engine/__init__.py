@@ -4,7 +4,7 @@ Never imports Textual (a test enforces it); usable as a library and headless.
 """
 
 from fanout_tui.engine.clock import Clock, SystemClock
-from fanout_tui.engine.control import EngineControl, Listener, ReusedResult
+from fanout_tui.engine.control import EngineControl, Listener
 from fanout_tui.engine.events import (
     AttemptEnded,
     AttemptStarted,
@@ -17,6 +17,7 @@ from fanout_tui.engine.events import (
     PolicyState,
     ProcessStarted,
     ResultsChanged,
+    ReusedResult,
     RunFinished,
     RunOutcome,
     results_document,

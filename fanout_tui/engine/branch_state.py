@@ -6,8 +6,7 @@ from typing import Any
 
 import anyio
 
-from fanout_tui.engine.control import ReusedResult
-from fanout_tui.engine.events import BranchReport, BranchStatus
+from fanout_tui.engine.events import BranchReport, BranchStatus, ReusedResult
 from fanout_tui.spec.plan import BranchPlan
 
 
@@ -33,7 +32,6 @@ class BranchRun:
         "plan",
         "reason",
         "result",
-        "reused",
         "reused_from",
         "running",
         "scope",
@@ -55,8 +53,8 @@ class BranchRun:
         self.waiting_on: str | None = None
         self.result: Any = None
         self.exit_code: int | None = None
-        self.reused = False
         self.reused_from: ReusedResult | None = None
+        """The earlier run's result the branch holds, until an operator's retry."""
         self.generation = 0
         """Bumped by each fresh attempt set; a stale attempt loop leaves the branch alone."""
         self.scope: anyio.CancelScope | None = None
@@ -75,10 +73,14 @@ class BranchRun:
         """The branch id."""
         return self.plan.id
 
+    @property
+    def reused(self) -> bool:
+        """Whether the branch holds a result reused from an earlier run."""
+        return self.reused_from is not None
+
     def reuse(self, reused: ReusedResult) -> None:
         """Start settled as SUCCEEDED with an earlier run's result."""
         self.status = BranchStatus.SUCCEEDED
-        self.reused = True
         self.reused_from = reused
         self.result = reused.result
         self.attempt = reused.attempts
@@ -95,7 +97,6 @@ class BranchRun:
         self.attempt = self.attempts_started + 1
         self.reason = None
         self.waiting_on = None
-        self.reused = False
         self.reused_from = None
         self.result = None
         self.exit_code = None

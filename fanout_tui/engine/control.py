@@ -7,23 +7,12 @@ fake with the same surface.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from fanout_tui.engine.events import Event, RunOutcome
 from fanout_tui.spec.plan import Plan
 
 Listener = Callable[[Event], None]
-
-
-@dataclass(frozen=True, slots=True)
-class ReusedResult:
-    """A result that already succeeded in an earlier run with the same branch definition."""
-
-    result: Any
-    attempts: int
-    duration_s: float | None
-    run_id: str
 
 
 class EngineControl(Protocol):

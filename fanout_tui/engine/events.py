@@ -56,13 +56,24 @@ Stream = Literal["stdout", "stderr"]
 
 
 @dataclass(frozen=True, slots=True)
+class ReusedResult:
+    """A result that already succeeded in an earlier run with the same branch definition."""
+
+    result: Any
+    attempts: int
+    duration_s: float | None
+    run_id: str
+    """The run that computed it (followed back through earlier resumes)."""
+
+
+@dataclass(frozen=True, slots=True)
 class BranchStateChanged:
     """A branch moved to ``status``.
 
     ``reason`` is one short human sentence for failed / timed_out / cancelled (and for
     retrying: why the last attempt failed). ``waiting_on`` names the resource (or
-    ``"concurrency"`` for the global cap) while waiting. ``reused`` marks a result taken
-    from an earlier, journaled run.
+    ``"concurrency"`` for the global cap) while waiting. ``reused_from`` is the result
+    taken from an earlier, journaled run, for as long as the branch holds it.
     """
 
     branch_id: str
@@ -72,7 +83,12 @@ class BranchStateChanged:
     at: float
     reason: str | None = None
     waiting_on: str | None = None
-    reused: bool = False
+    reused_from: ReusedResult | None = None
+
+    @property
+    def reused(self) -> bool:
+        """Whether the branch holds a result reused from an earlier run."""
+        return self.reused_from is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from fanout_tui.engine.attempt import AttemptResult, attempt_log_paths, execute_
 from fanout_tui.engine.backoff import backoff_delay
 from fanout_tui.engine.branch_state import BranchRun
 from fanout_tui.engine.clock import Clock, SystemClock
-from fanout_tui.engine.control import Listener, ReusedResult
+from fanout_tui.engine.control import Listener
 from fanout_tui.engine.events import (
     AttemptEnded,
     AttemptStarted,
@@ -46,6 +46,7 @@ from fanout_tui.engine.events import (
     MergeState,
     PolicyState,
     ResultsChanged,
+    ReusedResult,
     RunFinished,
     RunOutcome,
 )
@@ -219,7 +220,7 @@ class Engine:
                 self._clock.now(),
                 reason,
                 waiting_on,
-                run.reused,
+                run.reused_from,
             )
         )
 

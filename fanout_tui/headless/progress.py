@@ -146,8 +146,8 @@ class ProgressPrinter:
     def _line(self, event: BranchStateChanged) -> str:
         branch_id, status = event.branch_id, event.status
         parts: list[str] = []
-        if event.reused:
-            parts.append("reused from an earlier run")
+        if event.reused_from is not None:
+            parts.append(f"reused from run {event.reused_from.run_id}")
         elif event.attempt >= 1 and status is not BranchStatus.PENDING:
             parts.append(f"attempt {event.attempt}/{event.max_attempts}")
         if status.settled or status is BranchStatus.RETRYING:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from fanout_tui.engine.control import ReusedResult
-from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine.events import BranchStatus, ReusedResult
 from fanout_tui.journal.leftovers import is_alive
 from fanout_tui.journal.values import load_value
 from fanout_tui.spec.plan import Plan

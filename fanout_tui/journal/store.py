@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple, Self
 
-from fanout_tui.engine.control import ReusedResult
-from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine.events import BranchStatus, ReusedResult
 from fanout_tui.engine.masking import Masker
 from fanout_tui.journal.files import make_private, private_dir, private_file
 from fanout_tui.journal.leftovers import end_leftover_groups, is_alive, process_start_time

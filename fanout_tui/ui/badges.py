@@ -6,7 +6,7 @@ import re
 
 from rich.cells import cell_len, set_cell_size
 
-from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine.events import BranchStatus, ReusedResult
 
 GLYPHS: dict[BranchStatus, str] = {
     BranchStatus.PENDING: "·",
@@ -80,3 +80,12 @@ def fit(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return set_cell_size(text, width)
     return set_cell_size(text, width - 1) + "…"
+
+
+def reused_note(reused: ReusedResult) -> str:
+    """Where a reused result comes from: ``reused from run d34020ff3f7b · 1 attempt · 1.7s``."""
+    parts = [f"reused from run {reused.run_id}"]
+    parts.append("1 attempt" if reused.attempts == 1 else f"{reused.attempts} attempts")
+    if reused.duration_s is not None:
+        parts.append(format_duration(reused.duration_s))
+    return " · ".join(parts)

@@ -7,15 +7,15 @@ in memory stand in.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from enum import StrEnum
 from itertools import repeat
 from pathlib import Path
 
 from fanout_tui.engine.events import BranchStatus, Stream
-from fanout_tui.ui.badges import WORDS, clean, format_duration
+from fanout_tui.ui.badges import WORDS, clean, format_duration, reused_note
 from fanout_tui.ui.model import AttemptRecord, BranchView
+from fanout_tui.ui.result_text import result_text
 
 MAX_LINES_PER_STREAM = 200_000
 """Beyond this many lines a stream shows only its tail (the file keeps everything)."""
@@ -92,19 +92,16 @@ def _attempt_lines(view: BranchView, record: AttemptRecord) -> Iterator[LogLine]
 def branch_log(view: BranchView) -> list[LogLine]:
     """Everything the full-log screen shows for ``view``, top to bottom."""
     lines: list[LogLine] = []
-    if not view.attempts:
-        note = "reused from an earlier run" if view.reused else "no attempt has started yet"
-        lines.append((f"({note})", LineKind.NOTE))
+    if view.reused_from is not None:
+        lines.append((f"({reused_note(view.reused_from)})", LineKind.NOTE))
+    elif not view.attempts:
+        lines.append(("(no attempt has started yet)", LineKind.NOTE))
     for record in view.attempts:
         lines.extend(_attempt_lines(view, record))
         lines.append(("", LineKind.NOTE))
     if view.result is not None:
         lines.append(("── result ──", LineKind.HEADING))
-        text = (
-            view.result
-            if isinstance(view.result, str)
-            else json.dumps(view.result, indent=2, ensure_ascii=False, default=str)
-        )
+        text = result_text(view.result)
         lines.extend(zip(map(clean, text.splitlines()), repeat(LineKind.RESULT)))
     if view.reason and view.status is not BranchStatus.SUCCEEDED:
         lines.append(("── failure reason ──", LineKind.HEADING))

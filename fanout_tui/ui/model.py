@@ -24,11 +24,13 @@ from fanout_tui.engine.events import (
     OutputLines,
     PolicyState,
     ResultsChanged,
+    ReusedResult,
     RunFinished,
     RunOutcome,
     Stream,
 )
 from fanout_tui.spec.plan import BranchPlan, Plan
+from fanout_tui.ui.result_text import preview_lines
 
 OUTPUT_LINES_KEPT = 1000
 """Output lines kept in memory per branch; the full log screen reads the log files."""
@@ -81,7 +83,10 @@ class BranchView:
     max_attempts: int = 1
     reason: str | None = None
     waiting_on: str | None = None
-    reused: bool = False
+    reused_from: ReusedResult | None = None
+    """The earlier run's result the branch holds, until an operator's retry."""
+    reused_preview: tuple[str, ...] = ()
+    """The first lines of that result, for its panel (the run printed nothing for it)."""
     attempts: list[AttemptRecord] = field(default_factory=list)
     """Every attempt in the order it started (an operator's retry starts a fresh set)."""
     output: deque[str] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES_KEPT))
@@ -102,6 +107,11 @@ class BranchView:
         return self.plan.label
 
     @property
+    def reused(self) -> bool:
+        """Whether the branch holds a result reused from an earlier run."""
+        return self.reused_from is not None
+
+    @property
     def can_retry(self) -> bool:
         """Whether an operator's retry acts: failed, timed out, cancelled, or reused from an
         earlier run (a fresh run of it)."""
@@ -114,7 +124,9 @@ class BranchView:
 
     @property
     def result(self) -> Any:
-        """The result of the attempt that succeeded (None otherwise)."""
+        """The result of the attempt that succeeded, or the one reused (None otherwise)."""
+        if self.reused_from is not None:
+            return self.reused_from.result
         current = self.current
         if self.status is BranchStatus.SUCCEEDED and current is not None:
             return current.result
@@ -259,7 +271,11 @@ class RunModel:
         view.max_attempts = event.max_attempts
         view.reason = event.reason
         view.waiting_on = event.waiting_on
-        view.reused = event.reused
+        if event.reused_from is not view.reused_from:
+            view.reused_from = event.reused_from
+            view.reused_preview = (
+                () if event.reused_from is None else preview_lines(event.reused_from.result)
+            )
         changes.branches.add(view.id)
 
     def _attempt_started(self, event: AttemptStarted, changes: Changes) -> None:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from fanout_tui.engine.control import ReusedResult
-from fanout_tui.engine.events import AttemptEnded, BranchStateChanged, BranchStatus, PolicyState
+from fanout_tui.engine.events import (
+    AttemptEnded,
+    BranchStateChanged,
+    BranchStatus,
+    PolicyState,
+    ReusedResult,
+)
 from fanout_tui.engine.testing import ScriptedExecutor, fail, hang, ok
 from fanout_tui.spec.plan import PolicyMode, PolicyPlan
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from fanout_tui.engine.attempt import AttemptResult
-from fanout_tui.engine.control import ReusedResult
 from fanout_tui.engine.events import (
     AttemptEnded,
     AttemptStarted,
@@ -13,6 +12,7 @@ from fanout_tui.engine.events import (
     BranchStatus,
     OutputLines,
     PolicyState,
+    ReusedResult,
     RunFinished,
 )
 from fanout_tui.engine.runner import Engine

@@ -13,6 +13,7 @@ from fanout_tui.engine.events import (
     BranchStatus,
     MergeState,
     PolicyState,
+    ReusedResult,
     RunOutcome,
 )
 from fanout_tui.headless import ProgressPrinter
@@ -73,11 +74,12 @@ def test_retrying_and_reused_and_cancel_before_start() -> None:
     progress, stream, _ = printer()
     progress.on_event(change("a", S.RUNNING, at=1.0))
     progress.on_event(change("a", S.RETRYING, at=1.5, reason="exit code 1"))
-    progress.on_event(change("b", S.SUCCEEDED, 2, reused=True))
+    earlier = ReusedResult("b's result", attempts=2, duration_s=1.5, run_id="d34020ff3f7b")
+    progress.on_event(change("b", S.SUCCEEDED, 2, reused_from=earlier))
     progress.on_event(change("c", S.CANCELLED, 0, reason="cancelled by the operator"))
     assert stream.getvalue().splitlines()[1:] == [
         "[   0.0s] a         retrying   attempt 1/3  0.50s  exit code 1",
-        "[   0.0s] b         succeeded  reused from an earlier run",
+        "[   0.0s] b         succeeded  reused from run d34020ff3f7b",
         "[   0.0s] c         cancelled  cancelled by the operator",
     ]
 

@@ -21,6 +21,7 @@ from fanout_tui.engine.events import (
     OutputLines,
     PolicyState,
     ResultsChanged,
+    ReusedResult,
     RunFinished,
     RunOutcome,
 )
@@ -202,8 +203,16 @@ def state(
     waiting_on: str | None = None,
     reused: bool = False,
 ) -> BranchStateChanged:
+    earlier = ReusedResult(f"{branch_id}'s earlier result", attempt, 1.5, "d34020ff3f7b")
     return BranchStateChanged(
-        branch_id, status, attempt, of, at, reason=reason, waiting_on=waiting_on, reused=reused
+        branch_id,
+        status,
+        attempt,
+        of,
+        at,
+        reason=reason,
+        waiting_on=waiting_on,
+        reused_from=earlier if reused else None,
     )
 
 

@@ -26,12 +26,21 @@ def grid_text(app: FanoutApp) -> str:
     return "\n".join(app.grid.render_line(y).text for y in range(app.grid.size.height))
 
 
-async def test_a_reused_result_is_marked_on_its_panel() -> None:
+async def test_a_reused_result_is_marked_and_shown_on_its_panel_and_in_its_log() -> None:
     plan = make_plan(["cached", "fresh"])
     app = build(ScriptedEngine(plan, [state("cached", S.SUCCEEDED, reused=True)])).app
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "♻ reused" in grid_text(app)
+        assert "cached's earlier result" in grid_text(app)  # the run printed nothing for it
+        await pilot.press("enter")
+        assert isinstance(app.screen, LogScreen)
+        texts = [text for text, _ in app.screen.query_one(LogView)._lines]
+        assert texts == [
+            "(reused from run d34020ff3f7b · 1 attempt · 1.5s)",
+            "── result ──",
+            "cached's earlier result",
+        ]
 
 
 async def test_the_open_log_follows_new_output() -> None:

@@ -23,7 +23,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from fanout_tui.engine.events import BranchStatus
-from fanout_tui.ui.badges import GLYPHS, WORDS, clean, fit, format_duration, status_class
+from fanout_tui.ui.badges import (
+    GLYPHS,
+    WORDS,
+    clean,
+    fit,
+    format_duration,
+    reused_note,
+    status_class,
+)
 from fanout_tui.ui.model import BranchFilter, BranchView
 
 CARD_MIN_WIDTH = 34
@@ -358,8 +366,8 @@ class BranchGrid(ScrollView, can_focus=True):
             return " " + clean(view.reason), colour
         if view.waiting_on:
             return f" waits on {view.waiting_on}", colour
-        if view.reused:
-            return " ♻ reused from an earlier run", colour
+        if view.reused_from is not None:
+            return " ♻ " + reused_note(view.reused_from), colour
         last = view.last_lines(1)
         if last:
             return " " + clean(last[0].text), self._output_style(last[0].stream, background)
@@ -427,8 +435,11 @@ class BranchGrid(ScrollView, can_focus=True):
         if line <= len(extra):
             return extra[line - 1]
         output_lines = lines - 1 - len(extra)
-        recent = view.last_lines(output_lines)
         position = line - 1 - len(extra)
+        if view.reused:  # no output in this run: show what it holds
+            shown = view.reused_preview
+            return (clean(shown[position]) if position < len(shown) else ""), background
+        recent = view.last_lines(output_lines)
         if 0 <= position < len(recent):
             entry = recent[position]
             return clean(entry.text), self._output_style(entry.stream, background)
