@@ -224,8 +224,16 @@ class Engine:
             )
         )
 
-    def _settle(self, run: BranchRun, status: BranchStatus, reason: str | None = None) -> None:
-        run.settled_at = self._clock.now()
+    def _settle(
+        self,
+        run: BranchRun,
+        status: BranchStatus,
+        reason: str | None = None,
+        *,
+        at: float | None = None,
+    ) -> None:
+        """Settle ``run`` as ``status``; ``at``: when its last attempt ended (default now)."""
+        run.settled_at = self._clock.now() if at is None else at
         self._set(run, status, reason=reason)
         self._merge_changed()
         if (
@@ -313,14 +321,14 @@ class Engine:
             with await self._pool.acquire(branch.uses, on_wait=on_wait):
                 if run.generation != generation or run.cancelling:
                     return  # cancelled while its cancellation is still on its way
-                result = await self._run_attempt(run)
+                result, ended = await self._run_attempt(run)
             run.exit_code = result.exit_code
             if result.status is BranchStatus.SUCCEEDED:
                 run.result = result.result
-                self._settle(run, BranchStatus.SUCCEEDED)
+                self._settle(run, BranchStatus.SUCCEEDED, at=ended)
                 return
             if run.attempts_started >= run.max_attempts:
-                self._settle(run, result.status, result.reason)
+                self._settle(run, result.status, result.reason, at=ended)
                 return
             failures += 1
             self._set(run, BranchStatus.RETRYING, reason=result.reason)
@@ -330,7 +338,9 @@ class Engine:
         if run.generation == generation and not run.cancelling:
             self._set(run, BranchStatus.WAITING, waiting_on=waiting_on)
 
-    async def _run_attempt(self, run: BranchRun) -> AttemptResult:
+    async def _run_attempt(self, run: BranchRun) -> tuple[AttemptResult, float]:
+        """Run one attempt of ``run``; return its result and the clock time it ended (a
+        branch it settles reports the same duration as its one attempt)."""
         run.attempts_started += 1
         attempt = run.attempt = run.attempts_started
         started = self._clock.now()
@@ -368,7 +378,7 @@ class Engine:
                 result.result,
             )
         )
-        return result
+        return result, ended
 
     def _fingerprint(self, branch: BranchPlan) -> str:
         fingerprint = self._fingerprints.get(branch.id)

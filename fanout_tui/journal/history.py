@@ -46,7 +46,9 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
                     _duration(run["duration_s"]),
                     outcome,
                     _describe_counts(
-                        counts.get(run["id"], {}), interrupted=outcome == "interrupted"
+                        counts.get(run["id"], {}),
+                        total=run["branch_count"],
+                        interrupted=outcome == "interrupted",
                     ),
                 )
             )
@@ -147,9 +149,14 @@ def _state_counts(connection: sqlite3.Connection) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _describe_counts(counts: dict[str, int], *, interrupted: bool) -> str:
+def _describe_counts(counts: dict[str, int], *, total: int, interrupted: bool) -> str:
     """``"498 succeeded, 2 failed (120 reused)"``; in a run that was killed, branches that
-    had not settled count as interrupted."""
+    had not settled count as interrupted. Branches without a row yet (a run's writer adds
+    them just after it starts) count as pending."""
+    counts = dict(counts)
+    unwritten = total - sum(n for state, n in counts.items() if state != "reused")
+    if unwritten > 0:
+        counts["pending"] = counts.get("pending", 0) + unwritten
     shown = {state: counts[state] for state in STATE_ORDER if counts.get(state)}
     if interrupted:
         unsettled = [state for state in shown if state not in _SETTLED]

@@ -19,14 +19,15 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from fanout_tui.engine.events import Event, RunOutcome
+from fanout_tui.engine.events import Event, RunFinished, RunOutcome
 from fanout_tui.engine.masking import Masker
 from fanout_tui.engine.run_mark import RUN_MARK
-from fanout_tui.journal.rows import Finish, RowWriter, journaled
+from fanout_tui.journal.rows import Finish, NewBranches, RowWriter, journaled
 from fanout_tui.journal.schema import connect, transaction
+from fanout_tui.spec.plan import BranchPlan
 
 MAX_BATCH = 1000
 """Events written in one transaction at most."""
@@ -43,7 +44,7 @@ on resume, which is all the window costs."""
 _STOP = object()
 
 
-_Item = tuple[float, Event | Finish]
+_Item = tuple[float, Event | Finish | NewBranches]
 
 
 class RunRecorder:
@@ -63,6 +64,7 @@ class RunRecorder:
         run_dir: Path,
         log_dir: Path,
         branch_index: Mapping[str, int],
+        new_branches: Sequence[BranchPlan],
         reused: set[str],
         masker: Masker,
     ) -> None:
@@ -81,8 +83,13 @@ class RunRecorder:
         self._error: BaseException | None = None
         self._closed = False
         self._stopped = False
+        self._recorded_outcome: RunOutcome | None = None
+        """The outcome of the engine's ``RunFinished``, once recorded."""
         self._hurry = threading.Event()
         """Set when someone waits for the writer (finish, close, flush): no pause then."""
+        if new_branches:
+            # Their rows go first, from the writer: no process waits for them.
+            self._queue.put((time.time(), NewBranches(tuple(new_branches))))
         self._thread = threading.Thread(
             target=self._write_loop, name=f"journal-{run_id}", daemon=True
         )
@@ -99,10 +106,14 @@ class RunRecorder:
         like output lines, which the engine already spools to the log files)."""
         if journaled(event):
             self._queue.put((time.time(), event))
+            if type(event) is RunFinished:
+                # finish() follows: the last pass can start while the engine winds down.
+                self._recorded_outcome = event.outcome
+                self._hurry.set()
 
     def finish(self, outcome: RunOutcome) -> None:
         """Record the outcome, write everything queued and stop the writer."""
-        if not self._closed:
+        if not self._closed and outcome is not self._recorded_outcome:
             self._queue.put((time.time(), Finish(outcome)))
         self.close()
 

@@ -8,6 +8,7 @@ ends within one batch costs one insert of its attempt and one update of its bran
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from fanout_tui.engine.events import (
 from fanout_tui.engine.masking import Masker
 from fanout_tui.engine.report import outcome_word
 from fanout_tui.journal.values import dump_value, relative_path
+from fanout_tui.spec.plan import BranchPlan
 
 _IMPLIED = frozenset({BranchStatus.PENDING, BranchStatus.WAITING, BranchStatus.SUCCEEDED})
 """States that state changes do not write (see :class:`RowWriter`)."""
@@ -60,6 +62,51 @@ def journaled(event: Event) -> bool:
 
 AttemptKey = tuple[str, int]
 """A branch id and an attempt number (the engine never reuses one within a run)."""
+
+
+INSERT_BRANCH = (
+    "INSERT INTO branches (run_id, id, idx, title, command, fingerprint, status, attempts, "
+    "duration_s, reused_from, result, result_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""Takes the values of :func:`branch_row`."""
+
+_PENDING = (str(BranchStatus.PENDING), 0, None, None, None, None)
+
+
+def branch_row(
+    run_id: str,
+    branch: BranchPlan,
+    masker: Masker,
+    *,
+    fingerprint: str = "",
+    earlier: tuple[object, ...] = _PENDING,
+) -> tuple[object, ...]:
+    """The values of :data:`INSERT_BRANCH` for ``branch``: a pending branch, unless
+    ``earlier`` gives status, attempts, duration_s, reused_from, result and result_file.
+
+    The fingerprint of a branch that runs comes with its first attempt (the engine
+    computes it anyway).
+    """
+    title = None if branch.title is None else masker.mask(branch.title)
+    command = masker.mask(describe_command(branch))
+    return (run_id, branch.id, branch.index, title, command, fingerprint, *earlier)
+
+
+def describe_command(branch: BranchPlan) -> str:
+    """The branch's command as the operator would type it (or its callable and arguments)."""
+    if isinstance(branch.run, tuple):
+        return shlex.join(branch.run)
+    if branch.run is not None:
+        return branch.run
+    arguments = ", ".join(f"{name}={value!r}" for name, value in branch.with_args.items())
+    return f"{branch.call}({arguments})"
+
+
+@dataclass(frozen=True, slots=True)
+class NewBranches:
+    """Branches of the run whose rows the writer inserts before anything else."""
+
+    branches: tuple[BranchPlan, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +159,25 @@ class RowWriter:
         self._with_result = with_result
         """Branches whose row holds a result (a new attempt must clear it)."""
         self._masker = masker
+        self._succeeded: dict[str, tuple[int, float | None]] = {}
+        """Attempts and duration of each branch whose row holds its success, as written."""
         self._merge_written: tuple[PolicyState, str | None] | None = None
         """The merge state and error the run's row holds (written only when they change)."""
 
     def write(
-        self, connection: sqlite3.Connection, batch: Iterable[tuple[float, Event | Finish]]
+        self,
+        connection: sqlite3.Connection,
+        batch: Iterable[tuple[float, Event | Finish | NewBranches]],
     ) -> None:
         """Write a batch of ``(wall time, event)`` in the caller's transaction."""
         changes = _Changes()
         for at, event in batch:
             match event:
+                case NewBranches():
+                    connection.executemany(
+                        INSERT_BRANCH,
+                        (branch_row(self._run_id, b, self._masker) for b in event.branches),
+                    )
                 case BranchStateChanged():
                     self._state_changed(changes, event)
                 case AttemptStarted():
@@ -157,6 +213,7 @@ class RowWriter:
             "stderr_log": relative_path(event.stderr_log, self._root),
         }
         changes.branch(event.branch_id)["fingerprint"] = event.fingerprint
+        self._succeeded.pop(event.branch_id, None)
         if event.branch_id in self._with_result:
             # A new attempt replaces the result the branch had (an operator's retry).
             self._with_result.discard(event.branch_id)
@@ -181,6 +238,7 @@ class RowWriter:
                 result=inline,
                 result_file=file,
             )
+            self._succeeded[event.branch_id] = (event.attempt, event.duration_s)
 
     def _flush(self, connection: sqlite3.Connection, changes: _Changes) -> None:
         if changes.new_attempts:
@@ -252,6 +310,7 @@ class RowWriter:
             ),
         )
         # Most rows hold all of it already: those are left as they are, not rewritten.
+        written = self._succeeded
         connection.executemany(
             "UPDATE branches SET status = ?1, attempts = ?3, duration_s = ?4, "
             "reason = CASE WHEN ?1 = 'succeeded' THEN NULL ELSE COALESCE(?2, reason) END "
@@ -261,19 +320,16 @@ class RowWriter:
             (
                 (str(b.status), self._masked(b.error), b.attempts, b.duration_s, self._run_id, b.id)
                 for b in outcome.branches
+                if not (
+                    b.status is BranchStatus.SUCCEEDED
+                    and b.error is None
+                    and written.get(b.id) == (b.attempts, b.duration_s)
+                )
             ),
         )
         # A success the engine reported without its attempt's end (none in practice).
-        missing = {
-            row[0]
-            for row in connection.execute(
-                "SELECT id FROM branches WHERE run_id = ? AND status = ? "
-                "AND result IS NULL AND result_file IS NULL",
-                (self._run_id, str(BranchStatus.SUCCEEDED)),
-            )
-        }
         for branch in outcome.branches:
-            if branch.id in missing:
+            if branch.status is BranchStatus.SUCCEEDED and branch.id not in self._with_result:
                 inline, file = self._dump_result(branch.id, branch.result)
                 connection.execute(
                     "UPDATE branches SET result = ?, result_file = ? WHERE run_id = ? AND id = ?",

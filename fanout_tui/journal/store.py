@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shlex
 import sqlite3
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from fanout_tui.journal.lookup import (
     spec_key,
 )
 from fanout_tui.journal.recorder import RunRecorder
+from fanout_tui.journal.rows import INSERT_BRANCH, branch_row
 from fanout_tui.journal.schema import (
     DATABASE_NAME,
     SchemaTooNew,
@@ -225,6 +225,7 @@ class Journal:
             run_dir=run_dir,
             log_dir=log_dir,
             branch_index={b.id: b.index for b in plan.branches},
+            new_branches=tuple(b for b in plan.branches if b.id not in reused),
             reused=set(reused),
             masker=masker,
         )
@@ -238,6 +239,8 @@ class Journal:
         reused: dict[str, ReusedResult],
         masker: Masker,
     ) -> tuple[str, Path]:
+        """Commit the run's row and the rows of its reused branches (a resume of this run,
+        should it be killed, finds them); the writer adds the other branches' rows."""
         secret_names = frozenset(plan.secrets)
         pid = os.getpid()
         with transaction(self._connection):
@@ -258,32 +261,25 @@ class Journal:
                 ),
             )
             self._connection.executemany(
-                "INSERT INTO branches (run_id, id, idx, title, command, fingerprint, status, "
-                "attempts, duration_s, reused_from, result, result_file) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                INSERT_BRANCH,
                 [
-                    (
+                    branch_row(
                         run_id,
-                        branch.id,
-                        branch.index,
-                        None if branch.title is None else masker.mask(branch.title),
-                        masker.mask(describe_command(branch)),
-                        # Known now for a reused branch; the others' comes with their
-                        # first attempt (the engine computes it anyway).
-                        branch.fingerprint(secret_names) if branch.id in reused else "",
-                        *self._earlier_columns(reused.get(branch.id), masker, run_dir, branch),
+                        branch,
+                        masker,
+                        fingerprint=branch.fingerprint(secret_names),
+                        earlier=self._earlier_columns(reused[branch.id], masker, run_dir, branch),
                     )
                     for branch in plan.branches
+                    if branch.id in reused
                 ],
             )
         return run_id, run_dir
 
     def _earlier_columns(
-        self, earlier: ReusedResult | None, masker: Masker, run_dir: Path, branch: BranchPlan
+        self, earlier: ReusedResult, masker: Masker, run_dir: Path, branch: BranchPlan
     ) -> tuple[object, ...]:
-        """status, attempts, duration_s, reused_from, result, result_file of a new branch."""
-        if earlier is None:
-            return (str(BranchStatus.PENDING), 0, None, None, None, None)
+        """status, attempts, duration_s, reused_from, result, result_file of a reused branch."""
         inline, file = dump_value(
             earlier.result,
             masker,
@@ -302,13 +298,3 @@ class Journal:
             ).fetchone()
             if taken is None:  # keep six characters enough to name any run
                 return run_id
-
-
-def describe_command(branch: BranchPlan) -> str:
-    """The branch's command as the operator would type it (or its callable and arguments)."""
-    if isinstance(branch.run, tuple):
-        return shlex.join(branch.run)
-    if branch.run is not None:
-        return branch.run
-    arguments = ", ".join(f"{name}={value!r}" for name, value in branch.with_args.items())
-    return f"{branch.call}({arguments})"

@@ -70,6 +70,18 @@ def test_a_killed_run_lists_as_interrupted(tmp_path: Path) -> None:
     assert row.endswith("1 succeeded, 1 interrupted")
 
 
+def test_a_run_killed_before_its_branch_rows_were_written_counts_them(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, {"a": "true", "b": "true", "c": "true"})
+    with Journal.open(tmp_path / ".fanout") as journal:
+        journal.start_run(plan).close()
+        # As if killed before the writer's first commit, which holds the branches' rows.
+        journal.connection.execute("DELETE FROM branches")
+        journal.connection.execute("UPDATE runs SET owner_start_time = -1")
+    out = io.StringIO()
+    list_runs(tmp_path / ".fanout", out=out)
+    assert out.getvalue().splitlines()[1].endswith("interrupted  3 interrupted")
+
+
 def test_show_prints_the_merged_result(tmp_path: Path) -> None:
     _, second = _record_two_runs(tmp_path / ".fanout", tmp_path)
     out = io.StringIO()

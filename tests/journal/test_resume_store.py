@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sqlite3
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
 from fanout_tui.cli import main
 from fanout_tui.engine.events import BranchStatus
-from fanout_tui.journal import Journal, JournalError
+from fanout_tui.journal import Journal, JournalError, schema
+from fanout_tui.journal import recorder as recorder_module
 from fanout_tui.journal.leftovers import process_start_time
 from fanout_tui.spec.plan import Plan
 
@@ -214,3 +217,34 @@ def test_resuming_says_how_many_leftover_groups_it_ended(
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_resumed_run_commits_its_reused_rows_before_it_starts(
+    journal: Journal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer adds the other branches' rows later; should the run be killed before
+    # then, resuming it must still find what it reused.
+    plan = make_plan(tmp_path, {"done": "true", "todo": "false"})
+    first = _first_run(journal, plan, {"done": BranchStatus.SUCCEEDED})
+    resumed_from, _, _ = journal.prepare_resume(plan, first)
+    writer_may_start = threading.Event()
+
+    def held_connect(database: Path) -> sqlite3.Connection:
+        writer_may_start.wait(timeout=60)
+        return schema.connect(database)
+
+    monkeypatch.setattr(recorder_module, "connect", held_connect)
+    recorder = journal.start_run(plan, resumed_from=resumed_from)
+    try:
+        rows = journal.connection.execute(
+            "SELECT id, status FROM branches WHERE run_id = ?", (recorder.run_id,)
+        ).fetchall()
+        assert [(row["id"], row["status"]) for row in rows] == [("done", "succeeded")]
+        assert set(journal.prepare_resume(plan, recorder.run_id).reused) == {"done"}
+    finally:
+        writer_may_start.set()
+        recorder.close()
+    ids = journal.connection.execute(
+        "SELECT id FROM branches WHERE run_id = ? ORDER BY idx", (recorder.run_id,)
+    ).fetchall()
+    assert [row["id"] for row in ids] == ["done", "todo"]
