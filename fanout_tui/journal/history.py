@@ -87,6 +87,16 @@ def _show_branch(journal: Journal, run: sqlite3.Row, branch_id: str, out: TextIO
         "SELECT * FROM branches WHERE run_id = ? AND id = ?", (run["id"], branch_id)
     ).fetchone()
     if branch is None:
+        (recorded,) = connection.execute(
+            "SELECT COUNT(*) FROM branches WHERE run_id = ?", (run["id"],)
+        ).fetchone()
+        if recorded < run["branch_count"]:
+            # Its writer adds them just after the run starts.
+            raise JournalError(
+                f"run {run['id']} has no record of branch {branch_id}: it holds {recorded} "
+                f"of its {run['branch_count']} branches (killed just after it started, "
+                "or starting now)"
+            )
         raise JournalError(f"run {run['id']} has no branch {branch_id}")
     status = branch["status"]
     if run["ended_at"] is None and not run_is_live(run) and status not in _SETTLED:

@@ -200,6 +200,9 @@ class RowWriter:
         if event.reused:
             changes.branch(event.branch_id)["status"] = str(event.status)
         elif journaled(event):
+            # Running, retrying or settled without success: an operator retried a reused
+            # branch (its first attempt may never start, if cancelled at once).
+            self._drop_result(changes, event.branch_id)
             row = changes.branch(event.branch_id)
             row.update(status=str(event.status), reason=self._masked(event.reason))
             if event.attempt > 0:
@@ -214,10 +217,13 @@ class RowWriter:
         }
         changes.branch(event.branch_id)["fingerprint"] = event.fingerprint
         self._succeeded.pop(event.branch_id, None)
-        if event.branch_id in self._with_result:
-            # A new attempt replaces the result the branch had (an operator's retry).
-            self._with_result.discard(event.branch_id)
-            changes.branch(event.branch_id).update(result=None, result_file=None, reused_from=None)
+        self._drop_result(changes, event.branch_id)
+
+    def _drop_result(self, changes: _Changes, branch_id: str) -> None:
+        """Clear the result the branch's row holds: a new attempt set replaces it."""
+        if branch_id in self._with_result:
+            self._with_result.discard(branch_id)
+            changes.branch(branch_id).update(result=None, result_file=None, reused_from=None)
 
     def _attempt_ended(self, changes: _Changes, at: float, event: AttemptEnded) -> None:
         key = (event.branch_id, event.attempt)

@@ -99,10 +99,13 @@ def branch_log(view: BranchView) -> list[LogLine]:
     for record in view.attempts:
         lines.extend(_attempt_lines(view, record))
         lines.append(("", LineKind.NOTE))
-    if view.result is not None:
+    if view.status is BranchStatus.SUCCEEDED and (view.reused or view.attempts):
         lines.append(("── result ──", LineKind.HEADING))
         text = result_text(view.result)
-        lines.extend(zip(map(clean, text.splitlines()), repeat(LineKind.RESULT)))
+        if text:
+            lines.extend(zip(map(clean, text.splitlines()), repeat(LineKind.RESULT)))
+        else:
+            lines.append(("(empty)", LineKind.NOTE))
     if view.reason and view.status is not BranchStatus.SUCCEEDED:
         lines.append(("── failure reason ──", LineKind.HEADING))
         lines.append((view.reason, LineKind.REASON))

@@ -80,6 +80,9 @@ def test_a_run_killed_before_its_branch_rows_were_written_counts_them(tmp_path: 
     out = io.StringIO()
     list_runs(tmp_path / ".fanout", out=out)
     assert out.getvalue().splitlines()[1].endswith("interrupted  3 interrupted")
+    run_id = out.getvalue().splitlines()[1].split()[0]
+    with pytest.raises(JournalError, match=r"has no record of branch b: it holds 0 of its 3"):
+        show_run(tmp_path / ".fanout", run_id, branch_id="b", out=io.StringIO())
 
 
 def test_show_prints_the_merged_result(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.cli import main
-from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine.events import BranchStateChanged, BranchStatus
 from fanout_tui.journal import Journal, JournalError, schema
 from fanout_tui.journal import recorder as recorder_module
 from fanout_tui.journal.leftovers import process_start_time
@@ -108,6 +108,26 @@ def test_an_operator_retry_replaces_the_earlier_result(journal: Journal, tmp_pat
     run_branch(recorder, plan, "a", status=BranchStatus.FAILED)  # retried, failed this time
     recorder.close()
     assert journal.prepare_resume(plan, "latest")[1] == {}
+
+
+def test_a_reused_branch_retried_then_cancelled_at_once_keeps_no_result(
+    journal: Journal, tmp_path: Path
+) -> None:
+    plan = make_plan(tmp_path, {"a": "true"})
+    first = _first_run(journal, plan, {"a": BranchStatus.SUCCEEDED})
+    resumed_from, reused, _ = journal.prepare_resume(plan, first)
+    recorder = journal.start_run(plan, resumed_from=resumed_from)
+    earlier = reused["a"]
+    recorder.record(BranchStateChanged("a", BranchStatus.SUCCEEDED, 1, 1, 1.0, reused_from=earlier))
+    # The operator retries it and quits before its first attempt starts.
+    recorder.record(BranchStateChanged("a", BranchStatus.PENDING, 2, 2, 2.0))
+    recorder.record(BranchStateChanged("a", BranchStatus.CANCELLED, 2, 2, 3.0, reason="quit"))
+    recorder.close()
+    row = journal.connection.execute(
+        "SELECT status, result, reused_from FROM branches WHERE run_id = ?", (recorder.run_id,)
+    ).fetchone()
+    assert tuple(row) == ("cancelled", None, None)
+    assert journal.prepare_resume(plan, recorder.run_id).reused == {}
 
 
 def test_resume_names_a_run_by_a_unique_prefix(journal: Journal, tmp_path: Path) -> None:
