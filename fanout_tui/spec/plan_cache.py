@@ -17,7 +17,9 @@ An entry is trusted only when it is a regular file owned by the current user tha
 group nor others may write. An entry that cannot be read (corrupt, truncated, from an
 older release) is a miss: the spec loads in full and the entry is written anew. Writing
 is best effort; a cache folder that cannot be written never fails a run. Deleting the
-folder clears the cache.
+folder clears the cache. Each write also removes the entries that were not written for
+:data:`MAX_AGE_S` (a spec still in use then loads in full once), so that specs made for
+one run, in temporary folders, do not pile up.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from fanout_tui.spec.reading import read_spec_bytes
 
 FORMAT = 1
 """The layout of an entry: a header (a dict of plain values), then the pickled plan."""
+
+MAX_AGE_S = 30 * 24 * 3600
+"""Entries (and temporary files left by a write that was cut short) older than this go."""
 
 
 def cache_folder() -> Path | None:
@@ -155,6 +160,25 @@ def _write(entry: Path, header: dict[str, Any], plan: Plan) -> None:
         finally:
             with contextlib.suppress(FileNotFoundError):  # gone once renamed
                 os.unlink(temporary)
+        _prune(entry.parent)
+
+
+def _prune(folder: Path) -> None:
+    """Remove the entries and temporary files of ``folder`` older than :data:`MAX_AGE_S`."""
+    import time
+
+    oldest = time.time() - MAX_AGE_S
+    with os.scandir(folder) as files:
+        for file in files:
+            name = file.name
+            ours = len(name) == 64 or (name.startswith(".") and name.endswith(".tmp"))
+            if (
+                ours
+                and file.is_file(follow_symlinks=False)
+                and file.stat(follow_symlinks=False).st_mtime < oldest
+            ):
+                with contextlib.suppress(OSError):
+                    os.unlink(file.path)
 
 
 class _RecordingEnviron(Mapping[str, str]):

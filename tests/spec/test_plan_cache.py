@@ -332,3 +332,24 @@ def test_a_cached_plan_loads_without_pydantic_or_yaml(tmp_path: Path, cache: Pat
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == [repr(plan.name)]
+
+
+def test_writing_an_entry_removes_entries_not_written_for_a_month(
+    tmp_path: Path, cache: Path
+) -> None:
+    load_plan_cached(_spec(tmp_path))
+    (kept,) = _entries(cache)
+    month_ago = kept.stat().st_mtime - plan_cache.MAX_AGE_S - 60
+    stale = [cache / ("0" * 64), cache / ".abandoned.tmp"]
+    for path in stale:
+        path.write_bytes(b"old")
+        os.utime(path, (month_ago, month_ago))
+    unrelated = cache / "notes.txt"  # not the cache's: left alone, however old
+    unrelated.write_text("mine")
+    os.utime(unrelated, (month_ago, month_ago))
+    other = tmp_path / "other"
+    other.mkdir()
+    load_plan_cached(_spec(other))  # a miss writes, and prunes
+    assert not any(path.exists() for path in stale)
+    assert kept.exists() and unrelated.exists()
+    assert len(_entries(cache)) == 3
