@@ -3,11 +3,12 @@
 Run it (not collected by pytest)::
 
     python tests/benchmarks/bench_journal.py [--branches 500] [--concurrency 8] [--reps 11]
-        [--workload quiet|talking|both]
+        [--workload quiet|talking|working|all]
 
-Two workloads: ``quiet`` branches run ``true`` (the journal's cost per branch at its
-largest share of the run) and ``talking`` branches print a few lines on stdout and stderr
-(log files too). Each repetition runs ``fanout-tui SPEC --headless`` (its ``main``, in a
+Three workloads: ``quiet`` branches run ``true`` (the journal's cost per branch at its
+largest share of the run), ``talking`` branches print a few lines on stdout and stderr
+(log files too), and ``working`` branches take 20 ms each, still less than most real
+work. Each repetition runs ``fanout-tui SPEC --headless`` (its ``main``, in a
 new process) once with ``--no-journal`` and once with a fresh ``--journal`` folder, in
 alternating order so that drift in the machine's load hits both alike.
 
@@ -37,6 +38,7 @@ TARGET = 0.10
 WORKLOADS = {
     "quiet": '["true"]',
     "talking": '["sh", "-c", "echo one; echo two; echo three >&2; echo four"]',
+    "working": '["sleep", "0.02"]',
 }
 """Each branch's ``run:``, by workload name."""
 
@@ -132,9 +134,9 @@ def main() -> int:
     parser.add_argument("--branches", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--reps", type=int, default=11)
-    parser.add_argument("--workload", choices=[*WORKLOADS, "both"], default="both")
+    parser.add_argument("--workload", choices=[*WORKLOADS, "all"], default="all")
     args = parser.parse_args()
-    workloads = list(WORKLOADS) if args.workload == "both" else [args.workload]
+    workloads = list(WORKLOADS) if args.workload == "all" else [args.workload]
 
     all_met = True
     with tempfile.TemporaryDirectory(prefix="bench-journal-") as scratch:
