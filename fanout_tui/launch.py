@@ -33,6 +33,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
 
     with ExitStack() as stack:
         reused: dict[str, ReusedResult] = {}
+        notices: list[str] = []  # what the resume did, for the operator
         if args.no_journal:
             if args.resume is not None:
                 print("fanout-tui: --resume needs the journal", file=sys.stderr)
@@ -46,17 +47,15 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
                 if args.resume is not None:
                     resumed_from, reused, ended = journal.prepare_resume(plan, args.resume)
                     if resumed_from is None:
-                        print(
-                            f"fanout-tui: no earlier run of {args.spec} in {journal.label} "
-                            "to resume; running every branch",
-                            file=sys.stderr,
+                        notices.append(
+                            f"no earlier run of {args.spec} in {journal.label} to resume; "
+                            "running every branch"
                         )
                     if ended:
                         groups = "group" if ended == 1 else "groups"
-                        print(
-                            f"fanout-tui: ended {ended} process {groups} that an "
-                            "interrupted run left running",
-                            file=sys.stderr,
+                        notices.append(
+                            f"ended {ended} process {groups} that an interrupted run left "
+                            "running"
                         )
                 recorder = journal.start_run(plan, resumed_from=resumed_from)
             except JournalError as error:
@@ -75,11 +74,13 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         if headless:
             from fanout_tui.headless import run_headless
 
+            for notice in notices:
+                print(f"fanout-tui: {notice}", file=sys.stderr)
             outcome = run_headless(engine)
         else:
             from fanout_tui.ui import run_dashboard
 
-            outcome = run_dashboard(engine, theme=args.theme)
+            outcome = run_dashboard(engine, theme=args.theme, notices=notices)
         if recorder is not None:
             recorder.finish(outcome)
 

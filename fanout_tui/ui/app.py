@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from functools import partial
 from math import ceil
@@ -73,9 +73,11 @@ class FanoutApp(App[RunOutcome]):
         theme: str | None = None,
         clock: Clock | None = None,
         theme_folders: tuple[Path, ...] | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.engine = engine
+        self._notices = tuple(notices)
         self.model = RunModel(engine.plan)
         self.clock: Clock = clock or SystemClock()
         self._pending: list[Event] = []
@@ -133,6 +135,8 @@ class FanoutApp(App[RunOutcome]):
     def on_mount(self) -> None:
         for note in self._notes:
             self.notify(note, title="Theme", severity="warning", timeout=8)
+        for notice in self._notices:
+            self.notify(notice[:1].upper() + notice[1:] + ".", timeout=12)
         self._engine_worker = self.run_worker(
             self._run_engine(), name="engine", exit_on_error=False
         )
@@ -394,6 +398,7 @@ def create_app(
     theme: str | None = None,
     clock: Clock | None = None,
     theme_folders: tuple[Path, ...] | None = None,
+    notices: Sequence[str] = (),
 ) -> FanoutApp:
     """Build the dashboard for ``engine`` (the CLI and the tests both call this).
 
@@ -402,11 +407,17 @@ def create_app(
         theme: A shipped, user or built-in theme name (unknown names fall back, with a note).
         clock: Where elapsed times are read (the engine's clock; tests inject a fixed one).
         theme_folders: Where theme files are looked for (default: shipped, then the user's).
+        notices: What the operator should know from before the run (what a resume
+            did), as ``fanout-tui:`` messages word it; notifications when it opens.
     """
-    return FanoutApp(engine, theme=theme, clock=clock, theme_folders=theme_folders)
+    return FanoutApp(
+        engine, theme=theme, clock=clock, theme_folders=theme_folders, notices=notices
+    )
 
 
-def run_dashboard(engine: EngineControl, *, theme: str | None = None) -> RunOutcome:
+def run_dashboard(
+    engine: EngineControl, *, theme: str | None = None, notices: Sequence[str] = ()
+) -> RunOutcome:
     """Run the dashboard until the operator quits; return the run's outcome.
 
     The garbage collector runs less often meanwhile: with hundreds of branches printing,
@@ -414,7 +425,7 @@ def run_dashboard(engine: EngineControl, *, theme: str | None = None) -> RunOutc
     land on keypresses (worst keypress latency under load: about 110 ms, 60 ms with
     this; ``tests/benchmarks/bench_dashboard.py``).
     """
-    app = create_app(engine, theme=theme)
+    app = create_app(engine, theme=theme, notices=notices)
     thresholds = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLDS)
     try:

@@ -9,12 +9,18 @@ import pytest
 from fanout_tui.engine.events import BranchStatus as S
 from fanout_tui.engine.events import PolicyState as P
 from fanout_tui.ui import app as app_module
-from fanout_tui.ui.app import FRAME_SECONDS, LOG_RELOAD_FRAMES, LOG_RELOAD_SHARE, FanoutApp
+from fanout_tui.ui.app import (
+    FRAME_SECONDS,
+    LOG_RELOAD_FRAMES,
+    LOG_RELOAD_SHARE,
+    FanoutApp,
+    create_app,
+)
 from fanout_tui.ui.screens.log_screen import LogScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen
 from fanout_tui.ui.widgets.log_view import LogView
 from tests.ui import scenarios
-from tests.ui.fakes import ScriptedEngine, make_plan, merge_state, output, state
+from tests.ui.fakes import FixedClock, ScriptedEngine, make_plan, merge_state, output, state
 from tests.ui.scenarios import build, settle
 
 pytestmark = pytest.mark.anyio
@@ -41,6 +47,19 @@ async def test_a_reused_result_is_marked_and_shown_on_its_panel_and_in_its_log()
             "── result ──",
             "cached's earlier result",
         ]
+
+
+async def test_what_a_resume_did_is_told_when_the_dashboard_opens() -> None:
+    plan = make_plan(["a"])
+    app = create_app(
+        ScriptedEngine(plan, []),
+        clock=FixedClock(1000.0),
+        notices=["ended 2 process groups that an interrupted run left running"],
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert messages == ["Ended 2 process groups that an interrupted run left running."]
 
 
 async def test_the_open_log_follows_new_output() -> None:
