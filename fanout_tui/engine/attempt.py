@@ -39,11 +39,16 @@ __all__ = ["AttemptResult", "attempt_log_paths", "execute_attempt"]
 def attempt_log_paths(
     log_dir: Path | None, branch_id: str, attempt: int
 ) -> tuple[Path | None, Path | None]:
-    """Where an attempt's full stdout and stderr are written (``None`` without a log folder)."""
+    """Where an attempt's full stdout and stderr are written (``None`` without a log folder).
+
+    Side by side in the log folder, ``<branch>.attempt-<n>.stdout``: creating a folder per
+    branch cost as much again as its files on a 500-branch run, and a branch id (letters,
+    digits, ``_.-``) is a safe file name start, even ``..``.
+    """
     if log_dir is None:
         return None, None
-    folder = log_dir / branch_id
-    return folder / f"attempt-{attempt}.stdout", folder / f"attempt-{attempt}.stderr"
+    stem = f"{branch_id}.attempt-{attempt}"
+    return log_dir / f"{stem}.stdout", log_dir / f"{stem}.stderr"
 
 
 async def execute_attempt(

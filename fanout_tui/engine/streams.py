@@ -188,9 +188,14 @@ class LogFile:
 
 
 def _create_private(path: Path) -> TextIO:
-    """Create (or truncate) ``path`` readable by its owner only, making its folder as needed."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    """Create (or truncate) ``path`` readable by its owner only, making its folder as needed
+    (only then: it usually exists, and this runs for every attempt that prints)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, flags, 0o600)
     return open(fd, "w", encoding="utf-8", newline="", buffering=LOG_BUFFER)
 
 

@@ -4,6 +4,7 @@ Layout of a journal folder (``.fanout/`` by default), every folder 0700, every f
 
     journal.db (+ -wal, -shm)     runs, branches, attempts
     runs/<run id>/logs/           each attempt's stdout and stderr, written by the engine
+                                  (<branch>.attempt-<n>.stdout / .stderr)
     runs/<run id>/results/        branch results too large for a column
     runs/<run id>/merged.json     the merged result, when too large for a column
 """

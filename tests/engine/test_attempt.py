@@ -326,8 +326,8 @@ async def test_without_stdin_the_process_reads_nothing(tmp_path: Path) -> None:
 async def test_logs_hold_both_streams_per_attempt(tmp_path: Path) -> None:
     run = await _attempt(_branch(tmp_path, "echo out; echo err >&2"), log_dir=tmp_path / "logs")
     assert run.result.status is BranchStatus.SUCCEEDED
-    assert (tmp_path / "logs" / "b" / "attempt-1.stdout").read_text() == "out\n"
-    assert (tmp_path / "logs" / "b" / "attempt-1.stderr").read_text() == "err\n"
+    assert (tmp_path / "logs" / "b.attempt-1.stdout").read_text() == "out\n"
+    assert (tmp_path / "logs" / "b.attempt-1.stderr").read_text() == "err\n"
 
 
 async def test_a_start_failure_is_noted_in_the_stderr_log(tmp_path: Path) -> None:
@@ -340,8 +340,8 @@ async def test_a_start_failure_is_noted_in_the_stderr_log(tmp_path: Path) -> Non
 def test_without_a_log_folder_there_are_no_log_paths() -> None:
     assert attempt_log_paths(None, "b", 2) == (None, None)
     assert attempt_log_paths(Path("/l"), "b", 2) == (
-        Path("/l/b/attempt-2.stdout"),
-        Path("/l/b/attempt-2.stderr"),
+        Path("/l/b.attempt-2.stdout"),
+        Path("/l/b.attempt-2.stderr"),
     )
 
 
@@ -359,7 +359,7 @@ async def test_secrets_are_masked_in_lines_logs_results_and_reasons(tmp_path: Pa
     assert run.result.result == {"key": "***"}
     assert run.lines("stderr") == ["using ***"]
     assert run.lines("stdout") == ['{"key": "***"}']
-    logs = b"".join(p.read_bytes() for p in (tmp_path / "logs").rglob("attempt-*"))
+    logs = b"".join(p.read_bytes() for p in (tmp_path / "logs").glob("*.attempt-*"))
     assert secret.encode() not in logs and b"***" in logs
 
     failing = _branch(tmp_path, (f"/nonexistent/{secret}",))
@@ -470,7 +470,7 @@ async def test_a_log_that_cannot_be_written_says_so_and_the_branch_goes_on(
 ) -> None:
     stdout_log, _ = attempt_log_paths(tmp_path, "b", 1)
     assert stdout_log is not None
-    stdout_log.parent.mkdir(parents=True)
+    stdout_log.parent.mkdir(parents=True, exist_ok=True)
     stdout_log.symlink_to("/dev/full")  # every write fails: no space left on device
     run = await _attempt(_branch(tmp_path, "echo one; echo two"), log_dir=tmp_path)
     assert run.result.result == "one\ntwo\n"

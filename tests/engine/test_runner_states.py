@@ -70,8 +70,8 @@ async def test_attempt_started_names_its_logs_and_fingerprint(tmp_path: object) 
         await r.engine.run()
     (started,) = r.recorder.of(AttemptStarted)
     assert started.fingerprint == plan.branches[0].fingerprint()
-    assert started.stdout_log == Path(str(tmp_path)) / "a" / "attempt-1.stdout"
-    assert started.stderr_log == Path(str(tmp_path)) / "a" / "attempt-1.stderr"
+    assert started.stdout_log == Path(str(tmp_path)) / "a.attempt-1.stdout"
+    assert started.stderr_log == Path(str(tmp_path)) / "a.attempt-1.stderr"
 
 
 async def test_a_branch_waits_on_the_global_cap_and_says_so() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fanout_tui.engine.attempt import attempt_log_paths
 from fanout_tui.engine.events import (
     AttemptEnded,
     AttemptStarted,
@@ -41,8 +42,8 @@ def start_attempt(
     """Feed the start of an attempt and write its logs with the engine's own log files."""
     branch = plan.branch(branch_id)
     # Where the engine puts them; the journal records whatever paths the event names.
-    stdout_log = recorder.log_dir / branch.id / f"attempt-{attempt}.stdout"
-    stderr_log = recorder.log_dir / branch.id / f"attempt-{attempt}.stderr"
+    stdout_log, stderr_log = attempt_log_paths(recorder.log_dir, branch.id, attempt)
+    assert stdout_log is not None and stderr_log is not None
     recorder.record(BranchStateChanged(branch.id, BranchStatus.RUNNING, attempt, 1, at=1.0))
     recorder.record(
         AttemptStarted(

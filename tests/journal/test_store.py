@@ -83,7 +83,7 @@ def test_a_run_records_branches_attempts_and_outcome(journal: Journal, tmp_path:
     assert (a["pid"], a["pgid"], a["process_start_time"]) == (101, 101, 5)
     assert a["status"] == "succeeded" and a["exit_code"] == 0
     assert a["started_at"] <= a["ended_at"]
-    assert a["stdout_log"] == f"runs/{recorder.run_id}/logs/a/attempt-1.stdout"
+    assert a["stdout_log"] == f"runs/{recorder.run_id}/logs/a.attempt-1.stdout"
     assert attempts["b"]["reason"] == "exited with 1"
 
 
