@@ -160,7 +160,8 @@ class RowWriter:
         """Branches whose row holds a result (a new attempt must clear it)."""
         self._masker = masker
         self._succeeded: dict[str, tuple[int, float | None]] = {}
-        """Attempts and duration of each branch whose row holds its success, as written."""
+        """Attempts and duration written with each branch's success (a later attempt has
+        another number, so an entry never matches a newer outcome)."""
         self._merge_written: tuple[PolicyState, str | None] | None = None
         """The merge state and error the run's row holds (written only when they change)."""
 
@@ -200,8 +201,9 @@ class RowWriter:
         if event.reused:
             changes.branch(event.branch_id)["status"] = str(event.status)
         elif journaled(event):
-            # Running, retrying or settled without success: an operator retried a reused
-            # branch (its first attempt may never start, if cancelled at once).
+            # Running, retrying or settled without success: a new attempt set (an
+            # operator's retry) replaces the result the row held, even one cancelled
+            # before its first attempt started.
             self._drop_result(changes, event.branch_id)
             row = changes.branch(event.branch_id)
             row.update(status=str(event.status), reason=self._masked(event.reason))
@@ -216,8 +218,6 @@ class RowWriter:
             "stderr_log": relative_path(event.stderr_log, self._root),
         }
         changes.branch(event.branch_id)["fingerprint"] = event.fingerprint
-        self._succeeded.pop(event.branch_id, None)
-        self._drop_result(changes, event.branch_id)
 
     def _drop_result(self, changes: _Changes, branch_id: str) -> None:
         """Clear the result the branch's row holds: a new attempt set replaces it."""
@@ -315,14 +315,12 @@ class RowWriter:
                 self._run_id,
             ),
         )
-        # Most rows hold all of it already: those are left as they are, not rewritten.
+        # The rows of successes the writer wrote hold all of it already: left alone.
         written = self._succeeded
         connection.executemany(
             "UPDATE branches SET status = ?1, attempts = ?3, duration_s = ?4, "
             "reason = CASE WHEN ?1 = 'succeeded' THEN NULL ELSE COALESCE(?2, reason) END "
-            "WHERE run_id = ?5 AND id = ?6 AND NOT (status IS ?1 AND attempts IS ?3 "
-            "AND duration_s IS ?4 AND (?1 != 'succeeded' OR reason IS NULL) "
-            "AND (?2 IS NULL OR reason IS ?2))",
+            "WHERE run_id = ?5 AND id = ?6",
             (
                 (str(b.status), self._masked(b.error), b.attempts, b.duration_s, self._run_id, b.id)
                 for b in outcome.branches

@@ -1,51 +1,51 @@
-"""A branch's result as the dashboard shows it: text as it is, anything else as JSON."""
+"""Results as the dashboard shows them, a branch's or the merged one: text as it is,
+anything else as JSON (or its ``repr`` when it is no JSON: a cycle, keys that are not
+strings)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from itertools import islice
 
 PREVIEW_LINES = 20
 """At most this many lines of a result are kept for a panel (no panel is taller)."""
 
 _PREVIEW_CHARS = 4096
-"""A preview is cut from at most this much of a result's text, however large the result."""
-
-_ENCODER = json.JSONEncoder(indent=2, ensure_ascii=False, default=str)
+"""A panel's preview is cut from at most this much of a result's text."""
 
 
-def result_text(result: object) -> str:
-    """``result`` as text: a string as it is, anything else as indented JSON (or its
-    ``repr`` when it is no JSON: a cycle, keys that are not strings)."""
+def result_text(result: object, *, indent: int | None = 2) -> str:
+    """``result`` as text, JSON indented by ``indent`` (``None``: on one line)."""
     if isinstance(result, str):
         return result
     try:
-        return _ENCODER.encode(result)
+        return _encoder(indent).encode(result)
     except (TypeError, ValueError, RecursionError):
         return repr(result)
 
 
-def preview_lines(result: object) -> tuple[str, ...]:
-    """The first lines of ``result`` as :func:`result_text` shows it, at the cost of its
-    first few kilobytes only (a reused result can be megabytes)."""
+def result_head(result: object, chars: int, *, indent: int | None = 2) -> str:
+    """The first ``chars`` characters of :func:`result_text`, encoding only that far (a
+    result can be megabytes)."""
     if isinstance(result, str):
-        text = result[:_PREVIEW_CHARS]
-    else:
-        try:
-            text = _head(_ENCODER.iterencode(result))
-        except (TypeError, ValueError, RecursionError):
-            text = repr(result)[:_PREVIEW_CHARS]
-    return tuple(islice(text.splitlines(), PREVIEW_LINES))
-
-
-def _head(chunks: Iterable[str]) -> str:
-    """The first :data:`_PREVIEW_CHARS` characters of an iterable of strings."""
+        return result[:chars]
     parts: list[str] = []
     size = 0
-    for chunk in chunks:
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= _PREVIEW_CHARS:
-            break
-    return "".join(parts)[:_PREVIEW_CHARS]
+    try:
+        for chunk in _encoder(indent).iterencode(result):
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= chars:
+                break
+    except (TypeError, ValueError, RecursionError):
+        return repr(result)[:chars]
+    return "".join(parts)[:chars]
+
+
+def preview_lines(result: object) -> tuple[str, ...]:
+    """The first lines of ``result`` as :func:`result_text` shows it, for a panel."""
+    return tuple(islice(result_head(result, _PREVIEW_CHARS).splitlines(), PREVIEW_LINES))
+
+
+def _encoder(indent: int | None) -> json.JSONEncoder:
+    return json.JSONEncoder(indent=indent, ensure_ascii=False, default=str)

@@ -15,7 +15,8 @@ from textual.widgets import Footer, Input, Label, Static
 
 from fanout_tui.engine.events import MergeState, PolicyState
 from fanout_tui.engine.merge import render_merged
-from fanout_tui.ui.widgets.merge_preview import merge_title, merged_text
+from fanout_tui.ui.result_text import result_text
+from fanout_tui.ui.widgets.merge_preview import merge_title
 
 SAVE_HINT = "   s saves it"
 
@@ -28,7 +29,7 @@ def merged_body(merge: MergeState) -> Content:
         return Content.styled("nothing merged yet", "$text-muted")
     if isinstance(merge.merged, str):
         return Content(merge.merged)
-    return highlight(merged_text(merge.merged, indent=2), language="json")
+    return highlight(result_text(merge.merged), language="json")
 
 
 class SavePathScreen(ModalScreen[Path | None]):

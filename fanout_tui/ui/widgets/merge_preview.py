@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from textual.content import Content
 from textual.widgets import Static
 
 from fanout_tui.engine.events import MergeState, PolicyState
+from fanout_tui.ui.result_text import result_head
 
 PREVIEW_CHARS = 4000
 """The preview shows at most this much of the merged result (the m screen shows it all)."""
-
-
-def merged_text(merged: Any, *, indent: int | None = None) -> str:
-    """The merged result as text: strings as they are, anything else as JSON."""
-    if isinstance(merged, str):
-        return merged
-    return json.dumps(merged, indent=indent, ensure_ascii=False, default=str)
 
 
 def merge_title(
@@ -89,6 +80,6 @@ class MergePreview(Static):
         if merge.merged is None or merge.state is PolicyState.MERGE_FAILED:
             self.update(title)
             return
-        body = merged_text(merge.merged)[:PREVIEW_CHARS]
+        body = result_head(merge.merged, PREVIEW_CHARS, indent=None)
         lines = body.splitlines()[:4] or [""]
         self.update(Content("\n").join([title, *(Content(line) for line in lines)]))
