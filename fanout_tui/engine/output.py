@@ -93,10 +93,16 @@ def _validate(validator: Any, instance: Any, prefix: str) -> None:
 
 
 def _loads(text: str, prefix: str) -> Any:
+    def not_json(constant: str) -> Any:
+        # Python's parser accepts these; JSON has no such values, and what we write
+        # from them (the merged result, the report) would not be JSON either.
+        raise ContractError(f"{prefix}: {constant} is not a JSON value")
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=not_json)
     except json.JSONDecodeError as error:
-        detail = f"{error.msg.lower()} at line {error.lineno}, column {error.colno}"
+        what = error.msg.lower().removesuffix(" at")  # "invalid control character at"
+        detail = f"{what} at line {error.lineno}, column {error.colno}"
         raise ContractError(f"{prefix}: {detail}") from None
     except RecursionError:
         raise ContractError(f"{prefix}: it is nested too deeply") from None

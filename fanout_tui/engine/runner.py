@@ -52,6 +52,7 @@ from fanout_tui.engine.events import (
 )
 from fanout_tui.engine.executor import AttemptExecutor, AttemptRunner
 from fanout_tui.engine.masking import Masker
+from fanout_tui.engine.open_files import capped_concurrency
 from fanout_tui.engine.policy import judge, status_words
 from fanout_tui.engine.resources import ResourcePool
 from fanout_tui.engine.run_mark import RUN_MARK, end_marked_groups, new_mark
@@ -127,7 +128,9 @@ class Engine:
             if branch_id in self._branches:
                 self._branches[branch_id].reuse(result)
         self._fingerprints: dict[str, str] = {}
-        self._pool = ResourcePool(plan.resources, plan.concurrency, self._clock)
+        self._pool = ResourcePool(
+            plan.resources, capped_concurrency(plan.concurrency, len(plan.branches)), self._clock
+        )
         self._merge = MergeState(
             state=PolicyState.WAITING,
             merged=None,

@@ -50,6 +50,17 @@ def test_jsonl_parses_each_non_empty_line() -> None:
             "output line 2 is not JSON: expecting property name enclosed in double quotes"
             " at line 1, column 2",
         ),
+        ('{"a": NaN}', OutputFormat.JSON, "output is not JSON: NaN is not a JSON value"),
+        (
+            "[1]\n[-Infinity]\n",
+            OutputFormat.JSONL,
+            "output line 2 is not JSON: -Infinity is not a JSON value",
+        ),
+        (
+            '"a\tb"',
+            OutputFormat.JSON,
+            "output is not JSON: invalid control character at line 1, column 3",
+        ),
     ],
 )
 def test_unparseable_output_gives_a_short_reason(

@@ -7,6 +7,7 @@ import random
 import anyio
 import pytest
 
+from fanout_tui.engine import open_files
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.engine.resources import GLOBAL_CAP, ResourcePool, TokenBucket
 from fanout_tui.engine.testing import FakeClock, ScriptedExecutor, fail, hang, ok
@@ -230,3 +231,16 @@ async def test_cancelling_a_branch_that_waits_for_a_token_lets_the_next_one_have
         BranchStatus.SUCCEEDED,
     ]
     assert [(c.branch_id, c.started) for c in r.executor.calls] == [("first", 0.0), ("next", 10.0)]
+
+
+@pytest.mark.parametrize(("concurrency", "overlap"), [(None, 3), (2, 2), (5, 3)])
+async def test_the_open_file_limit_caps_how_many_attempts_run_at_once(
+    monkeypatch: pytest.MonkeyPatch, concurrency: int | None, overlap: int
+) -> None:
+    monkeypatch.setattr(open_files, "attempt_capacity", lambda: 3)
+    plan = make_plan(*(f"b{i}" for i in range(8)), concurrency=concurrency)
+    r = rig(plan, ScriptedExecutor(default=ok(duration=1)))
+    async with r.clock.autojump():
+        outcome = await r.engine.run()
+    assert all(b.status is BranchStatus.SUCCEEDED for b in outcome.branches)
+    assert r.executor.max_overlap() == overlap

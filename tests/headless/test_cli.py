@@ -224,6 +224,26 @@ def test_without_the_override_branches_overlap(tmp_path: Path) -> None:
     assert (tmp_path / "trace").read_text().split()[:3] == ["start"] * 3
 
 
+def test_more_branches_than_open_files_allow_wait_their_turn_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    # 160 descriptors fit 10 attempts; 80 unthrottled branches would need at least 240.
+    # Spawning them all takes less than the 0.2 s each lives: they would overlap.
+    branches = "\n".join(f'  - {{id: b{i}, run: "sleep 0.2"}}' for i in range(80))
+    write_spec(tmp_path, f"name: many\nbranches:\n{branches}\n")
+    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", "--headless"]
+    done = subprocess.run(
+        ["sh", "-c", 'ulimit -n 160 && exec "$@"', "sh", *command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "   80 succeeded" in done.stderr.splitlines()
+
+
 def test_a_bad_spec_exits_2_with_one_message_and_no_traceback(tmp_path: Path) -> None:
     write_spec(tmp_path, "name: bad\nbranchs: []\n")
     done = fanout(tmp_path)
