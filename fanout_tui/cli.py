@@ -133,6 +133,7 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fanout-tui`` command; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _open_closed_streams()
     try:
         if args and args[0] in SUBCOMMANDS:
             command, rest = args[0], args[1:]
@@ -152,6 +153,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (``| head``); say nothing more.
         sys.stderr.close()
         return EXIT_OK
+    except OSError as error:  # stdout cannot take what we print (a full disk)
+        print(f"fanout-tui: cannot write: {error.strerror or error}", file=sys.stderr)
+        return EXIT_NOT_SATISFIED
+
+
+def _open_closed_streams() -> None:
+    """Give a standard stream the caller closed (``>&-``) a place to go: ``/dev/null``,
+    so that a run still ends its branches and exits with its code."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
 
 
 def entry() -> NoReturn:

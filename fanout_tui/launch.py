@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -17,6 +18,7 @@ from fanout_tui.engine.events import PolicyState
 from fanout_tui.journal import Journal, JournalError
 from fanout_tui.spec import SpecError, load_plan_cached
 
+EXIT_NOT_SATISFIED = 1
 EXIT_USAGE = 2
 
 
@@ -30,6 +32,11 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
     if args.concurrency:
         plan = dataclasses.replace(plan, concurrency=args.concurrency)
     output_path = args.output or plan.output
+    for option, path in (("--output", output_path), ("--report", args.report)):
+        problem = None if path is None else _unwritable(path)
+        if problem is not None:
+            print(f"fanout-tui: {option} {path}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
 
     with ExitStack() as stack:
         reused: dict[str, ReusedResult] = {}
@@ -84,25 +91,71 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         if recorder is not None:
             recorder.finish(outcome)
 
-    _deliver(outcome, output_path=output_path, report_path=args.report, stdout=sys.stdout)
-    return outcome.exit_code
+    return _deliver(outcome, output_path=output_path, report_path=args.report, stdout=sys.stdout)
 
 
 def _deliver(
     outcome: RunOutcome, *, output_path: Path | None, report_path: Path | None, stdout: TextIO
-) -> None:
-    """Print and write the merged result (when the policy was satisfied) and the report."""
+) -> int:
+    """Print and write the merged result (when the policy was satisfied) and the report.
+
+    Without a merged result, an output file an earlier run left is removed: it would pass
+    for this run's result. A reader that stops reading stdout (``| head``) changes nothing;
+    a file or stdout that cannot take what was asked for is said on stderr.
+
+    Returns:
+        The exit code: the outcome's, or :data:`EXIT_NOT_SATISFIED` when the merged result
+        or the report could not be delivered.
+    """
+    code = outcome.exit_code
     if report_path is not None:
-        _write_text(report_path, json.dumps(build_report(outcome), indent=2, default=str) + "\n")
+        report = json.dumps(build_report(outcome), indent=2, default=str) + "\n"
+        if not _write_text(report_path, report, "the report"):
+            code = EXIT_NOT_SATISFIED
     if outcome.merge.state is not PolicyState.MERGED:
-        return
+        if output_path is not None and output_path.is_file():
+            output_path.unlink()
+            print(
+                f"fanout-tui: removed {output_path}, an earlier run's result: this run has "
+                "no merged result",
+                file=sys.stderr,
+            )
+        return code
     text = render_merged(outcome.merge.merged)
-    if output_path is not None:
-        _write_text(output_path, text)
-    stdout.write(text)
-    stdout.flush()
+    if output_path is not None and not _write_text(output_path, text, "the merged result"):
+        code = EXIT_NOT_SATISFIED
+    try:
+        stdout.write(text)
+        stdout.flush()
+    except BrokenPipeError:
+        pass  # the reader has what it wanted
+    except OSError as error:
+        print(f"fanout-tui: cannot print the merged result: {error.strerror}", file=sys.stderr)
+        code = EXIT_NOT_SATISFIED
+    return code
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+def _unwritable(path: Path) -> str | None:
+    """Why a file cannot be written at ``path`` (its missing folders would be made), or
+    ``None`` when it looks writable: checked before a run, so that a mistyped path does not
+    cost the run's result at its end."""
+    if path.is_dir():
+        return "is a folder"
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot write in {folder}"
+    return None
+
+
+def _write_text(path: Path, text: str, what: str) -> bool:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        print(f"fanout-tui: cannot write {what} to {path}: {error.strerror}", file=sys.stderr)
+        return False
+    return True

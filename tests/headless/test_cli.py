@@ -487,3 +487,100 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     assert code == 0
     assert "Traceback" not in errors and "BrokenPipe" not in errors
     assert "succeeded" in errors
+
+
+PARTIAL = """\
+    name: partial
+    branches:
+      - {id: a, run: "echo a"}
+      - {id: b, run: "exit 7"}
+    policy: {mode: best_effort}
+    """
+
+
+def test_a_reader_that_stops_early_leaves_the_exit_code_as_the_run_decided(
+    tmp_path: Path,
+) -> None:
+    write_spec(tmp_path, PARTIAL)
+    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", "--headless"]
+    with subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # like `| true`: nobody reads the result
+        errors = proc.stderr.read().decode()
+        code = proc.wait(timeout=TIMEOUT_S)
+    assert code == 3
+    assert "Traceback" not in errors
+
+
+def test_stdout_that_cannot_take_the_result_is_said_and_fails_the_run(tmp_path: Path) -> None:
+    write_spec(tmp_path, PARTIAL)
+    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", "--headless"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            command, cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True, check=False
+        )
+    assert done.returncode == 1
+    assert "fanout-tui: cannot print the merged result: No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-"])
+def test_a_closed_stdout_or_stderr_still_runs_every_branch(tmp_path: Path, closed: str) -> None:
+    write_spec(tmp_path, PARTIAL.replace('"echo a"', '"echo a; touch a.ran"'))
+    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", "--headless"]
+    done = subprocess.run(
+        ["sh", "-c", f'exec "$@" {closed}', "sh", *command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert (tmp_path / "a.ran").exists()
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--report", "folder"], "fanout-tui: --report folder: is a folder"),
+        (["-o", "folder"], "fanout-tui: --output folder: is a folder"),
+        (["-o", "spec.yaml/out.txt"], "fanout-tui: --output spec.yaml/out.txt: spec.yaml is not"),
+    ],
+)
+def test_an_output_path_that_cannot_be_written_is_refused_before_the_run(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    write_spec(tmp_path, PARTIAL.replace('"echo a"', '"echo a; touch a.ran"'))
+    (tmp_path / "folder").mkdir()
+    done = fanout(tmp_path, *args)
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert not (tmp_path / "a.ran").exists()
+
+
+def test_a_run_without_a_merged_result_removes_an_earlier_output_file(tmp_path: Path) -> None:
+    write_spec(tmp_path, PARTIAL.replace("best_effort", "all_or_nothing"))
+    (tmp_path / "merged.txt").write_text("a complete result of an earlier run\n")
+    done = fanout(tmp_path, "-o", "merged.txt")
+    assert done.returncode == 1
+    assert not (tmp_path / "merged.txt").exists()
+    assert "fanout-tui: removed merged.txt, an earlier run's result" in done.stderr
+
+
+def test_check_into_a_full_disk_says_so_without_a_traceback(tmp_path: Path) -> None:
+    write_spec(tmp_path, PARTIAL)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "fanout_tui", "check", "spec.yaml"],
+            cwd=tmp_path,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "fanout-tui: cannot write: No space left on device\n"
