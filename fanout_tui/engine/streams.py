@@ -25,7 +25,8 @@ from fanout_tui.engine.masking import Masker
 READ_CHUNK = 64 * 1024
 """Bytes asked of a pipe per read."""
 LOG_BUFFER = 1024 * 1024
-"""Bytes buffered before a log file is written to disk."""
+"""Bytes a log file buffers while its process prints faster than it is read; whenever the
+pipe runs dry, the buffer is written out."""
 
 
 class OutputSink:
@@ -79,6 +80,12 @@ class OutputSink:
             self._finished = True
             self._pass(text, final=True)
 
+    def flush_log(self) -> None:
+        """Write out what the log holds, so that a reader of the file sees it all so far."""
+        stopped = self._log.flush() if self._log is not None else None
+        if stopped is not None:
+            self._on_lines([stopped])
+
     def _pass(self, text: str, *, final: bool) -> None:
         masked = self._masker.feed(text)
         if final:
@@ -124,6 +131,10 @@ class OutputPump:
             try:
                 data = os.read(fd, READ_CHUNK)
             except BlockingIOError:
+                # Caught up with the process: its log on disk catches up too (the log
+                # screen reads it while the branch runs), at no cost to a flood, which
+                # never waits here.
+                self.sink.flush_log()
                 await anyio.wait_readable(fd)
                 continue
             if not data:

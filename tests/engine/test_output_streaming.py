@@ -73,3 +73,30 @@ def test_past_the_keep_limit_nothing_is_kept_but_everything_is_logged(tmp_path: 
     assert overflowed and text == ""
     assert lines == ["a" * 10] * 3
     assert (tmp_path / "log").read_text() == ("a" * 10 + "\n") * 3
+
+
+def test_the_log_on_disk_holds_everything_read_once_the_pipe_is_quiet(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    log = LogFile(tmp_path / "out.log")
+    lines: list[str] = []
+    pump = OutputPump(read_end, OutputSink(on_lines=lines.extend, masker=MASKER, log=log))
+    on_disk: list[str] = []
+
+    async def run() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump.run)
+            os.write(write_end, b"first\nsecond\n")
+            while len(lines) < 2:  # the pump read it and is waiting for more
+                await anyio.lowlevel.checkpoint()
+            await anyio.lowlevel.checkpoint()
+            on_disk.append((tmp_path / "out.log").read_text())
+            os.close(write_end)
+
+    try:
+        anyio.run(run)
+    finally:
+        pump.finish()
+        log.close()
+        os.close(read_end)
+    assert on_disk == ["first\nsecond\n"]
