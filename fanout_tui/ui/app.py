@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerFailed, WorkerState
 
@@ -33,6 +34,7 @@ from fanout_tui.ui.screens.dashboard import DashboardScreen
 from fanout_tui.ui.screens.help_screen import HelpScreen
 from fanout_tui.ui.screens.log_screen import LogScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen
+from fanout_tui.ui.terminal import dashboard_driver
 from fanout_tui.ui.theming import discover_themes, status_colour_defaults, theme_dirs
 from fanout_tui.ui.widgets.branch_grid import BranchGrid
 
@@ -150,6 +152,10 @@ class FanoutApp(App[RunOutcome]):
         for signum in QUIT_SIGNALS:
             with suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self.begin_quit)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this platform, made safe against a terminal that hangs up."""
+        return dashboard_driver(super().get_driver_class())
 
     def on_unmount(self) -> None:
         if self.is_headless:
