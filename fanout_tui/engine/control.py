@@ -54,11 +54,12 @@ class EngineControl(Protocol):
         """Cancel every active branch; return how many."""
         ...
 
-    def shutdown(self, *, interrupted: bool = False) -> None:
+    def shutdown(self, *, interrupted: bool = False, kill_now: bool = False) -> None:
         """Cancel everything and make :meth:`run` return.
 
         ``interrupted`` (SIGINT, SIGTERM, operator quit) makes the exit code 130 unless
-        the policy was already satisfied.
+        the policy was already satisfied. ``kill_now`` (a second signal) cuts every grace
+        period short: what is still running gets SIGKILL at once. Calls may repeat.
         """
         ...
 

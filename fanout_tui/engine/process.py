@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 
 import anyio
@@ -33,6 +34,26 @@ KILL_CONFIRM_S = 5.0
 """How long after SIGKILL the group may take to disappear before we give up and say so."""
 _POLL_FIRST_S = 0.002
 _POLL_MAX_S = 0.05
+
+
+class GraceCut:
+    """Cuts short every grace period that runs under it: the groups waiting out their
+    grace get SIGKILL at once (an operator who asked twice to stop).
+
+    A run sets its own as :data:`GRACE_CUT` for everything it starts; :meth:`cut` is
+    seen by every grace period in progress within one poll (at most 50 ms).
+    """
+
+    def __init__(self) -> None:
+        self.is_cut = False
+
+    def cut(self) -> None:
+        """End every grace period now, and every later one at once."""
+        self.is_cut = True
+
+
+GRACE_CUT: ContextVar[GraceCut | None] = ContextVar("fanout_tui_grace_cut", default=None)
+"""The :class:`GraceCut` of the run the current task belongs to, if any."""
 
 
 class StartError(Exception):
@@ -196,7 +217,7 @@ async def end_process_group(pgid: int, grace_s: float) -> bool:
         return True
     _signal_group(pgid, signal.SIGTERM)
     _signal_group(pgid, signal.SIGCONT)
-    if await _wait_until_gone(pgid, grace_s):
+    if await _wait_until_gone(pgid, grace_s, GRACE_CUT.get()):
         return True
     _signal_group(pgid, signal.SIGKILL)
     if await _wait_until_gone(pgid, KILL_CONFIRM_S):
@@ -240,12 +261,12 @@ def group_alive(pgid: int) -> bool:
     return bool(procfs.group_members(pgid))
 
 
-async def _wait_until_gone(pgid: int, timeout_s: float) -> bool:
+async def _wait_until_gone(pgid: int, timeout_s: float, cut: GraceCut | None = None) -> bool:
     deadline = anyio.current_time() + timeout_s
     delay = _POLL_FIRST_S
     while group_alive(pgid):
         remaining = deadline - anyio.current_time()
-        if remaining <= 0:
+        if remaining <= 0 or (cut is not None and cut.is_cut):
             return False
         await anyio.sleep(min(delay, remaining))
         delay = min(delay * 2, _POLL_MAX_S)

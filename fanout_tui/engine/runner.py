@@ -54,6 +54,7 @@ from fanout_tui.engine.executor import AttemptExecutor, AttemptRunner
 from fanout_tui.engine.masking import Masker
 from fanout_tui.engine.open_files import capped_concurrency
 from fanout_tui.engine.policy import judge, status_words
+from fanout_tui.engine.process import GRACE_CUT, GraceCut
 from fanout_tui.engine.resources import ResourcePool
 from fanout_tui.engine.run_mark import RUN_MARK, end_marked_groups, new_mark
 from fanout_tui.engine.synthesis import Synthesis
@@ -162,6 +163,7 @@ class Engine:
         self._live = 0
         self._shutting_down = False
         self._interrupted = False
+        self._grace_cut = GraceCut()
         self._satisfied_at_shutdown = False
         self._started_wall: float | None = None
         self._started_at: float | None = None
@@ -266,6 +268,7 @@ class Engine:
         self._started_at = self._clock.now()
         self._done = anyio.Event()
         self._merge_wake = anyio.Event()
+        grace_cut = GRACE_CUT.set(self._grace_cut)  # for every task started from here
         try:
             if not self._shutting_down:
                 async with anyio.create_task_group() as tg:
@@ -280,19 +283,31 @@ class Engine:
                             self._start(run)
                     self._merge_wake.set()
                     await self._done.wait()
+                    if self._shutting_down:
+                        # Escaped processes get their grace alongside the branches' groups,
+                        # not after them.
+                        await tg.start(self._end_escaped)
                     tg.cancel_scope.cancel()
         finally:
             self._tg = None
             self._finished = True
             self._ended_at = self._clock.now()
-            with anyio.CancelScope(shield=True):
-                grace_s = max((branch.kill_grace_s for branch in self.plan.branches), default=0)
-                await end_marked_groups(self._mark, grace_s)
+            await self._end_escaped()  # what escaped since, or while nothing was ending
+            GRACE_CUT.reset(grace_cut)
         if self._merge_dirty:
             self._recompute()
         outcome = self.outcome()
         self._emit(RunFinished(outcome))
         return outcome
+
+    async def _end_escaped(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """End every process group of the run's marked processes (shielded)."""
+        with anyio.CancelScope(shield=True):
+            task_status.started()
+            grace_s = max((branch.kill_grace_s for branch in self.plan.branches), default=0)
+            await end_marked_groups(self._mark, grace_s)
 
     def _start(self, run: BranchRun) -> None:
         """Begin a fresh set of attempts for ``run`` in the run's task group."""
@@ -510,8 +525,10 @@ class Engine:
         """Cancel every active branch; return how many."""
         return sum(self.cancel(run.id) for run in self._order if run.status.cancellable)
 
-    def shutdown(self, *, interrupted: bool = False) -> None:
+    def shutdown(self, *, interrupted: bool = False, kill_now: bool = False) -> None:
         """Cancel everything and make :meth:`run` return (see ``EngineControl.shutdown``)."""
+        if kill_now:
+            self._grace_cut.cut()
         if self._finished:
             return
         if not self._shutting_down:

@@ -97,7 +97,7 @@ class ProgressPrinter:
         if first:
             text = f"{signal_name}: ending every branch (process groups get SIGTERM, then SIGKILL)"
         else:
-            text = f"{signal_name} again: still ending branches; the run exits once they are gone"
+            text = f"{signal_name} again: SIGKILL to every process still running"
         self._write(f"{self._stamp()} {self._paint(text, _OUTCOME_COLOURS[130])}")
 
     def summary(self, outcome: RunOutcome) -> None:

@@ -54,10 +54,11 @@ async def _end_on_signals(
     *,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Shut the engine down on every stop signal, until the run returns.
+    """Shut the engine down on a stop signal, until the run returns.
 
-    A second signal does not abandon the branches: the engine keeps ending their
-    process groups (SIGTERM, grace period, SIGKILL) and the run returns after that.
+    The first signal ends every process group the gentle way (SIGTERM, grace period,
+    SIGKILL). A second one does not abandon the branches either, but cuts the grace
+    periods short: what is still running gets SIGKILL at once.
     """
     with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
         task_status.started()
@@ -65,4 +66,4 @@ async def _end_on_signals(
         async for signum in signals:
             received += 1
             progress.note_interrupt(signal.Signals(signum).name, first=received == 1)
-            engine.shutdown(interrupted=True)
+            engine.shutdown(interrupted=True, kill_now=received > 1)

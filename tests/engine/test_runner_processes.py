@@ -220,6 +220,46 @@ async def test_a_process_that_left_its_group_is_ended_when_the_run_ends(tmp_path
             os.kill(daemon, signal.SIGKILL)
 
 
+async def test_escaped_processes_get_their_grace_alongside_the_groups_and_kill_now_cuts_it(
+    tmp_path: Path,
+) -> None:
+    # A branch that ignores SIGTERM, and a daemon of it that left its group and does too.
+    pidfile, termed = tmp_path / "daemon.pid", tmp_path / "daemon.termed"
+    daemon_script = (
+        f"trap 'touch {termed}' TERM; echo \\$\\$ > {pidfile}; while :; do sleep 0.05; done"
+    )
+    script = (  # the daemon starts first: a shell cannot trap what it inherits ignored
+        f"setsid sh -c \"{daemon_script}\" </dev/null >/dev/null 2>&1 & "
+        f"trap '' TERM; while :; do sleep 0.05; done"
+    )
+    engine, _ = engine_for(make_plan(sh("stubborn", script, kill_grace_s=60.0)), tmp_path)
+    groups: list[int] = []
+    engine.add_listener(lambda e: groups.append(e.pgid) if isinstance(e, ProcessStarted) else None)
+    returned = []
+
+    async def run() -> None:
+        returned.append(await engine.run())
+
+    with anyio.fail_after(20):  # far less than the 60 s grace
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            await until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+            daemon = int(pidfile.read_text())
+            engine.shutdown(interrupted=True)
+            # The daemon hears SIGTERM while the branch's group still waits out its grace.
+            await until(termed.exists)
+            assert live_group_members(groups[0]) != []
+            engine.shutdown(interrupted=True, kill_now=True)
+    try:
+        (outcome,) = returned
+        assert outcome.exit_code == 130
+        assert live_group_members(groups[0]) == []
+        assert not _alive(daemon)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(daemon, signal.SIGKILL)
+
+
 @pytest.fixture
 def other_runs_process() -> Iterator[subprocess.Popen[bytes]]:
     """A process in its own session that carries another run's mark."""

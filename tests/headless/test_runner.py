@@ -33,6 +33,7 @@ class ScriptedEngine:
         self.plan = Plan("scripted", (BranchPlan("sleeper", 0, run="sleep 60"),))
         self.signals = signals
         self.shutdowns: list[bool] = []
+        self.kills_now: list[bool] = []
         self._listeners: list[Listener] = []
         self._stop = anyio.Event()
 
@@ -55,8 +56,9 @@ class ScriptedEngine:
         self._emit(BranchStatus.CANCELLED, "interrupted")
         return self.outcome()
 
-    def shutdown(self, *, interrupted: bool = False) -> None:
+    def shutdown(self, *, interrupted: bool = False, kill_now: bool = False) -> None:
         self.shutdowns.append(interrupted)
+        self.kills_now.append(kill_now)
         self._stop.set()
 
     def outcome(self) -> RunOutcome:
@@ -92,13 +94,16 @@ def test_a_signal_shuts_the_engine_down_as_interrupted(
     assert "── scripted: interrupted (exit 130)" in err
 
 
-def test_a_second_sigint_keeps_ending_branches(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_second_sigint_kills_what_is_still_running_at_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     engine = ScriptedEngine([signal.SIGINT, signal.SIGINT])
     outcome = run_headless(engine)
     assert engine.shutdowns == [True, True]
+    assert engine.kills_now == [False, True]
     assert outcome.exit_code == 130
     err = capsys.readouterr().err
-    assert "SIGINT again: still ending branches" in err
+    assert "SIGINT again: SIGKILL to every process still running" in err
     assert "sleeper  cancelled" in err
 
 

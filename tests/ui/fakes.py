@@ -158,7 +158,7 @@ class ScriptedEngine:
         self.commands.append(("cancel_all",))
         return sum(1 for s in self.statuses.values() if s.cancellable)
 
-    def shutdown(self, *, interrupted: bool = False) -> None:
+    def shutdown(self, *, interrupted: bool = False, kill_now: bool = False) -> None:
         self.commands.append(("shutdown",))
         self.interrupted = interrupted
         self._stopped = True
