@@ -177,7 +177,7 @@ def test_interrupt_notes() -> None:
     progress.note_interrupt("SIGINT", first=False)
     first, second = stream.getvalue().splitlines()
     assert first.startswith("[   0.0s] SIGINT: ending every branch")
-    assert second.startswith("[   0.0s] SIGINT again: still ending branches")
+    assert second.startswith("[   0.0s] SIGINT again: SIGKILL to every process still running")
 
 
 class ClosedStream(io.StringIO):
