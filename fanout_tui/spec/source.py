@@ -70,6 +70,16 @@ class SpecSource:
     text_starts: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
     """For one-line strings with ``${{`` written without escapes: where their first
     character is, so an error can point into the string."""
+    written: dict[FieldPath, str] = field(default_factory=dict)
+    """For scalars YAML read as something other than text (numbers, true/false, null): the
+    text as written, so that ``3.10`` (read as 3.1) or ``01234`` (read as the octal 668)
+    can be given back exactly where a value ends up as text."""
+
+    def text_as_written(self, path: FieldPath, value: object) -> str | None:
+        """The value at ``path`` as the spec's author wrote it, when it is a scalar."""
+        if isinstance(value, str):
+            return value
+        return self.written.get(path)
 
     def position(self, path: FieldPath, *, at_key: bool = False) -> tuple[int, int] | None:
         """Where ``path`` was written, or its nearest written ancestor."""
@@ -206,6 +216,7 @@ class _Builder:
             if MARKER in node.value:
                 self._record_text_start(node, path)
             return node.value
+        self._source.written[path] = node.value
         if node.tag == _INT_TAG and _DECIMAL.fullmatch(node.value):
             return int(node.value)
         try:

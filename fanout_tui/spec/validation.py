@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import types
 import typing
@@ -47,7 +48,7 @@ def validate_spec(source: SpecSource) -> SpecFile:
             ]
         )
     try:
-        return SpecFile.model_validate(source.data)
+        return SpecFile.model_validate(_env_as_written(source))
     except ValidationError as error:
         issues: dict[FieldPath, SpecIssue] = {}
         for detail in error.errors(include_url=False):
@@ -55,6 +56,47 @@ def validate_spec(source: SpecSource) -> SpecFile:
             issue = _issue(source, path, detail)
             issues.setdefault(path, issue)
         raise SpecError(list(issues.values())) from None
+
+
+def _env_as_written(source: SpecSource) -> dict[str, Any]:
+    """The document with each number in an ``env`` mapping as its text as written.
+
+    An environment value is text for the process: ``ZIP: 01234`` means "01234", not the
+    octal 668 YAML 1.1 reads, and ``V: 3.10`` means "3.10", not 3.1. true/false and null
+    stay as they are, for the models to refuse: whether ``yes`` means "yes", "true" or
+    "1" is not clear enough to guess. The parsed document itself is left as it is (the
+    containers on the way to an ``env`` are copied).
+    """
+
+    def holder(mapping: Any, path: FieldPath) -> Any:
+        """``mapping`` copied, with its ``env`` rewritten, when it is a mapping with one."""
+        if not isinstance(mapping, dict) or not isinstance(mapping.get("env"), dict):
+            return mapping
+        env = {
+            name: _written_env_value(source, (*path, "env", name), value)
+            for name, value in mapping["env"].items()
+        }
+        return {**mapping, "env": env}
+
+    data: dict[str, Any] = dict(source.data)
+    data["defaults"] = holder(data.get("defaults"), ("defaults",))
+    merge = data.get("merge")
+    if isinstance(merge, dict) and "synthesizer" in merge:
+        synthesizer = holder(merge["synthesizer"], ("merge", "synthesizer"))
+        data["merge"] = {**merge, "synthesizer": synthesizer}
+    branches = data.get("branches")
+    if isinstance(branches, list):
+        data["branches"] = [
+            holder(branch, ("branches", index)) for index, branch in enumerate(branches)
+        ]
+    return {key: value for key, value in data.items() if key in source.data}
+
+
+def _written_env_value(source: SpecSource, path: FieldPath, value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        written = source.text_as_written(path, value)
+        return written if written is not None else str(value)
+    return value
 
 
 def _document_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
@@ -105,6 +147,14 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
         hint = did_you_mean(value, choices) if isinstance(value, str) else None
         return source.issue(
             path, f"{shown_value(value)} is not one of {detail['ctx']['expected']}", hint=hint
+        )
+    if kind == "env_value" and isinstance(value, bool):
+        typed = json.dumps(value)
+        written = source.text_as_written(path, value) or typed
+        read_as = f"YAML reads {written} as {typed}" if written != typed else f"not {typed}"
+        return source.issue(
+            path,
+            f"an environment value is text, {read_as}; write it in quotes: {json.dumps(written)}",
         )
     if path == ("branches",) and kind == "too_short":
         return source.issue(path, "a spec needs at least one branch")

@@ -231,7 +231,60 @@ CASES = [
         """,
         4,
         9,
-        "the matrix gives several branches the id 'same'",
+        "the matrix gives several branches the id 'same' (n=1 and n=2); "
+        "put ${{ matrix.n }} in the id",
+    ),
+    Case(
+        "matrix-name-missing-from-id",
+        HEAD
+        + """\
+        branches:
+          - id: a-${{ matrix.n }}
+            matrix: {n: [1, 2], os: [linux, mac]}
+            run: x
+        """,
+        4,
+        9,
+        "the id 'a-1' (os=linux and os=mac); put ${{ matrix.os }} in the id",
+    ),
+    Case(
+        "matrix-value-listed-twice",
+        HEAD
+        + """\
+        branches:
+          - id: a-${{ matrix.n }}
+            matrix: {n: [x, y, x]}
+            run: x
+        """,
+        4,
+        9,
+        "matrix.n lists 'x' more than once, so two branches get the id 'a-x'",
+    ),
+    Case(
+        "matrix-values-the-same-as-text",
+        HEAD
+        + """\
+        branches:
+          - id: a-${{ matrix.n }}
+            matrix: {n: [1, "1"]}
+            run: x
+        """,
+        4,
+        9,
+        "matrix.n has 1 and '1', the same as text, so two branches get the id 'a-1'",
+    ),
+    Case(
+        "matrix-values-run-together",
+        HEAD
+        + """\
+        branches:
+          - id: a${{ matrix.n }}${{ matrix.m }}
+            matrix: {n: [1, 11], m: [1, 11]}
+            run: x
+        """,
+        4,
+        9,
+        "n=1, m=11 and n=11, m=1 both give the id 'a111'; put a separator",
     ),
     Case(
         "matrix-duplicate-after-expansion",
@@ -543,7 +596,7 @@ CASES = [
         HEAD + "branches: [{id: a, run: x, env: {DEBUG: yes}}]\n",
         3,
         41,
-        "write it in quotes",
+        'an environment value is text, YAML reads yes as true; write it in quotes: "yes"',
     ),
     Case(
         "name-not-text",
