@@ -82,12 +82,16 @@ def _env_value(value: object) -> object:
     return value if isinstance(value, str) else str(value)
 
 
-def _matching(pattern: str, what: str) -> AfterValidator:
+def _matching(pattern: str, what: str, rule: str) -> AfterValidator:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise _fail("name", f"{value!r} is not a valid {what}")
+            raise PydanticCustomError(
+                "name",
+                "{shown} is not a valid {what}: use {rule}",
+                {"shown": repr(value), "what": what, "rule": rule},
+            )
         return value
 
     return AfterValidator(check)
@@ -149,9 +153,13 @@ def _min_success(value: object) -> object:
 def _version(value: object) -> int:
     if value == 1 and not isinstance(value, bool):
         return 1
-    raise _fail(
-        "version", f"unsupported version {shown_value(value)}; this fanout-tui reads version 1"
-    )
+    if isinstance(value, str) and value.strip() == "1":
+        message = f"the version is the number 1, not the text {value!r}; write version: 1"
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        message = f"unsupported version {shown_value(value)}; this fanout-tui reads version 1"
+    else:
+        message = f"the version is the number 1, not {shown_value(value)}"
+    raise _fail("version", message)
 
 
 Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
@@ -163,7 +171,9 @@ RateText = Annotated[
 ]
 EnvName = Annotated[
     str,
-    _matching(ENV_NAME_PATTERN, "variable name"),
+    _matching(
+        ENV_NAME_PATTERN, "variable name", "letters, digits and '_', starting with a letter or '_'"
+    ),
     WithJsonSchema({"type": "string", "pattern": ENV_NAME_PATTERN}),
 ]
 EnvValue = Annotated[
@@ -201,7 +211,14 @@ MatrixValue = Annotated[
     BeforeValidator(_matrix_value),
     WithJsonSchema({"type": ["string", "number", "boolean"]}),
 ]
-MatrixName = Annotated[str, _matching(MATRIX_NAME_PATTERN, "matrix name")]
+MatrixName = Annotated[
+    str,
+    _matching(
+        MATRIX_NAME_PATTERN,
+        "matrix name",
+        "letters, digits, '_' and '-', starting with a letter or '_'",
+    ),
+]
 MinSuccess = Annotated[
     int | str,
     BeforeValidator(_min_success),

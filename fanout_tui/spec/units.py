@@ -20,6 +20,10 @@ RATE_PATTERN = r"^\s*\d+(\.\d+)?\s*/\s*(s|sec|second|min|minute|h|hour)\s*$"
 PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 """A percentage like ``80%``."""
 
+MAX_DURATION_S = 366 * 24 * 3600.0
+"""Longest duration a spec may give: longer ones are typing mistakes, not plans (and
+would overflow the clocks they are added to)."""
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|min|minute|h|hour)\s*")
@@ -49,6 +53,11 @@ def parse_duration(value: object) -> float:
         )
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{shown_value(value)} is not a duration; it must be 0 or more")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(
+            f"{shown_value(value)} is too long; a duration is at most "
+            f"{format_duration(MAX_DURATION_S)} (366 days)"
+        )
     return seconds
 
 

@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from fanout_tui.spec.errors import SpecError, SpecIssue, did_you_mean, shown_value
+from fanout_tui.spec.errors import SpecError, SpecIssue, closest, did_you_mean, shown_value
+from fanout_tui.spec.interpolate import MARKER
 from fanout_tui.spec.models import SpecFile
 from fanout_tui.spec.source import FieldPath, SpecSource
 
@@ -50,11 +51,21 @@ def validate_spec(source: SpecSource) -> SpecFile:
     try:
         return SpecFile.model_validate(_env_as_written(source))
     except ValidationError as error:
+        details = [
+            (_document_path(source.data, detail["loc"]), detail)
+            for detail in error.errors(include_url=False)
+        ]
+        # A misspelled required field is one mistake: say it once, at the misspelling.
+        meant = {
+            (*path[:-1], name)
+            for path, detail in details
+            if detail["type"] == "extra_forbidden" and (name := _meant_field(path)) is not None
+        }
         issues: dict[FieldPath, SpecIssue] = {}
-        for detail in error.errors(include_url=False):
-            path = _document_path(source.data, detail["loc"])
-            issue = _issue(source, path, detail)
-            issues.setdefault(path, issue)
+        for path, detail in details:
+            if detail["type"] == "missing" and path in meant:
+                continue
+            issues.setdefault(path, _issue(source, path, detail))
         raise SpecError(list(issues.values())) from None
 
 
@@ -130,8 +141,16 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
     value = detail.get("input")
     if path and path[-1] == "[key]":
         key_path = path[:-1]
-        message = f"{key_path[-1]!r}: {_message(detail, value)}" if key_path else "bad key"
+        if not key_path:
+            return source.issue(key_path, "bad key", at_key=True)
+        if kind == "name":  # the field already names the key: say what is wrong with it
+            ctx = detail.get("ctx", {})
+            message = f"not a valid {ctx['what']}: use {ctx['rule']}"
+        else:
+            message = f"{key_path[-1]!r}: {_message(detail, value)}"
         return source.issue(key_path, message, at_key=True)
+    if isinstance(value, str) and MARKER in value:
+        return source.issue(path, "${{ … }} is not expanded in this field")
     if kind == "missing":
         name = str(path[-1])
         return source.issue(path[:-1], f"missing required field {name!r}")
@@ -141,7 +160,11 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
         hint = did_you_mean(str(path[-1]), known) or _nested_hint(model, str(path[-1]))
         if hint is None and known:
             hint = "expected one of: " + ", ".join(known)
-        return source.issue(path, "unknown field", hint=hint, at_key=True)
+        meant = _meant_field(path)
+        message = "unknown field"
+        if meant is not None:
+            message += f", and the required field {meant!r} is missing"
+        return source.issue(path, message, hint=hint, at_key=True)
     if kind == "literal_error":
         choices = _QUOTED.findall(detail.get("ctx", {}).get("expected", ""))
         hint = did_you_mean(value, choices) if isinstance(value, str) else None
@@ -159,6 +182,18 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
     if path == ("branches",) and kind == "too_short":
         return source.issue(path, "a spec needs at least one branch")
     return source.issue(path, _message(detail, value))
+
+
+def _meant_field(path: FieldPath) -> str | None:
+    """For an unknown key at ``path``: the required field it probably misspells, when that
+    field is not given."""
+    model = _model_at(path[:-1])
+    if model is None:
+        return None
+    required = [
+        field.alias or name for name, field in model.model_fields.items() if field.is_required()
+    ]
+    return closest(str(path[-1]), required)
 
 
 def _message(detail: ErrorDetails, value: object) -> str:

@@ -42,7 +42,7 @@ CASES = [
         "version: '1'\nname: x\nbranches: [{id: a, run: echo}]\n",
         1,
         10,
-        "unsupported version '1'",
+        "the version is the number 1, not the text '1'; write version: 1",
     ),
     Case(
         "missing-name",
@@ -52,6 +52,50 @@ CASES = [
         "missing required field 'name'",
     ),
     Case("missing-branches", HEAD, 1, 1, "missing required field 'branches'"),
+    Case(
+        "misspelled-branches",
+        HEAD + "branchs: [{id: a, run: echo}]\n",
+        3,
+        1,
+        "branchs: unknown field, and the required field 'branches' is missing; "
+        "did you mean 'branches'?",
+    ),
+    Case(
+        "misspelled-required-nested-field",
+        HEAD + "branches: [{id: a, run: echo, success: {exit_code: [0]}}]\n",
+        3,
+        41,
+        "unknown field, and the required field 'exit_codes' is missing; did you mean 'exit_codes'?",
+    ),
+    Case(
+        "enum-in-the-wrong-case",
+        HEAD + "branches: [{id: a, run: echo, output: {format: JSON}}]\n",
+        3,
+        48,
+        "'JSON' is not one of 'text', 'json', 'jsonl' or 'lines'; did you mean 'json'?",
+    ),
+    Case(
+        "interpolation-in-a-duration",
+        HEAD + "branches: [{id: a, run: x, timeout: '${{ matrix.t }}', matrix: {t: [1s]}}]\n",
+        3,
+        37,
+        "branches[0].timeout: ${{ … }} is not expanded in this field",
+    ),
+    Case(
+        "absurd-duration",
+        HEAD + "branches: [{id: a, run: x, timeout: 99999999999999999999h}]\n",
+        3,
+        37,
+        "'99999999999999999999h' is too long; a duration is at most 8784h (366 days)",
+    ),
+    Case(
+        "env-name-with-equals",
+        HEAD + "branches: [{id: a, run: x, env: {'A=B': '1'}}]\n",
+        3,
+        34,
+        "branches[0].env[\"A=B\"]: not a valid variable name: use letters, digits and '_', "
+        "starting with a letter or '_'",
+    ),
     Case("no-branches", HEAD + "branches: []\n", 3, 11, "at least one branch", "branches"),
     Case(
         "unknown-top-level-key",
@@ -589,7 +633,7 @@ CASES = [
         HEAD + "branches: [{id: a, run: x, env: {BAD-NAME: 1}}]\n",
         3,
         34,
-        "'BAD-NAME' is not a valid variable name",
+        "branches[0].env.BAD-NAME: not a valid variable name: use letters, digits and '_'",
     ),
     Case(
         "env-value-bool",
@@ -619,7 +663,20 @@ CASES = [
     Case(
         "yaml-bad-indent", HEAD + "branches:\n  - id: a\n     run: x\n", 5, 9, "YAML syntax error"
     ),
-    Case("yaml-tab", HEAD + "branches:\n\t- id: a\n", 4, 1, "YAML syntax error"),
+    Case(
+        "yaml-tab",
+        HEAD + "branches:\n\t- id: a\n",
+        4,
+        1,
+        "YAML syntax error: a tab indents this line; YAML indents with spaces only",
+    ),
+    Case(
+        "yaml-tab-after-spaces",
+        HEAD + "branches:\n  - id: a\n  \t  run: x\n",
+        5,
+        3,
+        "a tab indents this line; YAML indents with spaces only",
+    ),
     Case(
         "unknown-tag",
         HEAD + "branches: [{id: a, run: !shell echo}]\n",
@@ -778,3 +835,22 @@ def test_interpolation_errors_point_into_the_string_when_it_is_written_as_is() -
         ("branches[0].run", 6, 10),
         ("branches[0].cwd", 7, 10),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        HEAD.replace("version: 1", "version: '1'") + "branches: [{id: a, run: x}]\n",
+        HEAD + "branchs: [{id: a, run: x}]\n",
+        HEAD + "Branches: [{id: a, run: x}]\n",
+        HEAD + "branches: [{id: a, run: x, success: {exit_code: [0]}}]\n",
+        HEAD + "branches: [{id: a, run: x, env: {'A=B': '1'}}]\n",
+    ],
+)
+def test_one_mistake_gets_one_clear_line(text: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        load_plan_text(text)
+    report = str(raised.value)
+    assert len(raised.value.issues) == 1, report
+    assert "reads version 1" not in report
+    assert report.count("A=B") <= 1, report

@@ -43,6 +43,16 @@ def test_not_durations(written: object) -> None:
         parse_duration(written)
 
 
+@pytest.mark.parametrize("written", ["99999999999999999999h", "8785h", 1e300, 366 * 86400 + 1])
+def test_absurd_durations_are_refused_with_the_limit(written: object) -> None:
+    with pytest.raises(ValueError, match=r"too long; a duration is at most 8784h \(366 days\)"):
+        parse_duration(written)
+
+
+def test_a_year_is_still_a_duration() -> None:
+    assert parse_duration("8784h") == 366 * 86400
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
