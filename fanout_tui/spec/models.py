@@ -27,8 +27,10 @@ from fanout_tui.spec.errors import shown_value
 from fanout_tui.spec.plan import Rate
 from fanout_tui.spec.units import (
     DURATION_PATTERN,
-    PERCENT_PATTERN,
+    MAX_DURATION_S,
     RATE_PATTERN,
+    SHARE_PATTERN,
+    ZERO_DURATION_PATTERN,
     parse_duration,
     parse_percent,
     parse_rate,
@@ -43,7 +45,19 @@ CALL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-
 _DURATION_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"type": "string", "pattern": DURATION_PATTERN},
-        {"type": "number", "minimum": 0},
+        {"type": "number", "minimum": 0, "maximum": int(MAX_DURATION_S)},
+    ]
+}
+_TIMEOUT_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "string",
+            "allOf": [
+                {"pattern": DURATION_PATTERN},
+                {"not": {"pattern": ZERO_DURATION_PATTERN}},
+            ],
+        },
+        {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_DURATION_S)},
     ]
 }
 
@@ -164,7 +178,7 @@ def _version(value: object) -> int:
 
 Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
 Timeout = Annotated[
-    float, BeforeValidator(_duration), AfterValidator(_positive), WithJsonSchema(_DURATION_SCHEMA)
+    float, BeforeValidator(_duration), AfterValidator(_positive), WithJsonSchema(_TIMEOUT_SCHEMA)
 ]
 RateText = Annotated[
     Rate, PlainValidator(_rate), WithJsonSchema({"type": "string", "pattern": RATE_PATTERN})
@@ -219,6 +233,21 @@ MatrixName = Annotated[
         "letters, digits, '_' and '-', starting with a letter or '_'",
     ),
 ]
+MatrixSpec = Annotated[
+    dict[MatrixName, list[MatrixValue]],
+    # An empty list is reported by expansion, at the list, with the matrix's name.
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": MATRIX_NAME_PATTERN},
+            "additionalProperties": {
+                "type": "array",
+                "items": {"type": ["string", "number", "boolean"]},
+                "minItems": 1,
+            },
+        }
+    ),
+]
 MinSuccess = Annotated[
     int | str,
     BeforeValidator(_min_success),
@@ -226,7 +255,7 @@ MinSuccess = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 1},
-                {"type": "string", "pattern": PERCENT_PATTERN},
+                {"type": "string", "pattern": SHARE_PATTERN},
             ]
         }
     ),
@@ -338,6 +367,15 @@ class DefaultsSpec(BranchSettingsSpec):
 class BranchSpec(BranchSettingsSpec):
     """One independent subtask: a command (``run``) or a Python callable (``call``)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            # What expansion checks, said to editors too: exactly one of run and call,
+            # and with only beside call.
+            "oneOf": [{"required": ["run"]}, {"required": ["call"]}],
+            "dependentRequired": {"with": ["call"]},
+        }
+    )
+
     id: Annotated[str, WithJsonSchema({"type": "string", "pattern": ID_TEMPLATE_PATTERN})] = Field(
         description="Unique id of letters, digits, '_', '.' and '-'; may use ${{ matrix.NAME }}."
     )
@@ -353,7 +391,7 @@ class BranchSpec(BranchSettingsSpec):
     with_: dict[str, Any] | None = Field(
         default=None, alias="with", description="Keyword arguments for the call."
     )
-    matrix: dict[MatrixName, list[MatrixValue]] | None = Field(
+    matrix: MatrixSpec | None = Field(
         default=None,
         description="One branch per combination of these values (cartesian product, in the "
         "order written); use them as ${{ matrix.NAME }}.",
