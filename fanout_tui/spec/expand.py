@@ -37,6 +37,7 @@ from fanout_tui.spec.models import (
     RetrySpec,
     SpecFile,
     SynthesizerSpec,
+    is_extension,
 )
 from fanout_tui.spec.plan import (
     BranchPlan,
@@ -495,6 +496,8 @@ class _Expander:
                 self.report(path, "${{ … }} is not expanded in this field")
         elif isinstance(value, dict):
             for key, item in value.items():
+                if not path and is_extension(key):
+                    continue  # ignored: what it holds is checked where an alias puts it
                 self._refuse_interpolation_elsewhere(item, (*path, key))
         elif isinstance(value, list):
             for position, item in enumerate(value):

@@ -461,10 +461,33 @@ class PolicySpec(SpecPart):
     )
 
 
-class SpecFile(SpecPart):
-    """A fanout-tui spec: independent branches run in parallel, then merged."""
+EXTENSION_PREFIX = "x-"
+"""Top-level fields starting with this are the author's own and ignored, e.g. ``x-common:``
+holding YAML anchors that branches reuse (as in docker-compose files)."""
 
-    model_config = ConfigDict(title="fanout-tui spec")
+
+def is_extension(key: object) -> bool:
+    """Whether a top-level key is an ``x-`` extension field, which the spec ignores."""
+    return isinstance(key, str) and key.startswith(EXTENSION_PREFIX)
+
+
+class SpecFile(SpecPart):
+    """A fanout-tui spec: independent branches run in parallel, then merged.
+
+    Top-level fields starting with ``x-`` are ignored (they are removed before the model
+    sees the document); the JSON Schema allows them too.
+    """
+
+    model_config = ConfigDict(
+        title="fanout-tui spec",
+        json_schema_extra={
+            "patternProperties": {
+                f"^{EXTENSION_PREFIX}": {
+                    "description": "Your own field, ignored: e.g. YAML anchors to reuse."
+                }
+            }
+        },
+    )
 
     version: Version = Field(description="The spec format's version: 1.")
     name: str = Field(min_length=1, description="Name of the run.")

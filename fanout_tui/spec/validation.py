@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 
 from fanout_tui.spec.errors import SpecError, SpecIssue, closest, did_you_mean, shown_value
 from fanout_tui.spec.interpolate import MARKER
-from fanout_tui.spec.models import SpecFile
+from fanout_tui.spec.models import SpecFile, is_extension
 from fanout_tui.spec.source import FieldPath, SpecSource
 
 _TYPE_MESSAGES = {
@@ -49,7 +49,7 @@ def validate_spec(source: SpecSource) -> SpecFile:
             ]
         )
     try:
-        return SpecFile.model_validate(_env_as_written(source))
+        return SpecFile.model_validate(_for_models(source))
     except ValidationError as error:
         details = [
             (_document_path(source.data, detail["loc"]), detail)
@@ -69,8 +69,9 @@ def validate_spec(source: SpecSource) -> SpecFile:
         raise SpecError(list(issues.values())) from None
 
 
-def _env_as_written(source: SpecSource) -> dict[str, Any]:
-    """The document with each number in an ``env`` mapping as its text as written.
+def _for_models(source: SpecSource) -> dict[str, Any]:
+    """The document for the models: without its top-level ``x-`` extension fields, and with
+    each number in an ``env`` mapping as its text as written.
 
     An environment value is text for the process: ``ZIP: 01234`` means "01234", not the
     octal 668 YAML 1.1 reads, and ``V: 3.10`` means "3.10", not 3.1. true/false and null
@@ -100,7 +101,9 @@ def _env_as_written(source: SpecSource) -> dict[str, Any]:
         data["branches"] = [
             holder(branch, ("branches", index)) for index, branch in enumerate(branches)
         ]
-    return {key: value for key, value in data.items() if key in source.data}
+    return {
+        key: value for key, value in data.items() if key in source.data and not is_extension(key)
+    }
 
 
 def _written_env_value(source: SpecSource, path: FieldPath, value: Any) -> Any:

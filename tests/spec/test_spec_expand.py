@@ -541,6 +541,29 @@ branches:
     assert plan.branch("b").timeout_s == 9
 
 
+def test_top_level_x_fields_are_ignored_and_hold_anchors_to_reuse() -> None:
+    plan = load_plan_text(
+        """\
+version: 1
+name: x
+x-common: &common
+  timeout: 30s
+  env: {V: 3.10}
+x-command: &command "echo ${{ matrix.n }}"
+x-notes: [anything, {at: all}]
+branches:
+  - <<: *common
+    id: a-${{ matrix.n }}
+    matrix: {n: [1, 2]}
+    run: *command
+"""
+    )
+    assert [(b.id, b.run, b.env, b.timeout_s) for b in plan.branches] == [
+        ("a-1", "echo 1", {"V": "3.10"}, 30),
+        ("a-2", "echo 2", {"V": "3.10"}, 30),
+    ]
+
+
 def test_call_branches_keep_arguments_as_written() -> None:
     plan = load_plan_text(
         "version: 1\nname: c\nbranches:\n"

@@ -53,6 +53,14 @@ CASES = [
     ),
     Case("missing-branches", HEAD, 1, 1, "missing required field 'branches'"),
     Case(
+        "x-fields-only-at-the-top",
+        HEAD + "branches: [{id: a, run: x, x-note: hi}]\n",
+        3,
+        28,
+        "unknown field",
+        "branches[0].x-note",
+    ),
+    Case(
         "misspelled-branches",
         HEAD + "branchs: [{id: a, run: echo}]\n",
         3,

@@ -139,6 +139,7 @@ ACCEPTED_BY_BOTH = {
     "timeout 0.5": _spec({"id": "a", "run": "x", "timeout": 0.5}),
     "kill_grace 0": _spec({"id": "a", "run": "x", "kill_grace": 0}),
     "a call with arguments": _spec({"id": "a", "call": "m:f", "with": {"n": 1}}),
+    "x- fields at the top": _spec(**{"x-common": {"anything": [1]}, "x-note": "hi"}),
     "a matrix": _spec({"id": "a${{ matrix.n }}", "run": "x", "matrix": {"n": [1, "b", True]}}),
 }
 
