@@ -9,11 +9,12 @@ How a spec becomes a plan (the models in :mod:`.models` say what each field mean
   its timeout and retries are its own.
 - ``matrix`` expands a branch into one branch per combination (cartesian product, keys
   and values in the order written). ``${{ matrix.NAME }}`` works in ``id``, ``title``,
-  ``run``, ``with``, ``cwd`` and ``env`` values; a ``with`` value that is exactly one
-  reference keeps the matrix value's type. ``${{ env.NAME }}`` (read when the spec is
-  loaded; unset is an error) works there and in ``defaults.env``/``cwd`` and the
-  synthesizer's ``run``/``env``/``cwd``. Anywhere else ``${{`` is an error; ``$VAR`` is
-  left to the shell.
+  ``run``, ``with``, ``cwd`` and ``env`` values, where it is the value as written
+  (``3.10``, not YAML's 3.1); a ``with`` value that is exactly one reference keeps the
+  type YAML reads. Numbers in ``env`` are their text as written too (``01234``).
+  ``${{ env.NAME }}`` (read when the spec is loaded; unset is an error) works there and
+  in ``defaults.env``/``cwd`` and the synthesizer's ``run``/``env``/``cwd``. Anywhere
+  else ``${{`` is an error; ``$VAR`` is left to the shell.
 - Relative ``cwd`` and ``output`` resolve against the spec's folder; ``call`` branches
   import from that folder too.
 - ``merge.order`` names branches to put first; the others follow in declared order.

@@ -144,6 +144,10 @@ def _merge(merge: MergePlan, plan: Plan) -> str:
 
 def _policy(policy: PolicyPlan, count: int) -> str:
     if policy.mode is PolicyMode.ALL_OR_NOTHING:
-        text = f"all_or_nothing: merge when all {count} branches succeed"
+        text = (
+            f"all_or_nothing: merge when all {count} branches succeed"
+            if count != 1
+            else "all_or_nothing: merge when the branch succeeds"
+        )
         return text + (" · fail fast" if policy.fail_fast else "")
     return f"best_effort: merge when at least {policy.min_success} of {count} succeed"

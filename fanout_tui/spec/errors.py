@@ -79,10 +79,20 @@ def source_name(path: Path | None) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """``did you mean 'x'?`` for the choice closest to ``word``, if one is close enough."""
+    meant = closest(word, choices)
+    return f"did you mean {meant!r}?" if meant is not None else None
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``word``, if one is close enough.
+
+    Case does not count: ``JSON`` means ``json``, ``Branches`` means ``branches``.
+    """
     import difflib  # here: a run starts faster without it (about 1 ms), and needs no hint
 
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {matches[0]!r}?" if matches else None
+    by_case = {choice.casefold(): choice for choice in choices}
+    matches = difflib.get_close_matches(word.casefold(), list(by_case), n=1, cutoff=0.6)
+    return by_case[matches[0]] if matches else None
 
 
 def one_of(choices: Iterable[str]) -> str:

@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from fanout_tui.spec.checks import check_json_schema, check_merge, check_policy
-from fanout_tui.spec.errors import SpecError, SpecIssue, did_you_mean
+from fanout_tui.spec.errors import SpecError, SpecIssue, did_you_mean, shown_value
 from fanout_tui.spec.interpolate import (
     MARKER,
+    NO_MATRIX,
+    Combination,
     InterpolationError,
     MatrixValue,
     Template,
     compile_template,
+    matrix_text,
 )
 from fanout_tui.spec.masking import SecretMask
 from fanout_tui.spec.models import (
@@ -34,6 +37,7 @@ from fanout_tui.spec.models import (
     RetrySpec,
     SpecFile,
     SynthesizerSpec,
+    is_extension,
 )
 from fanout_tui.spec.plan import (
     BranchPlan,
@@ -54,7 +58,7 @@ _ID = re.compile(r"[A-Za-z0-9_.-]+")
 _CALL = re.compile(CALL_PATTERN)
 _STRUCTURED = {OutputFormat.JSON, OutputFormat.JSONL}
 
-Renderer = Callable[[Mapping[str, MatrixValue]], Any]
+Renderer = Callable[[Combination], Any]
 
 
 def expand_spec(
@@ -109,6 +113,10 @@ class _Expander:
         self.defaults = model.defaults or DefaultsSpec()
         self.origin: dict[int, int] = {}
         """Which written branch (by position) each expanded branch (by index) came from."""
+        self.id_names: dict[int, frozenset[str]] = {}
+        """The matrix names each written branch's id refers to (by position)."""
+        self.picked: dict[int, dict[str, int]] = {}
+        """For each expanded branch (by index): the position of its value in each matrix list."""
 
     def report(
         self, path: FieldPath, message: str, *, hint: str | None = None, at_key: bool = False
@@ -199,11 +207,19 @@ class _Expander:
         success = branch.success or settings.success
         exit_codes = frozenset(success.exit_codes) if success else frozenset({0})
         python_path = (self.base_dir,) if branch.call else ()
+        self.id_names[index] = id_template.names
         plans: list[BranchPlan] = []
         bad_id_reported = False
-        for offset, combination in enumerate(itertools.product(*matrix.values())):
-            chosen: dict[str, MatrixValue] = dict(zip(names, combination, strict=True))
+        for offset, combination in enumerate(itertools.product(*self._written(path, matrix))):
+            picked = dict(zip(names, combination, strict=True))
+            chosen = Combination(
+                {name: value for name, (_, value, _) in picked.items()},
+                {name: text for name, (_, _, text) in picked.items()},
+            )
             self.origin[first_index + offset] = index
+            self.picked[first_index + offset] = {
+                name: position for name, (position, _, _) in picked.items()
+            }
             branch_id = id_template.render(chosen)
             if not _ID.fullmatch(branch_id) and not bad_id_reported:
                 bad_id_reported = True
@@ -230,11 +246,28 @@ class _Expander:
                     uses=uses,
                     output=output,
                     success_exit_codes=exit_codes,
-                    matrix=chosen,
+                    matrix=chosen.texts,
                     python_path=python_path,
                 )
             )
         return plans
+
+    def _written(
+        self, path: FieldPath, matrix: Mapping[str, list[MatrixValue]]
+    ) -> list[list[tuple[int, MatrixValue, str]]]:
+        """Each matrix name's values: position, value and its text as written in the spec."""
+        return [
+            [
+                (
+                    position,
+                    value,
+                    self.source.text_as_written((*path, "matrix", name, position), value)
+                    or matrix_text(value),
+                )
+                for position, value in enumerate(values)
+            ]
+            for name, values in matrix.items()
+        ]
 
     def _check_command(self, branch: BranchSpec, path: FieldPath) -> None:
         if branch.run is None and branch.call is None:
@@ -314,7 +347,7 @@ class _Expander:
         return BranchPlan(
             id=SYNTHESIZER_ID,
             index=index,
-            run=run({}),
+            run=run(NO_MATRIX),
             cwd=self._path(cwd if cwd is not None else default_cwd),
             env={**(default_env or {}), **(env or {})},
             timeout_s=synthesizer.timeout,
@@ -342,15 +375,47 @@ class _Expander:
                 continue
             reported.add(template)
             if self.origin[earlier.index] == template:
-                self.report(
-                    id_path,
-                    f"the matrix gives several branches the id {branch.id!r}",
-                    hint="put ${{ matrix.NAME }} in the id",
-                )
+                self._report_matrix_collision(template, earlier, branch)
             else:
                 where = self.source.position(("branches", self.origin[earlier.index], "id"))
                 line = f" (first at line {where[0]})" if where else ""
                 self.report(id_path, f"duplicate branch id {branch.id!r}{line}")
+
+    def _report_matrix_collision(self, template: int, one: BranchPlan, other: BranchPlan) -> None:
+        """Say why two branches of one matrix got the same id, naming the values."""
+        id_path: FieldPath = ("branches", template, "id")
+        first, second = self.picked[one.index], self.picked[other.index]
+        differing = [name for name in first if first[name] != second[name]]
+        missing = [name for name in differing if name not in self.id_names[template]]
+        if missing:
+            self.report(
+                id_path,
+                f"the matrix gives several branches the id {one.id!r} "
+                f"({_values(one, missing)} and {_values(other, missing)})",
+                hint="put "
+                + " and ".join(f"${{{{ matrix.{name} }}}}" for name in missing)
+                + " in the id",
+            )
+            return
+        same_text = [name for name in differing if one.matrix[name] == other.matrix[name]]
+        if same_text:
+            name = same_text[0]
+            values = self.model.branches[template].matrix or {}
+            a, b = values[name][first[name]], values[name][second[name]]
+            if a == b and type(a) is type(b):
+                message = f"matrix.{name} lists {one.matrix[name]!r} more than once"
+            else:
+                message = (
+                    f"matrix.{name} has {shown_value(a)} and {shown_value(b)}, the same as text"
+                )
+            self.report(id_path, f"{message}, so two branches get the id {one.id!r}")
+            return
+        self.report(
+            id_path,
+            f"{_values(one, differing)} and {_values(other, differing)} both give the id "
+            f"{one.id!r}",
+            hint="put a separator such as '-' between the matrix values in the id",
+        )
 
     # -- strings and paths -------------------------------------------------------------
 
@@ -369,7 +434,7 @@ class _Expander:
 
     def _static_text(self, text: str | None, path: FieldPath) -> str | None:
         template = self._template(text, path, [])
-        return template.render({}) if template else None
+        return template.render(NO_MATRIX) if template else None
 
     def _env(self, env: Mapping[str, str] | None, path: FieldPath) -> dict[str, str] | None:
         if env is None:
@@ -396,7 +461,7 @@ class _Expander:
         if isinstance(value, str):
             template = self._template(value, path, names)
             if template is None or template.is_literal:
-                literal = template.render({}) if template else value
+                literal = template.render(NO_MATRIX) if template else value
                 return lambda _values: literal
             return template.render_value
         if isinstance(value, dict):
@@ -431,6 +496,8 @@ class _Expander:
                 self.report(path, "${{ … }} is not expanded in this field")
         elif isinstance(value, dict):
             for key, item in value.items():
+                if not path and is_extension(key):
+                    continue  # ignored: what it holds is checked where an alias puts it
                 self._refuse_interpolation_elsewhere(item, (*path, key))
         elif isinstance(value, list):
             for position, item in enumerate(value):
@@ -453,6 +520,11 @@ def _interpolated(path: FieldPath) -> bool:
         case ("merge", "synthesizer", "env", str()):
             return True
     return False
+
+
+def _values(branch: BranchPlan, names: list[str]) -> str:
+    """``n=1, os=linux``: a branch's matrix values for ``names``, as written."""
+    return ", ".join(f"{name}={branch.matrix[name]}" for name in names)
 
 
 def _first(*candidates: Any) -> Any:

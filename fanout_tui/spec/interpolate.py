@@ -35,10 +35,31 @@ class InterpolationError(ValueError):
 
 
 def matrix_text(value: MatrixValue) -> str:
-    """A matrix value as it reads inside a string (``true``, ``3``, ``1.5``, ``ch1``)."""
+    """A matrix value as it reads inside a string (``true``, ``3``, ``1.5``, ``ch1``), for
+    a value whose text as written is not known."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Combination:
+    """One matrix combination: each name's value as YAML read it, and as it was written.
+
+    Text gets the value as written (``3.10``, ``01234``, ``yes``); a ``with`` value that is
+    one reference gets the value as YAML read it (3.1, 668, true).
+    """
+
+    values: Mapping[str, MatrixValue]
+    texts: Mapping[str, str]
+
+    @classmethod
+    def of(cls, values: Mapping[str, MatrixValue]) -> Combination:
+        """A combination whose texts are the values printed (no text as written known)."""
+        return cls(values, {name: matrix_text(value) for name, value in values.items()})
+
+
+NO_MATRIX = Combination({}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +76,24 @@ class Template:
         """True when nothing in it depends on the matrix."""
         return len(self.parts) == 1
 
-    def render(self, matrix: Mapping[str, MatrixValue]) -> str:
-        """The text with this combination's matrix values put in."""
+    @property
+    def names(self) -> frozenset[str]:
+        """The matrix names it refers to."""
+        return frozenset(self.parts[1::2])
+
+    def render(self, matrix: Combination) -> str:
+        """The text with this combination's matrix values put in, as they were written."""
         if len(self.parts) == 1:
             return self.parts[0]
+        texts = matrix.texts
         return "".join(
-            part if index % 2 == 0 else matrix_text(matrix[part])
-            for index, part in enumerate(self.parts)
+            part if index % 2 == 0 else texts[part] for index, part in enumerate(self.parts)
         )
 
-    def render_value(self, matrix: Mapping[str, MatrixValue]) -> Any:
+    def render_value(self, matrix: Combination) -> Any:
         """Like :meth:`render`, but a string that is one matrix reference keeps its type."""
         if len(self.parts) == 3 and self.parts[0] == "" and self.parts[2] == "":
-            return matrix[self.parts[1]]
+            return matrix.values[self.parts[1]]
         return self.render(matrix)
 
 

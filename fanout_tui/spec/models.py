@@ -27,8 +27,10 @@ from fanout_tui.spec.errors import shown_value
 from fanout_tui.spec.plan import Rate
 from fanout_tui.spec.units import (
     DURATION_PATTERN,
-    PERCENT_PATTERN,
+    MAX_DURATION_S,
     RATE_PATTERN,
+    SHARE_PATTERN,
+    ZERO_DURATION_PATTERN,
     parse_duration,
     parse_percent,
     parse_rate,
@@ -43,7 +45,19 @@ CALL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-
 _DURATION_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"type": "string", "pattern": DURATION_PATTERN},
-        {"type": "number", "minimum": 0},
+        {"type": "number", "minimum": 0, "maximum": int(MAX_DURATION_S)},
+    ]
+}
+_TIMEOUT_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "string",
+            "allOf": [
+                {"pattern": DURATION_PATTERN},
+                {"not": {"pattern": ZERO_DURATION_PATTERN}},
+            ],
+        },
+        {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_DURATION_S)},
     ]
 }
 
@@ -82,12 +96,16 @@ def _env_value(value: object) -> object:
     return value if isinstance(value, str) else str(value)
 
 
-def _matching(pattern: str, what: str) -> AfterValidator:
+def _matching(pattern: str, what: str, rule: str) -> AfterValidator:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise _fail("name", f"{value!r} is not a valid {what}")
+            raise PydanticCustomError(
+                "name",
+                "{shown} is not a valid {what}: use {rule}",
+                {"shown": repr(value), "what": what, "rule": rule},
+            )
         return value
 
     return AfterValidator(check)
@@ -149,21 +167,27 @@ def _min_success(value: object) -> object:
 def _version(value: object) -> int:
     if value == 1 and not isinstance(value, bool):
         return 1
-    raise _fail(
-        "version", f"unsupported version {shown_value(value)}; this fanout-tui reads version 1"
-    )
+    if isinstance(value, str) and value.strip() == "1":
+        message = f"the version is the number 1, not the text {value!r}; write version: 1"
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        message = f"unsupported version {shown_value(value)}; this fanout-tui reads version 1"
+    else:
+        message = f"the version is the number 1, not {shown_value(value)}"
+    raise _fail("version", message)
 
 
 Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
 Timeout = Annotated[
-    float, BeforeValidator(_duration), AfterValidator(_positive), WithJsonSchema(_DURATION_SCHEMA)
+    float, BeforeValidator(_duration), AfterValidator(_positive), WithJsonSchema(_TIMEOUT_SCHEMA)
 ]
 RateText = Annotated[
     Rate, PlainValidator(_rate), WithJsonSchema({"type": "string", "pattern": RATE_PATTERN})
 ]
 EnvName = Annotated[
     str,
-    _matching(ENV_NAME_PATTERN, "variable name"),
+    _matching(
+        ENV_NAME_PATTERN, "variable name", "letters, digits and '_', starting with a letter or '_'"
+    ),
     WithJsonSchema({"type": "string", "pattern": ENV_NAME_PATTERN}),
 ]
 EnvValue = Annotated[
@@ -201,7 +225,29 @@ MatrixValue = Annotated[
     BeforeValidator(_matrix_value),
     WithJsonSchema({"type": ["string", "number", "boolean"]}),
 ]
-MatrixName = Annotated[str, _matching(MATRIX_NAME_PATTERN, "matrix name")]
+MatrixName = Annotated[
+    str,
+    _matching(
+        MATRIX_NAME_PATTERN,
+        "matrix name",
+        "letters, digits, '_' and '-', starting with a letter or '_'",
+    ),
+]
+MatrixSpec = Annotated[
+    dict[MatrixName, list[MatrixValue]],
+    # An empty list is reported by expansion, at the list, with the matrix's name.
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": MATRIX_NAME_PATTERN},
+            "additionalProperties": {
+                "type": "array",
+                "items": {"type": ["string", "number", "boolean"]},
+                "minItems": 1,
+            },
+        }
+    ),
+]
 MinSuccess = Annotated[
     int | str,
     BeforeValidator(_min_success),
@@ -209,7 +255,7 @@ MinSuccess = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 1},
-                {"type": "string", "pattern": PERCENT_PATTERN},
+                {"type": "string", "pattern": SHARE_PATTERN},
             ]
         }
     ),
@@ -321,6 +367,15 @@ class DefaultsSpec(BranchSettingsSpec):
 class BranchSpec(BranchSettingsSpec):
     """One independent subtask: a command (``run``) or a Python callable (``call``)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            # What expansion checks, said to editors too: exactly one of run and call,
+            # and with only beside call.
+            "oneOf": [{"required": ["run"]}, {"required": ["call"]}],
+            "dependentRequired": {"with": ["call"]},
+        }
+    )
+
     id: Annotated[str, WithJsonSchema({"type": "string", "pattern": ID_TEMPLATE_PATTERN})] = Field(
         description="Unique id of letters, digits, '_', '.' and '-'; may use ${{ matrix.NAME }}."
     )
@@ -336,7 +391,7 @@ class BranchSpec(BranchSettingsSpec):
     with_: dict[str, Any] | None = Field(
         default=None, alias="with", description="Keyword arguments for the call."
     )
-    matrix: dict[MatrixName, list[MatrixValue]] | None = Field(
+    matrix: MatrixSpec | None = Field(
         default=None,
         description="One branch per combination of these values (cartesian product, in the "
         "order written); use them as ${{ matrix.NAME }}.",
@@ -406,10 +461,33 @@ class PolicySpec(SpecPart):
     )
 
 
-class SpecFile(SpecPart):
-    """A fanout-tui spec: independent branches run in parallel, then merged."""
+EXTENSION_PREFIX = "x-"
+"""Top-level fields starting with this are the author's own and ignored, e.g. ``x-common:``
+holding YAML anchors that branches reuse (as in docker-compose files)."""
 
-    model_config = ConfigDict(title="fanout-tui spec")
+
+def is_extension(key: object) -> bool:
+    """Whether a top-level key is an ``x-`` extension field, which the spec ignores."""
+    return isinstance(key, str) and key.startswith(EXTENSION_PREFIX)
+
+
+class SpecFile(SpecPart):
+    """A fanout-tui spec: independent branches run in parallel, then merged.
+
+    Top-level fields starting with ``x-`` are ignored (they are removed before the model
+    sees the document); the JSON Schema allows them too.
+    """
+
+    model_config = ConfigDict(
+        title="fanout-tui spec",
+        json_schema_extra={
+            "patternProperties": {
+                f"^{EXTENSION_PREFIX}": {
+                    "description": "Your own field, ignored: e.g. YAML anchors to reuse."
+                }
+            }
+        },
+    )
 
     version: Version = Field(description="The spec format's version: 1.")
     name: str = Field(min_length=1, description="Name of the run.")

@@ -127,7 +127,8 @@ class BranchPlan:
     output: OutputContract = field(default_factory=OutputContract)
     success_exit_codes: frozenset[int] = frozenset({0})
     matrix: Mapping[str, Any] = field(default_factory=dict)
-    """The matrix values this branch was expanded with (empty when none)."""
+    """The matrix values this branch was expanded with, as written in the spec (``3.10``,
+    not the number 3.1 YAML reads); empty when none."""
     python_path: tuple[Path, ...] = ()
     """Folders put first on ``sys.path`` to import a ``call`` (the spec's folder)."""
 

@@ -70,6 +70,16 @@ class SpecSource:
     text_starts: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
     """For one-line strings with ``${{`` written without escapes: where their first
     character is, so an error can point into the string."""
+    written: dict[FieldPath, str] = field(default_factory=dict)
+    """For scalars YAML read as something other than text (numbers, true/false, null): the
+    text as written, so that ``3.10`` (read as 3.1) or ``01234`` (read as the octal 668)
+    can be given back exactly where a value ends up as text."""
+
+    def text_as_written(self, path: FieldPath, value: object) -> str | None:
+        """The value at ``path`` as the spec's author wrote it, when it is a scalar."""
+        if isinstance(value, str):
+            return value
+        return self.written.get(path)
 
     def position(self, path: FieldPath, *, at_key: bool = False) -> tuple[int, int] | None:
         """Where ``path`` was written, or its nearest written ancestor."""
@@ -122,7 +132,7 @@ def parse_spec(text: str, origin: Path | None) -> SpecSource:
             source.data = _Builder(loader, source).build(root, (), 0)
         return source
     except yaml.MarkedYAMLError as error:
-        raise SpecError([_syntax_issue(error, origin)]) from None
+        raise SpecError([_syntax_issue(error, origin, text)]) from None
     except yaml.YAMLError as error:
         raise SpecError([SpecIssue(f"is not valid YAML: {error}", path=origin)]) from None
     except RecursionError:
@@ -143,18 +153,40 @@ def _refuse_binary(text: str, origin: Path | None) -> None:
     raise SpecError([SpecIssue(message, path=origin, line=line, column=column)])
 
 
-def _syntax_issue(error: yaml.MarkedYAMLError, origin: Path | None) -> SpecIssue:
+def _syntax_issue(error: yaml.MarkedYAMLError, origin: Path | None, text: str) -> SpecIssue:
     mark = error.problem_mark or error.context_mark
     problem = error.problem or "cannot be parsed"
     message = f"YAML syntax error: {problem}"
     if error.context:
         message += f" ({error.context})"
+    if mark is not None:
+        tab = _tab_near(text, mark.line, mark.column)
+        if tab is not None:
+            return SpecIssue(
+                "YAML syntax error: a tab indents this line; YAML indents with spaces only",
+                path=origin,
+                line=mark.line + 1,
+                column=tab + 1,
+            )
     return SpecIssue(
         message,
         path=origin,
         line=mark.line + 1 if mark else None,
         column=mark.column + 1 if mark else None,
     )
+
+
+def _tab_near(text: str, line: int, column: int) -> int | None:
+    """The column (from 0) of a tab in the indentation of ``line``, when the error at
+    ``column`` is there: tabs cannot indent YAML, and the parser's words do not say so."""
+    lines = text.splitlines()
+    if line >= len(lines):
+        return None
+    written = lines[line]
+    indentation = written[: len(written) - len(written.lstrip(" \t"))]
+    if "\t" in indentation and column <= len(indentation):
+        return indentation.index("\t")
+    return None
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -206,6 +238,7 @@ class _Builder:
             if MARKER in node.value:
                 self._record_text_start(node, path)
             return node.value
+        self._source.written[path] = node.value
         if node.tag == _INT_TAG and _DECIMAL.fullmatch(node.value):
             return int(node.value)
         try:

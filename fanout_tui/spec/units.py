@@ -19,6 +19,15 @@ RATE_PATTERN = r"^\s*\d+(\.\d+)?\s*/\s*(s|sec|second|min|minute|h|hour)\s*$"
 """A rate: a count per second, minute or hour."""
 PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 """A percentage like ``80%``."""
+SHARE_PATTERN = r"^\s*(0*[1-9]\d?(\.\d+)?|0+\.\d*[1-9]\d*|0*100(\.0+)?)\s*%\s*$"
+"""A percentage above 0% and at most 100% (``80%``), for the JSON Schema: what
+:data:`PERCENT_PATTERN` matches, narrowed to the range ``min_success`` accepts."""
+ZERO_DURATION_PATTERN = r"^(\s*0+(\.0+)?\s*(ms|s|m|h)?\s*)+$"
+"""A duration of no time at all (``0``, ``0s``, ``0m0s``), for the JSON Schema."""
+
+MAX_DURATION_S = 366 * 24 * 3600.0
+"""Longest duration a spec may give: longer ones are typing mistakes, not plans (and
+would overflow the clocks they are added to)."""
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -49,6 +58,11 @@ def parse_duration(value: object) -> float:
         )
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{shown_value(value)} is not a duration; it must be 0 or more")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(
+            f"{shown_value(value)} is too long; a duration is at most "
+            f"{format_duration(MAX_DURATION_S)} (366 days)"
+        )
     return seconds
 
 

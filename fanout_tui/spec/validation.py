@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import types
 import typing
@@ -10,8 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from fanout_tui.spec.errors import SpecError, SpecIssue, did_you_mean, shown_value
-from fanout_tui.spec.models import SpecFile
+from fanout_tui.spec.errors import SpecError, SpecIssue, closest, did_you_mean, shown_value
+from fanout_tui.spec.interpolate import MARKER
+from fanout_tui.spec.models import SpecFile, is_extension
 from fanout_tui.spec.source import FieldPath, SpecSource
 
 _TYPE_MESSAGES = {
@@ -47,14 +49,68 @@ def validate_spec(source: SpecSource) -> SpecFile:
             ]
         )
     try:
-        return SpecFile.model_validate(source.data)
+        return SpecFile.model_validate(_for_models(source))
     except ValidationError as error:
+        details = [
+            (_document_path(source.data, detail["loc"]), detail)
+            for detail in error.errors(include_url=False)
+        ]
+        # A misspelled required field is one mistake: say it once, at the misspelling.
+        meant = {
+            (*path[:-1], name)
+            for path, detail in details
+            if detail["type"] == "extra_forbidden" and (name := _meant_field(path)) is not None
+        }
         issues: dict[FieldPath, SpecIssue] = {}
-        for detail in error.errors(include_url=False):
-            path = _document_path(source.data, detail["loc"])
-            issue = _issue(source, path, detail)
-            issues.setdefault(path, issue)
+        for path, detail in details:
+            if detail["type"] == "missing" and path in meant:
+                continue
+            issues.setdefault(path, _issue(source, path, detail))
         raise SpecError(list(issues.values())) from None
+
+
+def _for_models(source: SpecSource) -> dict[str, Any]:
+    """The document for the models: without its top-level ``x-`` extension fields, and with
+    each number in an ``env`` mapping as its text as written.
+
+    An environment value is text for the process: ``ZIP: 01234`` means "01234", not the
+    octal 668 YAML 1.1 reads, and ``V: 3.10`` means "3.10", not 3.1. true/false and null
+    stay as they are, for the models to refuse: whether ``yes`` means "yes", "true" or
+    "1" is not clear enough to guess. The parsed document itself is left as it is (the
+    containers on the way to an ``env`` are copied).
+    """
+
+    def holder(mapping: Any, path: FieldPath) -> Any:
+        """``mapping`` copied, with its ``env`` rewritten, when it is a mapping with one."""
+        if not isinstance(mapping, dict) or not isinstance(mapping.get("env"), dict):
+            return mapping
+        env = {
+            name: _written_env_value(source, (*path, "env", name), value)
+            for name, value in mapping["env"].items()
+        }
+        return {**mapping, "env": env}
+
+    data: dict[str, Any] = dict(source.data)
+    data["defaults"] = holder(data.get("defaults"), ("defaults",))
+    merge = data.get("merge")
+    if isinstance(merge, dict) and "synthesizer" in merge:
+        synthesizer = holder(merge["synthesizer"], ("merge", "synthesizer"))
+        data["merge"] = {**merge, "synthesizer": synthesizer}
+    branches = data.get("branches")
+    if isinstance(branches, list):
+        data["branches"] = [
+            holder(branch, ("branches", index)) for index, branch in enumerate(branches)
+        ]
+    return {
+        key: value for key, value in data.items() if key in source.data and not is_extension(key)
+    }
+
+
+def _written_env_value(source: SpecSource, path: FieldPath, value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        written = source.text_as_written(path, value)
+        return written if written is not None else str(value)
+    return value
 
 
 def _document_path(data: Any, loc: tuple[int | str, ...]) -> FieldPath:
@@ -88,8 +144,16 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
     value = detail.get("input")
     if path and path[-1] == "[key]":
         key_path = path[:-1]
-        message = f"{key_path[-1]!r}: {_message(detail, value)}" if key_path else "bad key"
+        if not key_path:
+            return source.issue(key_path, "bad key", at_key=True)
+        if kind == "name":  # the field already names the key: say what is wrong with it
+            ctx = detail.get("ctx", {})
+            message = f"not a valid {ctx['what']}: use {ctx['rule']}"
+        else:
+            message = f"{key_path[-1]!r}: {_message(detail, value)}"
         return source.issue(key_path, message, at_key=True)
+    if isinstance(value, str) and MARKER in value:
+        return source.issue(path, "${{ … }} is not expanded in this field")
     if kind == "missing":
         name = str(path[-1])
         return source.issue(path[:-1], f"missing required field {name!r}")
@@ -99,16 +163,40 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
         hint = did_you_mean(str(path[-1]), known) or _nested_hint(model, str(path[-1]))
         if hint is None and known:
             hint = "expected one of: " + ", ".join(known)
-        return source.issue(path, "unknown field", hint=hint, at_key=True)
+        meant = _meant_field(path)
+        message = "unknown field"
+        if meant is not None:
+            message += f", and the required field {meant!r} is missing"
+        return source.issue(path, message, hint=hint, at_key=True)
     if kind == "literal_error":
         choices = _QUOTED.findall(detail.get("ctx", {}).get("expected", ""))
         hint = did_you_mean(value, choices) if isinstance(value, str) else None
         return source.issue(
             path, f"{shown_value(value)} is not one of {detail['ctx']['expected']}", hint=hint
         )
+    if kind == "env_value" and isinstance(value, bool):
+        typed = json.dumps(value)
+        written = source.text_as_written(path, value) or typed
+        read_as = f"YAML reads {written} as {typed}" if written != typed else f"not {typed}"
+        return source.issue(
+            path,
+            f"an environment value is text, {read_as}; write it in quotes: {json.dumps(written)}",
+        )
     if path == ("branches",) and kind == "too_short":
         return source.issue(path, "a spec needs at least one branch")
     return source.issue(path, _message(detail, value))
+
+
+def _meant_field(path: FieldPath) -> str | None:
+    """For an unknown key at ``path``: the required field it probably misspells, when that
+    field is not given."""
+    model = _model_at(path[:-1])
+    if model is None:
+        return None
+    required = [
+        field.alias or name for name, field in model.model_fields.items() if field.is_required()
+    ]
+    return closest(str(path[-1]), required)
 
 
 def _message(detail: ErrorDetails, value: object) -> str:

@@ -78,6 +78,13 @@ policy: {fail_fast: true}
     assert "policy       all_or_nothing: merge when all 2 branches succeed · fail fast" in text
 
 
+def test_a_single_branch_is_spoken_of_in_the_singular() -> None:
+    plan = load_plan_text("version: 1\nname: one\nbranches: [{id: a, run: x}]\n")
+    text = describe_plan(plan)
+    assert "policy       all_or_nothing: merge when the branch succeeds" in text
+    assert "all 1 branches" not in text
+
+
 def test_describes_key_merges() -> None:
     plan = load_plan_text(
         "version: 1\nname: k\nbranches: [{id: a, run: x, output: {format: jsonl}}]\n"

@@ -16,6 +16,7 @@ from fanout_tui.spec import (
     PolicyMode,
     Rate,
     RetryPolicy,
+    describe_plan,
     load_plan,
     load_plan_text,
 )
@@ -111,7 +112,7 @@ def test_the_design_example_expands_completely(tmp_path: Path) -> None:
     assert stats.python_path == (tmp_path,)
     chapter = plan.branch("chapter-2")
     assert chapter.run == "python summarize.py docs/ch2.md"
-    assert chapter.matrix == {"n": 2}
+    assert chapter.matrix == {"n": "2"}  # as written in the spec
     assert plan.merge.strategy is MergeStrategy.KEY
     assert plan.merge.key == "doc"
     assert plan.merge.on_conflict is ConflictRule.ERROR
@@ -181,6 +182,114 @@ branches:
         "nested": {"list": [True, 7]},
     }
     assert plan.branches[1].with_args["n"] == 2.5
+
+
+def test_env_values_are_the_text_as_written_not_what_yaml_1_1_reads() -> None:
+    plan = load_plan_text(
+        """\
+version: 1
+name: e
+defaults:
+  env: {ZIP: 01234, TIME: 12:30, V: 3.10, AGENT: 007, MASK: 0x1F, BIG: 1e3, N: 1_000}
+branches:
+  - id: a
+    run: x
+    env: {PORT: 8080, RATIO: 0.50, NEG: -0}
+merge:
+  strategy: synthesis
+  synthesizer: {run: merge, env: {LEVEL: 010}}
+"""
+    )
+    expected = {
+        "ZIP": "01234",
+        "TIME": "12:30",
+        "V": "3.10",
+        "AGENT": "007",
+        "MASK": "0x1F",
+        "BIG": "1e3",
+        "N": "1_000",
+    }
+    assert plan.branches[0].env == {**expected, "PORT": "8080", "RATIO": "0.50", "NEG": "-0"}
+    assert plan.merge.synthesizer is not None
+    assert plan.merge.synthesizer.env == {**expected, "LEVEL": "010"}
+
+
+def test_env_values_from_anchors_and_merge_keys_keep_their_text_too() -> None:
+    plan = load_plan_text(
+        """\
+version: 1
+name: e
+branches:
+  - {id: a, run: x, env: &env {V: 3.10}}
+  - {id: b, run: x, env: {<<: *env, W: 2.0}}
+  - {id: c, run: x, env: *env}
+"""
+    )
+    assert plan.branch("a").env == {"V": "3.10"}
+    assert plan.branch("b").env == {"V": "3.10", "W": "2.0"}
+    assert plan.branch("c").env == {"V": "3.10"}
+
+
+def test_matrix_values_in_text_are_written_as_in_the_spec() -> None:
+    plan = load_plan_text(
+        """\
+version: 1
+name: m
+branches:
+  - id: py-${{ matrix.v }}
+    title: Python ${{ matrix.v }} at ${{ matrix.at }}
+    matrix: {v: [3.9, 3.10, 0x1F, 012], at: [12:30]}
+    run: [tox, "-e", "py${{ matrix.v }}", "--at=${{ matrix.at }}"]
+    env: {V: "${{ matrix.v }}"}
+"""
+    )
+    assert [b.id for b in plan.branches] == ["py-3.9", "py-3.10", "py-0x1F", "py-012"]
+    second = plan.branch("py-3.10")
+    assert second.title == "Python 3.10 at 12:30"
+    assert second.run == ("tox", "-e", "py3.10", "--at=12:30")
+    assert second.env == {"V": "3.10"}
+    assert second.matrix == {"v": "3.10", "at": "12:30"}
+    assert "Python 3.10 at 12:30  [v=3.10, at=12:30]" in describe_plan(plan)
+
+
+def test_matrix_true_false_in_text_are_written_as_in_the_spec() -> None:
+    plan = load_plan_text(
+        """\
+version: 1
+name: m
+branches:
+  - id: "on-${{ matrix.x }}"
+    matrix: {x: [yes, no, on, off, true, False]}
+    run: echo ${{ matrix.x }}
+"""
+    )
+    assert [b.id for b in plan.branches] == [
+        "on-yes",
+        "on-no",
+        "on-on",
+        "on-off",
+        "on-true",
+        "on-False",
+    ]
+
+
+def test_a_with_value_that_is_one_reference_gets_the_value_yaml_reads() -> None:
+    plan = load_plan_text(
+        """\
+version: 1
+name: m
+branches:
+  - id: "v${{ matrix.v }}"
+    matrix: {v: [3.10, yes, "3.20"]}
+    call: tasks:work
+    with: {value: "${{ matrix.v }}", label: "v=${{ matrix.v }}"}
+"""
+    )
+    assert [b.with_args for b in plan.branches] == [
+        {"value": 3.1, "label": "v=3.10"},
+        {"value": True, "label": "v=yes"},
+        {"value": "3.20", "label": "v=3.20"},
+    ]
 
 
 def test_env_interpolation_reads_the_environment_and_shell_variables_pass_through(
@@ -430,6 +539,29 @@ branches:
     assert plan.branch("a").timeout_s == 5
     assert plan.branch("a").run == "echo hi"
     assert plan.branch("b").timeout_s == 9
+
+
+def test_top_level_x_fields_are_ignored_and_hold_anchors_to_reuse() -> None:
+    plan = load_plan_text(
+        """\
+version: 1
+name: x
+x-common: &common
+  timeout: 30s
+  env: {V: 3.10}
+x-command: &command "echo ${{ matrix.n }}"
+x-notes: [anything, {at: all}]
+branches:
+  - <<: *common
+    id: a-${{ matrix.n }}
+    matrix: {n: [1, 2]}
+    run: *command
+"""
+    )
+    assert [(b.id, b.run, b.env, b.timeout_s) for b in plan.branches] == [
+        ("a-1", "echo 1", {"V": "3.10"}, 30),
+        ("a-2", "echo 2", {"V": "3.10"}, 30),
+    ]
 
 
 def test_call_branches_keep_arguments_as_written() -> None:

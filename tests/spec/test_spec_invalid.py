@@ -42,7 +42,7 @@ CASES = [
         "version: '1'\nname: x\nbranches: [{id: a, run: echo}]\n",
         1,
         10,
-        "unsupported version '1'",
+        "the version is the number 1, not the text '1'; write version: 1",
     ),
     Case(
         "missing-name",
@@ -52,6 +52,58 @@ CASES = [
         "missing required field 'name'",
     ),
     Case("missing-branches", HEAD, 1, 1, "missing required field 'branches'"),
+    Case(
+        "x-fields-only-at-the-top",
+        HEAD + "branches: [{id: a, run: x, x-note: hi}]\n",
+        3,
+        28,
+        "unknown field",
+        "branches[0].x-note",
+    ),
+    Case(
+        "misspelled-branches",
+        HEAD + "branchs: [{id: a, run: echo}]\n",
+        3,
+        1,
+        "branchs: unknown field, and the required field 'branches' is missing; "
+        "did you mean 'branches'?",
+    ),
+    Case(
+        "misspelled-required-nested-field",
+        HEAD + "branches: [{id: a, run: echo, success: {exit_code: [0]}}]\n",
+        3,
+        41,
+        "unknown field, and the required field 'exit_codes' is missing; did you mean 'exit_codes'?",
+    ),
+    Case(
+        "enum-in-the-wrong-case",
+        HEAD + "branches: [{id: a, run: echo, output: {format: JSON}}]\n",
+        3,
+        48,
+        "'JSON' is not one of 'text', 'json', 'jsonl' or 'lines'; did you mean 'json'?",
+    ),
+    Case(
+        "interpolation-in-a-duration",
+        HEAD + "branches: [{id: a, run: x, timeout: '${{ matrix.t }}', matrix: {t: [1s]}}]\n",
+        3,
+        37,
+        "branches[0].timeout: ${{ … }} is not expanded in this field",
+    ),
+    Case(
+        "absurd-duration",
+        HEAD + "branches: [{id: a, run: x, timeout: 99999999999999999999h}]\n",
+        3,
+        37,
+        "'99999999999999999999h' is too long; a duration is at most 8784h (366 days)",
+    ),
+    Case(
+        "env-name-with-equals",
+        HEAD + "branches: [{id: a, run: x, env: {'A=B': '1'}}]\n",
+        3,
+        34,
+        "branches[0].env[\"A=B\"]: not a valid variable name: use letters, digits and '_', "
+        "starting with a letter or '_'",
+    ),
     Case("no-branches", HEAD + "branches: []\n", 3, 11, "at least one branch", "branches"),
     Case(
         "unknown-top-level-key",
@@ -231,7 +283,60 @@ CASES = [
         """,
         4,
         9,
-        "the matrix gives several branches the id 'same'",
+        "the matrix gives several branches the id 'same' (n=1 and n=2); "
+        "put ${{ matrix.n }} in the id",
+    ),
+    Case(
+        "matrix-name-missing-from-id",
+        HEAD
+        + """\
+        branches:
+          - id: a-${{ matrix.n }}
+            matrix: {n: [1, 2], os: [linux, mac]}
+            run: x
+        """,
+        4,
+        9,
+        "the id 'a-1' (os=linux and os=mac); put ${{ matrix.os }} in the id",
+    ),
+    Case(
+        "matrix-value-listed-twice",
+        HEAD
+        + """\
+        branches:
+          - id: a-${{ matrix.n }}
+            matrix: {n: [x, y, x]}
+            run: x
+        """,
+        4,
+        9,
+        "matrix.n lists 'x' more than once, so two branches get the id 'a-x'",
+    ),
+    Case(
+        "matrix-values-the-same-as-text",
+        HEAD
+        + """\
+        branches:
+          - id: a-${{ matrix.n }}
+            matrix: {n: [1, "1"]}
+            run: x
+        """,
+        4,
+        9,
+        "matrix.n has 1 and '1', the same as text, so two branches get the id 'a-1'",
+    ),
+    Case(
+        "matrix-values-run-together",
+        HEAD
+        + """\
+        branches:
+          - id: a${{ matrix.n }}${{ matrix.m }}
+            matrix: {n: [1, 11], m: [1, 11]}
+            run: x
+        """,
+        4,
+        9,
+        "n=1, m=11 and n=11, m=1 both give the id 'a111'; put a separator",
     ),
     Case(
         "matrix-duplicate-after-expansion",
@@ -536,14 +641,14 @@ CASES = [
         HEAD + "branches: [{id: a, run: x, env: {BAD-NAME: 1}}]\n",
         3,
         34,
-        "'BAD-NAME' is not a valid variable name",
+        "branches[0].env.BAD-NAME: not a valid variable name: use letters, digits and '_'",
     ),
     Case(
         "env-value-bool",
         HEAD + "branches: [{id: a, run: x, env: {DEBUG: yes}}]\n",
         3,
         41,
-        "write it in quotes",
+        'an environment value is text, YAML reads yes as true; write it in quotes: "yes"',
     ),
     Case(
         "name-not-text",
@@ -566,7 +671,20 @@ CASES = [
     Case(
         "yaml-bad-indent", HEAD + "branches:\n  - id: a\n     run: x\n", 5, 9, "YAML syntax error"
     ),
-    Case("yaml-tab", HEAD + "branches:\n\t- id: a\n", 4, 1, "YAML syntax error"),
+    Case(
+        "yaml-tab",
+        HEAD + "branches:\n\t- id: a\n",
+        4,
+        1,
+        "YAML syntax error: a tab indents this line; YAML indents with spaces only",
+    ),
+    Case(
+        "yaml-tab-after-spaces",
+        HEAD + "branches:\n  - id: a\n  \t  run: x\n",
+        5,
+        3,
+        "a tab indents this line; YAML indents with spaces only",
+    ),
     Case(
         "unknown-tag",
         HEAD + "branches: [{id: a, run: !shell echo}]\n",
@@ -725,3 +843,22 @@ def test_interpolation_errors_point_into_the_string_when_it_is_written_as_is() -
         ("branches[0].run", 6, 10),
         ("branches[0].cwd", 7, 10),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        HEAD.replace("version: 1", "version: '1'") + "branches: [{id: a, run: x}]\n",
+        HEAD + "branchs: [{id: a, run: x}]\n",
+        HEAD + "Branches: [{id: a, run: x}]\n",
+        HEAD + "branches: [{id: a, run: x, success: {exit_code: [0]}}]\n",
+        HEAD + "branches: [{id: a, run: x, env: {'A=B': '1'}}]\n",
+    ],
+)
+def test_one_mistake_gets_one_clear_line(text: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        load_plan_text(text)
+    report = str(raised.value)
+    assert len(raised.value.issues) == 1, report
+    assert "reads version 1" not in report
+    assert report.count("A=B") <= 1, report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from fanout_tui.spec import load_plan, spec_json_schema
+from fanout_tui.spec import SpecError, load_plan, load_plan_text, spec_json_schema
+from fanout_tui.spec.units import SHARE_PATTERN, parse_percent
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "sample_specs" / "fanout-tui.schema.json"
@@ -100,6 +102,73 @@ def test_the_schema_rejects_what_the_loader_rejects(
     errors = list(jsonschema.Draft202012Validator(spec_json_schema()).iter_errors(document))
     assert errors
     assert any(fragment in error.message for error in errors), [e.message for e in errors]
+
+
+def _spec(branch: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "name": "x",
+        "branches": [branch if branch is not None else {"id": "a", "run": "x"}],
+        **fields,
+    }
+
+
+REJECTED_BY_BOTH = {
+    "min_success above 100%": _spec(policy={"mode": "best_effort", "min_success": "120%"}),
+    "min_success of 0%": _spec(policy={"mode": "best_effort", "min_success": "0%"}),
+    "min_success of 100.5%": _spec(policy={"mode": "best_effort", "min_success": "100.5%"}),
+    "an empty matrix list": _spec({"id": "a${{ matrix.n }}", "run": "x", "matrix": {"n": []}}),
+    "a bad matrix name": _spec({"id": "a", "run": "x", "matrix": {"9n": [1]}}),
+    "timeout 0": _spec({"id": "a", "run": "x", "timeout": 0}),
+    "timeout '0s'": _spec({"id": "a", "run": "x", "timeout": "0s"}),
+    "timeout '0m0.0s'": _spec(defaults={"timeout": "0m0.0s"}),
+    "a synthesizer timeout of 0ms": _spec(
+        merge={"strategy": "synthesis", "synthesizer": {"run": "x", "timeout": "0ms"}}
+    ),
+    "a duration over a year": _spec({"id": "a", "run": "x", "kill_grace": 10**9}),
+    "neither run nor call": _spec({"id": "a"}),
+    "both run and call": _spec({"id": "a", "run": "x", "call": "m:f"}),
+    "with without call": _spec({"id": "a", "run": "x", "with": {"n": 1}}),
+}
+ACCEPTED_BY_BOTH = {
+    "min_success 100%": _spec(policy={"mode": "best_effort", "min_success": "100%"}),
+    "min_success 0.5%": _spec(policy={"mode": "best_effort", "min_success": "0.5%"}),
+    "min_success 99.9%": _spec(policy={"mode": "best_effort", "min_success": " 99.9 %"}),
+    "timeout 1ms": _spec({"id": "a", "run": "x", "timeout": "1ms"}),
+    "timeout 0m30s": _spec({"id": "a", "run": "x", "timeout": "0m30s"}),
+    "timeout 0.5": _spec({"id": "a", "run": "x", "timeout": 0.5}),
+    "kill_grace 0": _spec({"id": "a", "run": "x", "kill_grace": 0}),
+    "a call with arguments": _spec({"id": "a", "call": "m:f", "with": {"n": 1}}),
+    "x- fields at the top": _spec(**{"x-common": {"anything": [1]}, "x-note": "hi"}),
+    "a matrix": _spec({"id": "a${{ matrix.n }}", "run": "x", "matrix": {"n": [1, "b", True]}}),
+}
+
+
+@pytest.mark.parametrize("name", REJECTED_BY_BOTH)
+def test_the_schema_flags_what_check_rejects(name: str) -> None:
+    document = REJECTED_BY_BOTH[name]
+    validator = jsonschema.Draft202012Validator(spec_json_schema())
+    assert list(validator.iter_errors(document)), f"the schema accepts {name}"
+    with pytest.raises(SpecError):
+        load_plan_text(yaml.safe_dump(document))
+
+
+@pytest.mark.parametrize("name", ACCEPTED_BY_BOTH)
+def test_the_schema_accepts_what_check_accepts(name: str) -> None:
+    document = ACCEPTED_BY_BOTH[name]
+    validator = jsonschema.Draft202012Validator(spec_json_schema())
+    assert not [error.message for error in validator.iter_errors(document)]
+    assert load_plan_text(yaml.safe_dump(document)).branches
+
+
+def test_the_percentage_pattern_agrees_with_min_success() -> None:
+    pattern = re.compile(SHARE_PATTERN)
+    written = [f"{whole}{fraction}%" for whole in range(0, 202) for fraction in ("", ".0", ".5")]
+    written += ["0.001%", "00.5%", "007%", "0100%", "100.00%", "100.01%", ".5%", "5.%"]
+    for text in written:
+        percent = parse_percent(text)
+        accepted = percent is not None and 0 < percent <= 100
+        assert (pattern.search(text) is not None) == accepted, text
 
 
 def test_durations_and_rates_are_typed_with_patterns() -> None:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from fanout_tui.spec.interpolate import InterpolationError, compile_template
+from fanout_tui.spec.interpolate import Combination, InterpolationError, compile_template
 from fanout_tui.spec.masking import SecretMask
 from fanout_tui.spec.plan import Rate
 from fanout_tui.spec.units import format_duration, parse_duration, parse_percent, parse_rate
@@ -41,6 +41,16 @@ def test_durations(written: object, seconds: float) -> None:
 def test_not_durations(written: object) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(written)
+
+
+@pytest.mark.parametrize("written", ["99999999999999999999h", "8785h", 1e300, 366 * 86400 + 1])
+def test_absurd_durations_are_refused_with_the_limit(written: object) -> None:
+    with pytest.raises(ValueError, match=r"too long; a duration is at most 8784h \(366 days\)"):
+        parse_duration(written)
+
+
+def test_a_year_is_still_a_duration() -> None:
+    assert parse_duration("8784h") == 366 * 86400
 
 
 @pytest.mark.parametrize(
@@ -97,9 +107,13 @@ def test_template_renders_matrix_values_and_resolves_env_once() -> None:
     template = compile_template(
         "run ${{matrix.n}} on ${{ env.HOST }} with $HOME and ${x}", ["n"], {"HOST": "box"}
     )
-    assert template.render({"n": 3}) == "run 3 on box with $HOME and ${x}"
-    assert template.render({"n": True}) == "run true on box with $HOME and ${x}"
-    assert compile_template("${{ matrix.n }}", ["n"], {}).render_value({"n": 2.5}) == 2.5
+    assert template.render(Combination.of({"n": 3})) == "run 3 on box with $HOME and ${x}"
+    assert template.render(Combination.of({"n": True})) == "run true on box with $HOME and ${x}"
+    assert template.render(Combination({"n": 3.1}, {"n": "3.10"})) == (
+        "run 3.10 on box with $HOME and ${x}"
+    )
+    single = compile_template("${{ matrix.n }}", ["n"], {})
+    assert single.render_value(Combination({"n": 2.5}, {"n": "2.50"})) == 2.5
     assert compile_template("plain", [], {}).is_literal
 
 
