@@ -34,10 +34,13 @@ from fanout_tui.journal.recorder import RunRecorder
 from fanout_tui.journal.rows import INSERT_BRANCH, branch_row
 from fanout_tui.journal.schema import (
     DATABASE_NAME,
+    NotAJournal,
     SchemaTooNew,
-    connect,
+    check_ours,
     migrate,
+    open_unchecked,
     transaction,
+    use_wal,
 )
 from fanout_tui.journal.values import dump_value
 from fanout_tui.spec.plan import BranchPlan, Plan
@@ -49,6 +52,15 @@ INTERRUPTED_REASON = "fanout-tui stopped before the attempt ended"
 
 class JournalError(Exception):
     """The journal cannot do what was asked; str is one sentence for the operator."""
+
+
+def foreign_database(label: str, error: NotAJournal) -> str:
+    """The operator's message for a journal folder whose database is another program's."""
+    return (
+        f"cannot use the journal {label}: {label}{DATABASE_NAME} is an SQLite database of "
+        f"another program ({error}); fanout-tui leaves it alone: name another folder "
+        "with --journal"
+    )
 
 
 class Resumption(NamedTuple):
@@ -84,7 +96,8 @@ class Journal:
         """Open (creating, migrating) the journal at ``path``; use as a context manager.
 
         Raises:
-            JournalError: the folder cannot be created or the database cannot be read.
+            JournalError: the folder cannot be created, the database cannot be read, or
+                it is not a journal (another program's SQLite file is left alone).
         """
         label = f"{path}/"
         if path.exists() and not path.is_dir():
@@ -92,11 +105,16 @@ class Journal:
         try:
             root = private_dir(path).resolve()
             database = private_file(root / DATABASE_NAME)
-            connection = connect(database)
+            connection = open_unchecked(database)
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot open the journal {label}: {error}") from None
         try:
+            check_ours(connection)  # before WAL, which would change another program's file
+            use_wal(connection)
             migrate(connection)
+        except NotAJournal as error:
+            connection.close()
+            raise JournalError(foreign_database(label, error)) from None
         except (SchemaTooNew, sqlite3.Error) as error:
             connection.close()
             raise JournalError(f"cannot use the journal {label}: {error}") from None
