@@ -12,7 +12,7 @@ from typing import TextIO
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.engine.merge import render_merged
 from fanout_tui.journal.lookup import run_is_live, run_outcome
-from fanout_tui.journal.schema import DATABASE_NAME
+from fanout_tui.journal.schema import DATABASE_NAME, schema_version
 from fanout_tui.journal.store import Journal, JournalError
 from fanout_tui.journal.values import load_value, resolve_path
 
@@ -24,13 +24,19 @@ COLUMNS = ("RUN", "SPEC", "STARTED", "DURATION", "OUTCOME", "BRANCHES")
 
 
 def list_runs(journal: Path, *, out: TextIO) -> int:
-    """Print the journaled runs, newest first, as an aligned table; return the exit code."""
+    """Print the journaled runs, newest first, as an aligned table; return the exit code.
+
+    Only reads: a journal in a folder the operator cannot write to is listed too.
+    """
     if not (journal / DATABASE_NAME).exists():
         out.write(f"No runs journaled in {journal}/ yet.\n")
         return EXIT_OK
-    with Journal.open(journal) as opened:
+    with Journal.open_for_reading(journal) as opened:
         connection = opened.connection
-        runs = connection.execute("SELECT * FROM runs ORDER BY started_at DESC").fetchall()
+        if schema_version(connection) == 0:  # an empty database: no tables yet
+            runs = []
+        else:
+            runs = connection.execute("SELECT * FROM runs ORDER BY started_at DESC").fetchall()
         if not runs:
             out.write(f"No runs journaled in {journal}/ yet.\n")
             return EXIT_OK
@@ -59,12 +65,16 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
 def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO) -> int:
     """Print a run's merged result, or one branch's result and log; return the exit code.
 
+    Only reads: a journal in a folder the operator cannot write to is shown too.
+
     Raises:
         JournalError: no such run or branch.
     """
     if not (journal / DATABASE_NAME).exists():
         raise JournalError(f"no run {run_ref} in {journal}/")
-    with Journal.open(journal) as opened:
+    with Journal.open_for_reading(journal) as opened:
+        if schema_version(opened.connection) == 0:  # an empty database: no tables yet
+            raise JournalError(f"no run {run_ref} in {journal}/")
         run = opened.find_run(run_ref)
         if branch_id is not None:
             return _show_branch(opened, run, branch_id, out)

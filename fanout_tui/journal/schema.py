@@ -136,6 +136,42 @@ def use_wal(connection: sqlite3.Connection) -> None:
     connection.execute("PRAGMA foreign_keys = ON")
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open the database at ``path`` for reading only: nothing is written, and a folder
+    the operator cannot write to (a read-only mount) is enough.
+
+    SQLite reads a WAL database through its ``-shm`` file, which it creates when missing.
+    A journal that is being written has one (and its ``-wal``), and a read-only
+    connection reads both. A journal closed cleanly has neither; where they cannot be
+    created, the file is opened as immutable, which is sound since, with no ``-wal``,
+    everything committed is in the database file itself.
+
+    Raises:
+        sqlite3.Error: the database cannot be opened.
+    """
+    uri = path.absolute().as_uri()
+    try:
+        return _open_uri(f"{uri}?mode=ro")
+    except sqlite3.OperationalError:
+        if path.with_name(path.name + "-wal").exists() or not path.is_file():
+            raise
+        return _open_uri(f"{uri}?immutable=1")
+
+
+def _open_uri(uri: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=True)
+    try:
+        connection.row_factory = sqlite3.Row
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA query_only = ON")
+        # Opening is lazy: read the schema now, so that a file SQLite cannot open fails here.
+        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
+
+
 def check_ours(connection: sqlite3.Connection, *, known: int = SCHEMA_VERSION) -> int:
     """Make sure the database is empty or a fanout-tui journal; return its version.
 

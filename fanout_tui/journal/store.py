@@ -37,6 +37,7 @@ from fanout_tui.journal.schema import (
     NotAJournal,
     SchemaTooNew,
     check_ours,
+    connect_read_only,
     migrate,
     open_unchecked,
     transaction,
@@ -121,6 +122,36 @@ class Journal:
         for suffix in ("-wal", "-shm"):
             make_private(database.with_name(database.name + suffix))
         return cls(root, label, connection)
+
+    @classmethod
+    def open_for_reading(cls, path: Path) -> Self:
+        """Open the journal at ``path`` to read it only (listing and showing runs): nothing
+        is created, migrated or written, so a read-only folder or mount is enough.
+
+        A journal of an earlier version is read as it is: what is read of a run was all
+        there in version 1. Use as a context manager.
+
+        Raises:
+            JournalError: there is no journal database there, it cannot be read, or it
+                is not a journal.
+        """
+        label = f"{path}/"
+        database = path / DATABASE_NAME
+        if not database.is_file():
+            raise JournalError(f"there is no journal in {label}")
+        try:
+            connection = connect_read_only(database)
+        except sqlite3.Error as error:
+            raise JournalError(f"cannot open the journal {label}: {error}") from None
+        try:
+            check_ours(connection)
+        except NotAJournal as error:
+            connection.close()
+            raise JournalError(foreign_database(label, error)) from None
+        except (SchemaTooNew, sqlite3.Error) as error:
+            connection.close()
+            raise JournalError(f"cannot use the journal {label}: {error}") from None
+        return cls(path.resolve(), label, connection)
 
     def __enter__(self) -> Self:
         return self
