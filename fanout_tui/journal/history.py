@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.engine.merge import render_merged
@@ -18,6 +19,8 @@ from fanout_tui.journal.values import load_value, resolve_path
 
 EXIT_OK = 0
 EXIT_NO_RESULT = 1
+EXIT_JOURNAL = 2
+"""The journal cannot give what was asked (as for a usage error)."""
 
 STATE_ORDER = [str(s) for s in BranchStatus]
 COLUMNS = ("RUN", "SPEC", "STARTED", "DURATION", "OUTCOME", "BRANCHES")
@@ -27,11 +30,14 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
     """Print the journaled runs, newest first, as an aligned table; return the exit code.
 
     Only reads: a journal in a folder the operator cannot write to is listed too.
+
+    Raises:
+        JournalError: the journal cannot be read (damaged, not a journal).
     """
     if not (journal / DATABASE_NAME).exists():
         out.write(f"No runs journaled in {journal}/ yet.\n")
         return EXIT_OK
-    with Journal.open_for_reading(journal) as opened:
+    with _reading(journal), Journal.open_for_reading(journal) as opened:
         connection = opened.connection
         if schema_version(connection) == 0:  # an empty database: no tables yet
             runs = []
@@ -68,11 +74,12 @@ def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO)
     Only reads: a journal in a folder the operator cannot write to is shown too.
 
     Raises:
-        JournalError: no such run or branch.
+        JournalError: no such run or branch, or the journal cannot be read (damaged, not
+            a journal, the merged result's file gone).
     """
     if not (journal / DATABASE_NAME).exists():
         raise JournalError(f"no run {run_ref} in {journal}/")
-    with Journal.open_for_reading(journal) as opened:
+    with _reading(journal), Journal.open_for_reading(journal) as opened:
         if schema_version(opened.connection) == 0:  # an empty database: no tables yet
             raise JournalError(f"no run {run_ref} in {journal}/")
         run = opened.find_run(run_ref)
@@ -86,9 +93,44 @@ def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO)
                 file=sys.stderr,
             )
             return EXIT_NO_RESULT
-        merged = load_value(run["merged"], run["merged_file"], root=opened.root)
+        merged = _load(
+            opened, run["merged"], run["merged_file"], what=f"the merged result of run {run['id']}"
+        )
     out.write(render_merged(merged))
     return EXIT_OK
+
+
+@contextmanager
+def _reading(journal: Path) -> Iterator[None]:
+    """Turn what SQLite raises while reading ``journal`` into one sentence."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise JournalError(f"cannot read the journal {journal}/: {error}") from None
+
+
+def _load(journal: Journal, inline: str | None, file: str | None, *, what: str) -> Any:
+    """A value of the journal (see :func:`load_value`), or why it cannot be had.
+
+    Raises:
+        JournalError: its file is gone or damaged.
+    """
+    try:
+        return load_value(inline, file, root=journal.root)
+    except FileNotFoundError:
+        raise JournalError(f"{what} is missing: its file {_shown(journal, file)} is gone") from None
+    except (OSError, ValueError) as error:
+        raise JournalError(f"{what} cannot be read from {_shown(journal, file)}: {error}") from None
+
+
+def _shown(journal: Journal, stored: Path | str | None) -> str:
+    """A path of the journal (absolute, or as stored: relative to its folder) as the
+    operator named the folder (``.fanout/runs/…``)."""
+    path = journal.root / (stored or "")
+    try:
+        return journal.label + path.relative_to(journal.root).as_posix()
+    except ValueError:
+        return str(path)  # outside the journal's folder
 
 
 def _show_branch(journal: Journal, run: sqlite3.Row, branch_id: str, out: TextIO) -> int:
@@ -125,9 +167,20 @@ def _show_branch(journal: Journal, run: sqlite3.Row, branch_id: str, out: TextIO
         out.write(f"reason: {branch['reason']}\n")
     if branch["command"]:
         out.write(f"command: {branch['command']}\n")
+    problem = None
     if branch["result"] is not None or branch["result_file"] is not None:
-        result = load_value(branch["result"], branch["result_file"], root=journal.root)
-        out.write("result:\n" + render_merged(result))
+        try:
+            result = _load(
+                journal,
+                branch["result"],
+                branch["result_file"],
+                what=f"the result of branch {branch_id} in run {run['id']}",
+            )
+        except JournalError as error:
+            problem = error
+            out.write(f"result: missing ({error})\n")
+        else:
+            out.write("result:\n" + render_merged(result))
     attempts = connection.execute(
         "SELECT * FROM attempts WHERE run_id = ? AND branch_id = ? ORDER BY id",
         (origin, branch_id),
@@ -135,22 +188,30 @@ def _show_branch(journal: Journal, run: sqlite3.Row, branch_id: str, out: TextIO
     for attempt in attempts:
         for stream in ("stdout", "stderr"):
             path = resolve_path(attempt[f"{stream}_log"], journal.root)
-            text = _read_log(path)
+            text = _read_log(path, journal)
             label = f"attempt {attempt['attempt']} {stream}"
             out.write(f"--- {label} ---\n{text}" if text else f"--- {label}: nothing ---\n")
+    if problem is not None:
+        out.flush()
+        print(f"fanout-tui: {problem}", file=sys.stderr)
+        return EXIT_JOURNAL
     return EXIT_OK
 
 
 _SETTLED = {str(s) for s in BranchStatus if s.settled}
 
 
-def _read_log(path: Path | None) -> str:
+def _read_log(path: Path | None, journal: Journal) -> str:
     if path is None:
         return "(not recorded)\n"
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
+        if not path.parent.is_dir():  # the run's folder, made with the run, was removed
+            return f"(missing: its folder {_shown(journal, path.parent)} is gone)\n"
         return ""  # the engine makes a log file only when the stream prints something
+    except OSError as error:
+        return f"(cannot be read: {error})\n"
     if text and not text.endswith("\n"):
         text += "\n"
     return text

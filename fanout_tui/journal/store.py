@@ -181,28 +181,29 @@ class Journal:
             return find_run(self._connection, run_ref, where=self.label)
         except RunNotFound as error:
             raise JournalError(str(error)) from None
+        except sqlite3.Error as error:
+            raise JournalError(f"cannot read the journal {self.label}: {error}") from None
 
     def prepare_resume(self, plan: Plan, run_ref: str) -> Resumption:
         """Find the run to resume (``"latest"``: the latest of this spec), end the process
         groups that killed runs left running, and say what can be reused.
 
         Raises:
-            JournalError: ``run_ref`` names no run.
+            JournalError: ``run_ref`` names no run, or the journal cannot be read.
         """
         try:
             if run_ref == LATEST:
                 run = latest_run(self._connection, plan)
             else:
                 run = find_run(self._connection, run_ref, where=self.label)
+            ended = self.end_leftovers()
+            if run is None:
+                return Resumption(None, {}, ended)
+            reused = reusable_results(self._connection, run["id"], plan, root=self.root)
         except RunNotFound as error:
             raise JournalError(str(error)) from None
-        try:
-            ended = self.end_leftovers()
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot resume from {self.label}: {error}") from None
-        if run is None:
-            return Resumption(None, {}, ended)
-        reused = reusable_results(self._connection, run["id"], plan, root=self.root)
         self._prepared[run["id"]] = reused
         return Resumption(run["id"], reused, ended)
 
@@ -256,14 +257,14 @@ class Journal:
         Raises:
             JournalError: the run cannot be recorded.
         """
-        if resumed_from is None:
-            reused: dict[str, ReusedResult] = {}
-        elif resumed_from in self._prepared:
-            reused = self._prepared.pop(resumed_from)
-        else:
-            reused = reusable_results(self._connection, resumed_from, plan, root=self.root)
         masker = Masker.from_environ(plan.secrets)
         try:
+            if resumed_from is None:
+                reused: dict[str, ReusedResult] = {}
+            elif resumed_from in self._prepared:
+                reused = self._prepared.pop(resumed_from)
+            else:
+                reused = reusable_results(self._connection, resumed_from, plan, root=self.root)
             run_id, run_dir = self._insert_run(plan, resumed_from, reused, masker)
             log_dir = private_dir(run_dir / "logs")
         except (OSError, sqlite3.Error) as error:
