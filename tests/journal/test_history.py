@@ -99,7 +99,10 @@ def test_show_of_a_run_without_merged_result_says_why(
     out = io.StringIO()
     assert show_run(tmp_path / ".fanout", first, branch_id=None, out=out) == 1
     assert out.getvalue() == ""
-    assert f"run {first} has no merged result (blocked)" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"fanout-tui: run {first} has no merged result: its policy was not satisfied; "
+        "missing b (failed: exited with 1)\n"
+    )
 
 
 def test_show_branch_prints_its_result_and_every_attempts_logs(tmp_path: Path) -> None:
