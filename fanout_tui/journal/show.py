@@ -188,6 +188,7 @@ def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
         (origin, branch_id),
     ).fetchall()
     for attempt in attempts:
+        out.write(f"=== {_describe_attempt(run, attempt)} ===\n")
         for stream in ("stdout", "stderr"):
             path = resolve_path(attempt[f"{stream}_log"], run.journal.root)
             text = _read_log(path, run)
@@ -198,6 +199,23 @@ def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
         print(f"fanout-tui: {problem}", file=sys.stderr)
         return EXIT_JOURNAL
     return EXIT_OK
+
+
+def _describe_attempt(run: _RunView, attempt: sqlite3.Row) -> str:
+    """``attempt 2: failed, exit code 0, 1.2s: output is not JSON``: its status, exit code,
+    duration and why it failed (a reason that only gives the exit code is not repeated)."""
+    parts = [run.status(attempt["status"])]
+    reason = attempt["reason"]
+    code = attempt["exit_code"]
+    if code is not None:
+        exit_code = f"exit code {code}"
+        if reason and reason.startswith(exit_code):  # "exit code 127 (command not found)"
+            exit_code, reason = reason, None
+        parts.append(exit_code)
+    if attempt["duration_s"] is not None:
+        parts.append(duration(attempt["duration_s"]))
+    text = f"attempt {attempt['attempt']}: " + ", ".join(parts)
+    return f"{text}: {reason}" if reason else text
 
 
 def _read_log(path: Path | None, run: _RunView) -> str:

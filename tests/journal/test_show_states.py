@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,47 @@ def test_a_complete_result_exits_0_with_nothing_on_stderr(
     run_id = capsys.readouterr().out.splitlines()[1].split()[0]
     assert main(["runs", "show", run_id, "--journal", "j"]) == 0
     assert capsys.readouterr() == ("a\n", "")
+
+
+def test_each_attempt_of_a_branch_says_how_it_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    third_time_lucky = (
+        "n=$(($(cat n 2>/dev/null || echo 0) + 1)); echo $n > n; echo try $n; "
+        "if [ $n = 1 ]; then no-such-command-here || exit; fi; "
+        "if [ $n = 2 ]; then exit 3; fi; echo ok"
+    )
+    write_spec(
+        tmp_path,
+        {"flaky": third_time_lucky},
+        extra="defaults:\n  retry: {attempts: 3, backoff: 10ms, jitter: false}",
+    )
+    assert main(["spec.yaml", "--headless", "--journal", "j"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--journal", "j"]) == 0
+    run_id = capsys.readouterr().out.splitlines()[1].split()[0]
+    assert main(["runs", "show", run_id, "--branch", "flaky", "--journal", "j"]) == 0
+    headers = [line for line in capsys.readouterr().out.splitlines() if line.startswith("===")]
+    pattern = r"=== attempt {}: {}, \d+\.\ds ===$"
+    assert len(headers) == 3
+    assert re.match(pattern.format(1, r"failed, exit code 127 \(command not found\)"), headers[0])
+    assert re.match(pattern.format(2, "failed, exit code 3"), headers[1])
+    assert re.match(pattern.format(3, "succeeded, exit code 0"), headers[2])
+
+
+def test_an_attempt_a_killed_run_left_open_was_interrupted(tmp_path: Path) -> None:
+    plan = make_plan(tmp_path, {"a": "sleep 9"})
+    with Journal.open(tmp_path / ".fanout") as journal:
+        recorder = journal.start_run(plan)
+        run_branch(recorder, plan, "a", status=BranchStatus.FAILED, reason="output is not JSON")
+        start_attempt(recorder, plan, "a", attempt=2)
+        recorder.close()
+        journal.connection.execute("UPDATE runs SET owner_start_time = -1")
+    out = io.StringIO()
+    show_run(tmp_path / ".fanout", recorder.run_id, branch_id="a", out=out)
+    headers = [line for line in out.getvalue().splitlines() if line.startswith("===")]
+    assert headers == [
+        "=== attempt 1: failed, exit code 1, 1.0s: output is not JSON ===",
+        "=== attempt 2: interrupted ===",
+    ]
