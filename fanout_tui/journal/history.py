@@ -17,7 +17,8 @@ from fanout_tui.journal.store import Journal, JournalError
 EXIT_OK = 0
 
 STATE_ORDER = [str(s) for s in BranchStatus]
-COLUMNS = ("RUN", "SPEC", "STARTED", "DURATION", "OUTCOME", "BRANCHES")
+COLUMNS = ("RUN", "STARTED", "DURATION", "OUTCOME", "BRANCHES", "SPEC")
+"""The spec comes last: a long path then leaves the other columns where they are."""
 
 
 def list_runs(journal: Path, *, out: TextIO) -> int:
@@ -41,13 +42,13 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
             out.write(f"No runs journaled in {journal}/ yet.\n")
             return EXIT_OK
         counts = _state_counts(connection)
+        here = _current_folder()
         rows = []
         for run in runs:
             outcome = run_outcome(run)
             rows.append(
                 (
                     run["id"],
-                    _spec_label(run),
                     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["started_at"])),
                     duration(run["duration_s"]),
                     outcome,
@@ -56,6 +57,7 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
                         total=run["branch_count"],
                         interrupted=outcome == "interrupted",
                     ),
+                    _spec_label(run, here),
                 )
             )
     out.write(_table(COLUMNS, rows))
@@ -106,10 +108,22 @@ def _describe_counts(counts: dict[str, int], *, total: int, interrupted: bool) -
     return text
 
 
-def _spec_label(run: sqlite3.Row) -> str:
-    if run["spec_path"]:
-        return Path(run["spec_path"]).name
-    return str(run["spec_name"])
+def _spec_label(run: sqlite3.Row, here: Path | None) -> str:
+    """The run's spec file, relative to the current folder when inside it, else absolute
+    (specs of one name in two folders differ); the spec's name when it had no file."""
+    if not run["spec_path"]:
+        return str(run["spec_name"])
+    path = Path(run["spec_path"])  # stored resolved
+    if here is not None and path.is_relative_to(here):
+        return path.relative_to(here).as_posix()
+    return str(path)
+
+
+def _current_folder() -> Path | None:
+    try:
+        return Path.cwd().resolve()
+    except OSError:  # removed since
+        return None
 
 
 def duration(seconds: float | None) -> str:
