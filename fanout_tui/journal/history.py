@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fanout_tui.engine.events import BranchStatus
-from fanout_tui.journal.lookup import run_outcome
+from fanout_tui.journal.lookup import run_outcome, shown_spec
 from fanout_tui.journal.schema import DATABASE_NAME, schema_version
 from fanout_tui.journal.store import Journal, JournalError
 
@@ -42,7 +42,6 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
             out.write(f"No runs journaled in {journal}/ yet.\n")
             return EXIT_OK
         counts = _state_counts(connection)
-        here = _current_folder()
         rows = []
         for run in runs:
             outcome = run_outcome(run)
@@ -57,7 +56,7 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
                         total=run["branch_count"],
                         interrupted=outcome == "interrupted",
                     ),
-                    _spec_label(run, here),
+                    shown_spec(run["spec_path"], run["spec_name"]),
                 )
             )
     out.write(_table(COLUMNS, rows))
@@ -106,24 +105,6 @@ def _describe_counts(counts: dict[str, int], *, total: int, interrupted: bool) -
     if counts.get("reused"):
         text += f" ({counts['reused']} reused)"
     return text
-
-
-def _spec_label(run: sqlite3.Row, here: Path | None) -> str:
-    """The run's spec file, relative to the current folder when inside it, else absolute
-    (specs of one name in two folders differ); the spec's name when it had no file."""
-    if not run["spec_path"]:
-        return str(run["spec_name"])
-    path = Path(run["spec_path"])  # stored resolved
-    if here is not None and path.is_relative_to(here):
-        return path.relative_to(here).as_posix()
-    return str(path)
-
-
-def _current_folder() -> Path | None:
-    try:
-        return Path.cwd().resolve()
-    except OSError:  # removed since
-        return None
 
 
 def duration(seconds: float | None) -> str:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, Self
 
@@ -27,6 +29,7 @@ from fanout_tui.journal.lookup import (
     RunNotFound,
     find_run,
     latest_run,
+    other_spec_notice,
     reusable_results,
     spec_key,
 )
@@ -184,9 +187,15 @@ class Journal:
         except sqlite3.Error as error:
             raise JournalError(f"cannot read the journal {self.label}: {error}") from None
 
-    def prepare_resume(self, plan: Plan, run_ref: str) -> Resumption:
+    def prepare_resume(
+        self, plan: Plan, run_ref: str, *, notify: Callable[[str], None] | None = None
+    ) -> Resumption:
         """Find the run to resume (``"latest"``: the latest of this spec), end the process
         groups that killed runs left running, and say what can be reused.
+
+        What the operator should know of the resume beyond :class:`Resumption` (a run of
+        another spec file, whose results are reused by definition all the same) is passed
+        to ``notify``, one sentence at a time; without it, it is printed on stderr.
 
         Raises:
             JournalError: ``run_ref`` names no run, or the journal cannot be read.
@@ -205,6 +214,12 @@ class Journal:
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot resume from {self.label}: {error}") from None
         self._prepared[run["id"]] = reused
+        notice = other_spec_notice(run, plan, len(reused))
+        if notice is not None:
+            if notify is None:
+                print(f"fanout-tui: {notice}", file=sys.stderr)
+            else:
+                notify(notice)
         return Resumption(run["id"], reused, ended)
 
     def end_leftovers(self) -> int:
