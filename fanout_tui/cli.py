@@ -52,6 +52,16 @@ dashboard keys:
 """
 
 
+SHOW_EPILOG = """\
+exit codes (as the run exited):
+  0    its complete merged result
+  3    a best-effort partial result; stderr names each missing branch
+  1    no merged result: the policy was not satisfied, the merge failed, or it still runs
+  130  interrupted before its policy was satisfied
+  2    no such run or branch, or the journal cannot be read
+"""
+
+
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fanout-tui",
@@ -111,7 +121,13 @@ def _runs_parser() -> argparse.ArgumentParser:
         "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
     )
     sub = parser.add_subparsers(dest="action")
-    show = sub.add_parser("show", help="a past run's merged result, or one branch's output")
+    show = sub.add_parser(
+        "show",
+        help="a past run's merged result, or one branch's output",
+        description="A past run's merged result, or one branch's result and logs.",
+        epilog=SHOW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     show.add_argument("run", metavar="RUN", help="a run id (a unique prefix is enough)")
     show.add_argument("--branch", metavar="ID", help="one branch's result and log")
     show.add_argument(

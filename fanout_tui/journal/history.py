@@ -1,36 +1,43 @@
-"""``fanout-tui runs``: list past runs and show one."""
+"""``fanout-tui runs``: list past runs (``runs show`` is in :mod:`~fanout_tui.journal.show`)."""
 
 from __future__ import annotations
 
 import sqlite3
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 from fanout_tui.engine.events import BranchStatus
-from fanout_tui.engine.merge import render_merged
-from fanout_tui.journal.lookup import run_is_live, run_outcome
-from fanout_tui.journal.schema import DATABASE_NAME
+from fanout_tui.journal.lookup import run_outcome, shown_spec
+from fanout_tui.journal.schema import DATABASE_NAME, schema_version
 from fanout_tui.journal.store import Journal, JournalError
-from fanout_tui.journal.values import load_value, resolve_path
 
 EXIT_OK = 0
-EXIT_NO_RESULT = 1
 
 STATE_ORDER = [str(s) for s in BranchStatus]
-COLUMNS = ("RUN", "SPEC", "STARTED", "DURATION", "OUTCOME", "BRANCHES")
+COLUMNS = ("RUN", "STARTED", "DURATION", "OUTCOME", "BRANCHES", "SPEC")
+"""The spec comes last: a long path then leaves the other columns where they are."""
 
 
 def list_runs(journal: Path, *, out: TextIO) -> int:
-    """Print the journaled runs, newest first, as an aligned table; return the exit code."""
+    """Print the journaled runs, newest first, as an aligned table; return the exit code.
+
+    Only reads: a journal in a folder the operator cannot write to is listed too.
+
+    Raises:
+        JournalError: the journal cannot be read (damaged, not a journal).
+    """
     if not (journal / DATABASE_NAME).exists():
         out.write(f"No runs journaled in {journal}/ yet.\n")
         return EXIT_OK
-    with Journal.open(journal) as opened:
+    with reading(journal), Journal.open_for_reading(journal) as opened:
         connection = opened.connection
-        runs = connection.execute("SELECT * FROM runs ORDER BY started_at DESC").fetchall()
+        if schema_version(connection) == 0:  # an empty database: no tables yet
+            runs = []
+        else:
+            runs = connection.execute("SELECT * FROM runs ORDER BY started_at DESC").fetchall()
         if not runs:
             out.write(f"No runs journaled in {journal}/ yet.\n")
             return EXIT_OK
@@ -41,109 +48,31 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
             rows.append(
                 (
                     run["id"],
-                    _spec_label(run),
                     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["started_at"])),
-                    _duration(run["duration_s"]),
+                    duration(run["duration_s"]),
                     outcome,
                     _describe_counts(
                         counts.get(run["id"], {}),
                         total=run["branch_count"],
                         interrupted=outcome == "interrupted",
                     ),
+                    shown_spec(run["spec_path"], run["spec_name"]),
                 )
             )
     out.write(_table(COLUMNS, rows))
     return EXIT_OK
 
 
-def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO) -> int:
-    """Print a run's merged result, or one branch's result and log; return the exit code.
-
-    Raises:
-        JournalError: no such run or branch.
-    """
-    if not (journal / DATABASE_NAME).exists():
-        raise JournalError(f"no run {run_ref} in {journal}/")
-    with Journal.open(journal) as opened:
-        run = opened.find_run(run_ref)
-        if branch_id is not None:
-            return _show_branch(opened, run, branch_id, out)
-        if run["merged"] is None and run["merged_file"] is None:
-            state = run["merge_state"] or run_outcome(run)
-            error = f": {run['merge_error']}" if run["merge_error"] else ""
-            print(
-                f"fanout-tui: run {run['id']} has no merged result ({state}{error})",
-                file=sys.stderr,
-            )
-            return EXIT_NO_RESULT
-        merged = load_value(run["merged"], run["merged_file"], root=opened.root)
-    out.write(render_merged(merged))
-    return EXIT_OK
-
-
-def _show_branch(journal: Journal, run: sqlite3.Row, branch_id: str, out: TextIO) -> int:
-    connection = journal.connection
-    branch = connection.execute(
-        "SELECT * FROM branches WHERE run_id = ? AND id = ?", (run["id"], branch_id)
-    ).fetchone()
-    if branch is None:
-        (recorded,) = connection.execute(
-            "SELECT COUNT(*) FROM branches WHERE run_id = ?", (run["id"],)
-        ).fetchone()
-        if recorded < run["branch_count"]:
-            # Its writer adds them just after the run starts.
-            raise JournalError(
-                f"run {run['id']} has no record of branch {branch_id}: it holds {recorded} "
-                f"of its {run['branch_count']} branches (killed just after it started, "
-                "or starting now)"
-            )
-        raise JournalError(f"run {run['id']} has no branch {branch_id}")
-    status = branch["status"]
-    if run["ended_at"] is None and not run_is_live(run) and status not in _SETTLED:
-        status = "interrupted"
-    # A reused branch ran in an earlier run: its attempts and logs are there.
-    origin = branch["reused_from"] or run["id"]
-    header = f"branch {branch_id}: {status}"
-    if branch["reused_from"]:
-        header += f" (reused from run {origin})"
-    if branch["attempts"]:
-        header += f", {branch['attempts']} attempt{'s' if branch['attempts'] != 1 else ''}"
-    if branch["duration_s"] is not None:
-        header += f", {_duration(branch['duration_s'])}"
-    out.write(header + "\n")
-    if branch["reason"]:
-        out.write(f"reason: {branch['reason']}\n")
-    if branch["command"]:
-        out.write(f"command: {branch['command']}\n")
-    if branch["result"] is not None or branch["result_file"] is not None:
-        result = load_value(branch["result"], branch["result_file"], root=journal.root)
-        out.write("result:\n" + render_merged(result))
-    attempts = connection.execute(
-        "SELECT * FROM attempts WHERE run_id = ? AND branch_id = ? ORDER BY id",
-        (origin, branch_id),
-    ).fetchall()
-    for attempt in attempts:
-        for stream in ("stdout", "stderr"):
-            path = resolve_path(attempt[f"{stream}_log"], journal.root)
-            text = _read_log(path)
-            label = f"attempt {attempt['attempt']} {stream}"
-            out.write(f"--- {label} ---\n{text}" if text else f"--- {label}: nothing ---\n")
-    return EXIT_OK
-
-
-_SETTLED = {str(s) for s in BranchStatus if s.settled}
-
-
-def _read_log(path: Path | None) -> str:
-    if path is None:
-        return "(not recorded)\n"
+@contextmanager
+def reading(journal: Path) -> Iterator[None]:
+    """Turn what SQLite raises while reading ``journal`` into one sentence."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""  # the engine makes a log file only when the stream prints something
-    if text and not text.endswith("\n"):
-        text += "\n"
-    return text
+        yield
+    except sqlite3.Error as error:
+        raise JournalError(f"cannot read the journal {journal}/: {error}") from None
+
+
+SETTLED = {str(s) for s in BranchStatus if s.settled}
 
 
 def _state_counts(connection: sqlite3.Connection) -> dict[str, dict[str, int]]:
@@ -169,7 +98,7 @@ def _describe_counts(counts: dict[str, int], *, total: int, interrupted: bool) -
         counts["pending"] = counts.get("pending", 0) + unwritten
     shown = {state: counts[state] for state in STATE_ORDER if counts.get(state)}
     if interrupted:
-        unsettled = [state for state in shown if state not in _SETTLED]
+        unsettled = [state for state in shown if state not in SETTLED]
         if unsettled:
             shown["interrupted"] = sum(shown.pop(state) for state in unsettled)
     text = ", ".join(f"{n} {state}" for state, n in shown.items())
@@ -178,13 +107,7 @@ def _describe_counts(counts: dict[str, int], *, total: int, interrupted: bool) -
     return text
 
 
-def _spec_label(run: sqlite3.Row) -> str:
-    if run["spec_path"]:
-        return Path(run["spec_path"]).name
-    return str(run["spec_name"])
-
-
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     if seconds < 60:

@@ -22,6 +22,34 @@ def spec_key(plan: Plan) -> str | None:
     return str(plan.spec_path.resolve()) if plan.spec_path is not None else None
 
 
+def shown_spec(spec_path: str | None, spec_name: str) -> str:
+    """A run's spec for the operator: its path relative to the current folder when inside
+    it, else absolute (specs of one name in two folders differ); its name without a file."""
+    if not spec_path:
+        return spec_name
+    path = Path(spec_path)  # stored resolved
+    try:
+        here = Path.cwd().resolve()
+    except OSError:  # the current folder was removed
+        return str(path)
+    return path.relative_to(here).as_posix() if path.is_relative_to(here) else str(path)
+
+
+def other_spec_notice(run: sqlite3.Row, plan: Plan, reused: int) -> str | None:
+    """What to tell the operator who resumes ``plan`` from ``run`` of another spec file
+    (results are reused by definition, whatever the spec): None when it is the same."""
+    if run["spec_path"] == spec_key(plan) and (
+        run["spec_path"] is not None or run["spec_name"] == plan.name
+    ):
+        return None
+    mine = shown_spec(spec_key(plan), plan.name)
+    theirs = shown_spec(run["spec_path"], run["spec_name"])
+    return (
+        f"run {run['id']} is a run of {theirs}, not of {mine}: reusing the results of its "
+        f"branches with the same definition ({reused} of {len(plan.branches)})"
+    )
+
+
 def find_run(connection: sqlite3.Connection, ref: str, *, where: str) -> sqlite3.Row:
     """The run whose id is ``ref`` or starts with it; ``where`` names the journal in errors.
 

@@ -90,20 +90,42 @@ MIGRATIONS: Sequence[Sequence[str]] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+JOURNAL_TABLES = frozenset({"runs", "branches", "attempts"})
+"""The tables every version of the schema has (migration 1 makes them)."""
+
 
 class SchemaTooNew(Exception):
     """The database was written by a newer fanout-tui; ``str`` is one sentence."""
+
+
+class NotAJournal(Exception):
+    """The database holds something else than a fanout-tui journal; ``str`` says what it
+    holds (``"its tables: accounts, users"``)."""
 
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open the database at ``path`` in WAL mode, with explicit transactions.
 
     The connection is in autocommit mode (``isolation_level=None``): callers group writes
-    with :func:`transaction`.
+    with :func:`transaction`. Check a database not known to be a journal with
+    :func:`open_unchecked` and :func:`check_ours` first: this turns on WAL, which changes
+    the file.
     """
+    connection = open_unchecked(path)
+    use_wal(connection)
+    return connection
+
+
+def open_unchecked(path: Path) -> sqlite3.Connection:
+    """Open the database at ``path`` for reading and writing without changing it yet."""
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
     connection.row_factory = sqlite3.Row
     connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return connection
+
+
+def use_wal(connection: sqlite3.Connection) -> None:
+    """Set the pragmas every writing connection of the journal uses (WAL first)."""
     connection.execute("PRAGMA journal_mode = WAL")
     # In WAL mode NORMAL loses no committed transaction when the process is killed;
     # only a power cut may lose the last ones, and the database stays consistent.
@@ -112,7 +134,73 @@ def connect(path: Path) -> sqlite3.Connection:
     # checkpoint of closing (on the operator's wait at the end of a run) has little left.
     connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
     connection.execute("PRAGMA foreign_keys = ON")
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open the database at ``path`` for reading only: nothing is written, and a folder
+    the operator cannot write to (a read-only mount) is enough.
+
+    SQLite reads a WAL database through its ``-shm`` file, which it creates when missing.
+    A journal that is being written has one (and its ``-wal``), and a read-only
+    connection reads both. A journal closed cleanly has neither; where they cannot be
+    created, the file is opened as immutable, which is sound since, with no ``-wal``,
+    everything committed is in the database file itself.
+
+    Raises:
+        sqlite3.Error: the database cannot be opened.
+    """
+    uri = path.absolute().as_uri()
+    try:
+        return _open_uri(f"{uri}?mode=ro")
+    except sqlite3.OperationalError:
+        if path.with_name(path.name + "-wal").exists() or not path.is_file():
+            raise
+        return _open_uri(f"{uri}?immutable=1")
+
+
+def _open_uri(uri: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=True)
+    try:
+        connection.row_factory = sqlite3.Row
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA query_only = ON")
+        # Opening is lazy: read the schema now, so that a file SQLite cannot open fails here.
+        connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        connection.close()
+        raise
     return connection
+
+
+def check_ours(connection: sqlite3.Connection, *, known: int = SCHEMA_VERSION) -> int:
+    """Make sure the database is empty or a fanout-tui journal; return its version.
+
+    A journal at version 0 is empty (migration 1 makes the tables and sets the version
+    in one transaction); any later one has the tables of migration 1.
+
+    Raises:
+        NotAJournal: it holds tables of something else.
+        SchemaTooNew: it is a journal of a newer fanout-tui (above version ``known``).
+        sqlite3.Error: it cannot be read (not a database, damaged).
+    """
+    version = schema_version(connection)
+    tables = {
+        row[0]
+        for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+    if (version == 0 and tables) or (version > 0 and not tables >= JOURNAL_TABLES):
+        others = sorted(tables - JOURNAL_TABLES)
+        more = ", …" if len(others) > 5 else ""
+        raise NotAJournal(
+            f"its tables: {', '.join(others[:5])}{more}" if others else "no journal tables"
+        )
+    if version > known:
+        raise SchemaTooNew(
+            f"it was written by a newer fanout-tui (schema {version}; this one knows up to {known})"
+        )
+    return version
 
 
 def schema_version(connection: sqlite3.Connection) -> int:

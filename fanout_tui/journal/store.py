@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, Self
 
@@ -27,6 +29,7 @@ from fanout_tui.journal.lookup import (
     RunNotFound,
     find_run,
     latest_run,
+    other_spec_notice,
     reusable_results,
     spec_key,
 )
@@ -34,10 +37,14 @@ from fanout_tui.journal.recorder import RunRecorder
 from fanout_tui.journal.rows import INSERT_BRANCH, branch_row
 from fanout_tui.journal.schema import (
     DATABASE_NAME,
+    NotAJournal,
     SchemaTooNew,
-    connect,
+    check_ours,
+    connect_read_only,
     migrate,
+    open_unchecked,
     transaction,
+    use_wal,
 )
 from fanout_tui.journal.values import dump_value
 from fanout_tui.spec.plan import BranchPlan, Plan
@@ -49,6 +56,15 @@ INTERRUPTED_REASON = "fanout-tui stopped before the attempt ended"
 
 class JournalError(Exception):
     """The journal cannot do what was asked; str is one sentence for the operator."""
+
+
+def foreign_database(label: str, error: NotAJournal) -> str:
+    """The operator's message for a journal folder whose database is another program's."""
+    return (
+        f"cannot use the journal {label}: {label}{DATABASE_NAME} is an SQLite database of "
+        f"another program ({error}); fanout-tui leaves it alone: name another folder "
+        "with --journal"
+    )
 
 
 class Resumption(NamedTuple):
@@ -84,7 +100,8 @@ class Journal:
         """Open (creating, migrating) the journal at ``path``; use as a context manager.
 
         Raises:
-            JournalError: the folder cannot be created or the database cannot be read.
+            JournalError: the folder cannot be created, the database cannot be read, or
+                it is not a journal (another program's SQLite file is left alone).
         """
         label = f"{path}/"
         if path.exists() and not path.is_dir():
@@ -92,17 +109,52 @@ class Journal:
         try:
             root = private_dir(path).resolve()
             database = private_file(root / DATABASE_NAME)
-            connection = connect(database)
+            connection = open_unchecked(database)
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot open the journal {label}: {error}") from None
         try:
+            check_ours(connection)  # before WAL, which would change another program's file
+            use_wal(connection)
             migrate(connection)
+        except NotAJournal as error:
+            connection.close()
+            raise JournalError(foreign_database(label, error)) from None
         except (SchemaTooNew, sqlite3.Error) as error:
             connection.close()
             raise JournalError(f"cannot use the journal {label}: {error}") from None
         for suffix in ("-wal", "-shm"):
             make_private(database.with_name(database.name + suffix))
         return cls(root, label, connection)
+
+    @classmethod
+    def open_for_reading(cls, path: Path) -> Self:
+        """Open the journal at ``path`` to read it only (listing and showing runs): nothing
+        is created, migrated or written, so a read-only folder or mount is enough.
+
+        A journal of an earlier version is read as it is: what is read of a run was all
+        there in version 1. Use as a context manager.
+
+        Raises:
+            JournalError: there is no journal database there, it cannot be read, or it
+                is not a journal.
+        """
+        label = f"{path}/"
+        database = path / DATABASE_NAME
+        if not database.is_file():
+            raise JournalError(f"there is no journal in {label}")
+        try:
+            connection = connect_read_only(database)
+        except sqlite3.Error as error:
+            raise JournalError(f"cannot open the journal {label}: {error}") from None
+        try:
+            check_ours(connection)
+        except NotAJournal as error:
+            connection.close()
+            raise JournalError(foreign_database(label, error)) from None
+        except (SchemaTooNew, sqlite3.Error) as error:
+            connection.close()
+            raise JournalError(f"cannot use the journal {label}: {error}") from None
+        return cls(path.resolve(), label, connection)
 
     def __enter__(self) -> Self:
         return self
@@ -132,29 +184,42 @@ class Journal:
             return find_run(self._connection, run_ref, where=self.label)
         except RunNotFound as error:
             raise JournalError(str(error)) from None
+        except sqlite3.Error as error:
+            raise JournalError(f"cannot read the journal {self.label}: {error}") from None
 
-    def prepare_resume(self, plan: Plan, run_ref: str) -> Resumption:
+    def prepare_resume(
+        self, plan: Plan, run_ref: str, *, notify: Callable[[str], None] | None = None
+    ) -> Resumption:
         """Find the run to resume (``"latest"``: the latest of this spec), end the process
         groups that killed runs left running, and say what can be reused.
 
+        What the operator should know of the resume beyond :class:`Resumption` (a run of
+        another spec file, whose results are reused by definition all the same) is passed
+        to ``notify``, one sentence at a time; without it, it is printed on stderr.
+
         Raises:
-            JournalError: ``run_ref`` names no run.
+            JournalError: ``run_ref`` names no run, or the journal cannot be read.
         """
         try:
             if run_ref == LATEST:
                 run = latest_run(self._connection, plan)
             else:
                 run = find_run(self._connection, run_ref, where=self.label)
+            ended = self.end_leftovers()
+            if run is None:
+                return Resumption(None, {}, ended)
+            reused = reusable_results(self._connection, run["id"], plan, root=self.root)
         except RunNotFound as error:
             raise JournalError(str(error)) from None
-        try:
-            ended = self.end_leftovers()
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot resume from {self.label}: {error}") from None
-        if run is None:
-            return Resumption(None, {}, ended)
-        reused = reusable_results(self._connection, run["id"], plan, root=self.root)
         self._prepared[run["id"]] = reused
+        notice = other_spec_notice(run, plan, len(reused))
+        if notice is not None:
+            if notify is None:
+                print(f"fanout-tui: {notice}", file=sys.stderr)
+            else:
+                notify(notice)
         return Resumption(run["id"], reused, ended)
 
     def end_leftovers(self) -> int:
@@ -207,14 +272,14 @@ class Journal:
         Raises:
             JournalError: the run cannot be recorded.
         """
-        if resumed_from is None:
-            reused: dict[str, ReusedResult] = {}
-        elif resumed_from in self._prepared:
-            reused = self._prepared.pop(resumed_from)
-        else:
-            reused = reusable_results(self._connection, resumed_from, plan, root=self.root)
         masker = Masker.from_environ(plan.secrets)
         try:
+            if resumed_from is None:
+                reused: dict[str, ReusedResult] = {}
+            elif resumed_from in self._prepared:
+                reused = self._prepared.pop(resumed_from)
+            else:
+                reused = reusable_results(self._connection, resumed_from, plan, root=self.root)
             run_id, run_dir = self._insert_run(plan, resumed_from, reused, masker)
             log_dir = private_dir(run_dir / "logs")
         except (OSError, sqlite3.Error) as error:

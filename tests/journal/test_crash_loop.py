@@ -114,6 +114,6 @@ def test_kill_minus_nine_at_random_moments_then_resume(tmp_path: Path) -> None:
     assert killed >= 1
     listing = io.StringIO()
     assert list_runs(journal, out=listing) == 0
-    outcomes = [line.split()[5] for line in listing.getvalue().splitlines()[1:]]
+    outcomes = [line.split()[4] for line in listing.getvalue().splitlines()[1:]]
     assert outcomes[0] == "succeeded"
     assert outcomes.count("interrupted") == killed

@@ -48,12 +48,14 @@ def test_runs_are_listed_newest_first_in_aligned_columns(tmp_path: Path) -> None
     out = io.StringIO()
     assert list_runs(tmp_path / ".fanout", out=out) == 0
     header, *rows = out.getvalue().splitlines()
-    assert header.split() == ["RUN", "SPEC", "STARTED", "DURATION", "OUTCOME", "BRANCHES"]
+    assert header.split() == ["RUN", "STARTED", "DURATION", "OUTCOME", "BRANCHES", "SPEC"]
     assert [row.split()[0] for row in rows] == [second, first]
     assert rows[0].index("succeeded") == header.index("OUTCOME")
-    assert rows[0].endswith("2 succeeded (1 reused)")
-    assert rows[1].endswith("1 succeeded, 1 failed")
-    assert re.search(r"spec\.yaml\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+3\.0s\s+failed", rows[1])
+    spec = str(tmp_path.resolve() / "spec.yaml")  # outside the current folder: absolute
+    assert rows[0].endswith(f"2 succeeded (1 reused)  {spec}")
+    assert rows[1].endswith(f"1 succeeded, 1 failed   {spec}")
+    assert rows[1].index(spec) == header.index("SPEC")
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+3\.0s\s+failed", rows[1])
 
 
 def test_a_killed_run_lists_as_interrupted(tmp_path: Path) -> None:
@@ -67,7 +69,7 @@ def test_a_killed_run_lists_as_interrupted(tmp_path: Path) -> None:
     list_runs(tmp_path / ".fanout", out=out)
     row = out.getvalue().splitlines()[1]
     assert "interrupted" in row
-    assert row.endswith("1 succeeded, 1 interrupted")
+    assert row.endswith("1 succeeded, 1 interrupted  " + str(tmp_path.resolve() / "spec.yaml"))
 
 
 def test_a_run_killed_before_its_branch_rows_were_written_counts_them(tmp_path: Path) -> None:
@@ -79,7 +81,7 @@ def test_a_run_killed_before_its_branch_rows_were_written_counts_them(tmp_path: 
         journal.connection.execute("UPDATE runs SET owner_start_time = -1")
     out = io.StringIO()
     list_runs(tmp_path / ".fanout", out=out)
-    assert out.getvalue().splitlines()[1].endswith("interrupted  3 interrupted")
+    assert "interrupted  3 interrupted  " in out.getvalue().splitlines()[1]
     run_id = out.getvalue().splitlines()[1].split()[0]
     with pytest.raises(JournalError, match=r"has no record of branch b: it holds 0 of its 3"):
         show_run(tmp_path / ".fanout", run_id, branch_id="b", out=io.StringIO())
@@ -99,7 +101,10 @@ def test_show_of_a_run_without_merged_result_says_why(
     out = io.StringIO()
     assert show_run(tmp_path / ".fanout", first, branch_id=None, out=out) == 1
     assert out.getvalue() == ""
-    assert f"run {first} has no merged result (blocked)" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"fanout-tui: run {first} has no merged result: its policy was not satisfied; "
+        "missing b (failed: exited with 1)\n"
+    )
 
 
 def test_show_branch_prints_its_result_and_every_attempts_logs(tmp_path: Path) -> None:
@@ -142,3 +147,21 @@ def test_the_command_line_lists_and_shows(
     assert second in capsys.readouterr().out
     assert main(["runs", "show", second, "--journal", "j", "--branch", "b"]) == 0
     assert "out of b" in capsys.readouterr().out
+
+
+def test_specs_of_one_name_in_two_folders_are_told_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for folder in ("x", "y", "elsewhere/z"):
+        (tmp_path / folder).mkdir(parents=True)
+        plan = make_plan(tmp_path / folder, {"a": "true"})
+        with Journal.open(tmp_path / ".fanout") as journal:
+            recorder = journal.start_run(plan)
+            recorder.finish(outcome_of(plan, {"a": BranchStatus.SUCCEEDED}, merged="ok"))
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    out = io.StringIO()
+    list_runs(tmp_path / ".fanout", out=out)
+    header, *rows = out.getvalue().splitlines()
+    specs = [row[header.index("SPEC") :] for row in rows]
+    # Inside the current folder: relative to it; elsewhere: absolute.
+    assert specs == ["z/spec.yaml", *(str(tmp_path.resolve() / f / "spec.yaml") for f in "yx")]

@@ -85,8 +85,8 @@ def test_the_resume_matrix_with_real_runs(
     # The history lists the three runs and shows what each branch did.
     assert main(["runs", "--journal", str(journal)]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert [line.split()[5] for line in listing[1:]] == ["succeeded", "succeeded", "failed"]
-    assert listing[1].endswith("4 succeeded (4 reused)")
+    assert [line.split()[4] for line in listing[1:]] == ["succeeded", "succeeded", "failed"]
+    assert "  4 succeeded (4 reused)  " in listing[1]
     assert main(["runs", "show", first_run["id"][:4], "--journal", str(journal)]) == 1
     assert (
         main(["runs", "show", first_run["id"], "--journal", str(journal), "--branch", "flaky"]) == 0
@@ -159,3 +159,24 @@ def test_resume_ends_the_process_group_a_killed_run_left(tmp_path: Path) -> None
     finally:
         if is_alive(pid, started):
             os.killpg(pid, signal.SIGKILL)
+
+
+def test_resuming_a_run_of_another_spec_file_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shared = f"defaults:\n  cwd: {tmp_path}"  # one definition in both folders
+    (tmp_path / "counts").mkdir()
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        write_spec(tmp_path / folder, {"a": counted("a")}, extra=shared)
+    assert main(["x/spec.yaml", "--headless", "--journal", "j"]) == 0
+    run_id = str(query(tmp_path / "j", "SELECT id FROM runs")[0]["id"])
+    capsys.readouterr()
+    assert main(["y/spec.yaml", "--headless", "--resume", run_id, "--journal", "j"]) == 0
+    notice = (
+        f"fanout-tui: run {run_id} is a run of x/spec.yaml, not of y/spec.yaml: reusing the "
+        "results of its branches with the same definition (1 of 1)\n"
+    )
+    assert notice in capsys.readouterr().err
+    assert runs_of(tmp_path, "a") == 1  # reused, as the contract says

@@ -268,3 +268,27 @@ def test_a_resumed_run_commits_its_reused_rows_before_it_starts(
         "SELECT id FROM branches WHERE run_id = ? ORDER BY idx", (recorder.run_id,)
     ).fetchall()
     assert [row["id"] for row in ids] == ["done", "todo"]
+
+
+def test_resuming_a_run_of_another_spec_file_reuses_by_definition_and_says_so(
+    journal: Journal, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan(tmp_path, {"a": "true", "b": "echo b"})
+    first = _first_run(journal, plan, {"a": BranchStatus.SUCCEEDED})
+    other = dataclasses.replace(plan, spec_path=tmp_path / "other" / "spec.yaml")
+    notices: list[str] = []
+    run_id, reused, _ = journal.prepare_resume(other, first, notify=notices.append)
+    assert (run_id, set(reused)) == (first, {"a"})  # the same definition: reused all the same
+    here = tmp_path.resolve()
+    assert notices == [
+        f"run {first} is a run of {here / 'spec.yaml'}, not of {here / 'other' / 'spec.yaml'}: "
+        "reusing the results of its branches with the same definition (1 of 2)"
+    ]
+    # Without a listener, the notice goes to stderr.
+    journal.prepare_resume(other, first)
+    assert capsys.readouterr().err == f"fanout-tui: {notices[0]}\n"
+    # Its own spec's run: nothing to say.
+    journal.prepare_resume(plan, first, notify=notices.append)
+    journal.prepare_resume(plan, "latest", notify=notices.append)
+    assert len(notices) == 1
+    assert capsys.readouterr().err == ""

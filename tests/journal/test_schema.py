@@ -73,3 +73,52 @@ def test_a_failed_migration_leaves_the_version_unchanged(tmp_path: Path) -> None
     tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
     assert "extra" not in tables
     connection.close()
+
+
+def _foreign_database(root: Path, *, user_version: int = 0) -> Path:
+    root.mkdir()
+    database = root / DATABASE_NAME
+    connection = sqlite3.connect(database)
+    connection.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT)")
+    connection.execute("INSERT INTO accounts (owner) VALUES ('someone')")
+    connection.execute(f"PRAGMA user_version = {user_version}")
+    connection.commit()
+    connection.close()
+    return database
+
+
+@pytest.mark.parametrize("user_version", [0, 1, SCHEMA_VERSION + 5])
+def test_another_programs_database_is_refused_and_left_as_it_was(
+    tmp_path: Path, user_version: int
+) -> None:
+    database = _foreign_database(tmp_path / ".fanout", user_version=user_version)
+    before = database.read_bytes()
+    with pytest.raises(JournalError) as caught:
+        Journal.open(tmp_path / ".fanout")
+    assert str(caught.value) == (
+        f"cannot use the journal {tmp_path / '.fanout'}/: {tmp_path / '.fanout'}/journal.db is an "
+        "SQLite database of another program (its tables: accounts); fanout-tui leaves it "
+        "alone: name another folder with --journal"
+    )
+    # Not even switched to WAL: the file is byte for byte what it was.
+    assert database.read_bytes() == before
+    assert not database.with_name("journal.db-wal").exists()
+
+
+def test_a_journal_version_without_the_journal_tables_is_not_a_journal(tmp_path: Path) -> None:
+    (tmp_path / ".fanout").mkdir()
+    connection = sqlite3.connect(tmp_path / ".fanout" / DATABASE_NAME)
+    connection.execute("PRAGMA user_version = 1")
+    connection.close()
+    with pytest.raises(JournalError, match=r"another program \(no journal tables\)"):
+        Journal.open(tmp_path / ".fanout")
+
+
+def test_an_empty_database_becomes_a_journal(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / DATABASE_NAME).write_bytes(b"")  # a file of no bytes
+    (tmp_path / "b").mkdir()
+    sqlite3.connect(tmp_path / "b" / DATABASE_NAME).execute("VACUUM").connection.close()
+    for folder in ("a", "b"):
+        with Journal.open(tmp_path / folder) as journal:
+            assert schema_version(journal.connection) == SCHEMA_VERSION
