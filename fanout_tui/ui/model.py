@@ -29,6 +29,7 @@ from fanout_tui.engine.events import (
     RunOutcome,
     Stream,
 )
+from fanout_tui.engine.resources import GLOBAL_CAP
 from fanout_tui.spec.plan import BranchPlan, Plan
 from fanout_tui.ui.result_text import preview_lines
 
@@ -110,6 +111,18 @@ class BranchView:
     def reused(self) -> bool:
         """Whether the branch holds a result reused from an earlier run."""
         return self.reused_from is not None
+
+    @property
+    def waiting_for(self) -> str | None:
+        """What the branch waits on, in words: a resource's name, or "the global cap".
+
+        The engine names the global cap ``"concurrency"``; a branch that uses a resource
+        of that name may wait on either, and then the name stands as it is.
+        """
+        waiting_on = self.waiting_on
+        if waiting_on == GLOBAL_CAP and GLOBAL_CAP not in self.plan.uses:
+            return "the global cap"
+        return waiting_on
 
     @property
     def can_retry(self) -> bool:
