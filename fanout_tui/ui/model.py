@@ -64,6 +64,9 @@ class AttemptRecord:
 
     attempt: int
     started_at: float
+    max_attempts: int = 1
+    """The attempts its set allowed when it started ("attempt 2 of 3"): an operator's
+    retry raises the branch's count for later attempts, not for this one."""
     stdout_log: Path | None = None
     stderr_log: Path | None = None
     status: BranchStatus | None = None
@@ -299,6 +302,7 @@ class RunModel:
             AttemptRecord(
                 attempt=event.attempt,
                 started_at=event.at,
+                max_attempts=max(view.max_attempts, event.attempt),
                 stdout_log=event.stdout_log,
                 stderr_log=event.stderr_log,
             )
@@ -313,7 +317,11 @@ class RunModel:
             return
         record = view.current
         if record is None or record.attempt != event.attempt or record.status is not None:
-            record = AttemptRecord(attempt=event.attempt, started_at=event.at - event.duration_s)
+            record = AttemptRecord(
+                attempt=event.attempt,
+                started_at=event.at - event.duration_s,
+                max_attempts=max(view.max_attempts, event.attempt),
+            )
             view.attempts.append(record)
         record.status = event.status
         record.ended_at = event.at
