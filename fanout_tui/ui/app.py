@@ -27,7 +27,7 @@ from fanout_tui.engine.clock import Clock, SystemClock
 from fanout_tui.engine.control import EngineControl
 from fanout_tui.engine.events import Event, RunOutcome
 from fanout_tui.ui.badges import status_phrase
-from fanout_tui.ui.commands import BranchCommands, PaletteCommand
+from fanout_tui.ui.commands import BranchCommands, PaletteCommand, ScreenCommands
 from fanout_tui.ui.model import BranchFilter, BranchView, Changes, RunModel
 from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen
 from fanout_tui.ui.screens.dashboard import DashboardScreen
@@ -398,8 +398,8 @@ class FanoutApp(App[RunOutcome]):
             self.begin_quit()
 
     async def action_quit(self) -> None:
-        """Quit at once (ctrl+q, the palette): end every branch, then exit."""
-        self.begin_quit()
+        """Textual's own quit (ctrl+q) asks first too, as ``q`` does."""
+        self.action_request_quit()
 
     def begin_quit(self) -> None:
         """Tell the engine to stop, wait until its processes are gone, then exit."""
@@ -424,38 +424,82 @@ class FanoutApp(App[RunOutcome]):
     # -- the command palette ---------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Every key of the dashboard (and of ``screen``) as a palette entry; the help
+        line starts with the key."""
+        for command in super().get_system_commands(screen):
+            if command.callback != self.action_quit:  # see "Quit" below: it asks first
+                yield command
+        if isinstance(screen, ScreenCommands):
+            yield from screen.palette_commands()
         yield SystemCommand(
-            "Retry all failed", "Retry every failed branch", self.action_retry_failed
+            "Retry all failed",
+            "R · retry every failed, timed-out or cancelled branch",
+            self.action_retry_failed,
         )
-        yield SystemCommand("Cancel all", "Cancel every active branch", self.action_cancel_all)
-        yield SystemCommand("Merged result", "Show the merged result", self.action_show_merged)
         yield SystemCommand(
-            "Filter branches", "Cycle all / failed / running", self.action_cycle_filter
+            "Cancel all", "C · cancel every branch still active", self.action_cancel_all
         )
-        yield SystemCommand("Help", "Show every key", self.action_show_help)
+        yield SystemCommand(
+            "Merged result", "m · show the merged result (s saves it)", self.action_show_merged
+        )
+        if not isinstance(screen, MergedScreen):
+            yield SystemCommand(
+                "Save the merged result",
+                "s on the merged result · to the spec's output, or a path you type",
+                self.action_save_merged,
+            )
+        yield SystemCommand(
+            "Filter branches", "f · list all / failed / running", self.action_cycle_filter
+        )
+        if isinstance(screen, DashboardScreen) and self.grid.branch_filter is not BranchFilter.ALL:
+            yield SystemCommand(
+                "Show every branch", "escape · list every branch again", self.action_clear_filter
+            )
+        yield SystemCommand("Help", "? · show every key", self.action_show_help)
+        yield SystemCommand(
+            "Quit", "q · quit (asks first while branches run)", self.action_request_quit
+        )
 
-    def branch_commands(self) -> Iterable[PaletteCommand]:
-        """Per-branch palette entries that can act now."""
+    def action_save_merged(self) -> None:
+        """Open the merged result and save it (the palette's "Save the merged result")."""
+        self.action_show_merged()
+        screen = self.screen
+        assert isinstance(screen, MergedScreen)
+        screen.action_save()
+
+    def branch_commands(self, screen: Screen[object]) -> Iterable[PaletteCommand]:
+        """Per-branch palette entries that can act now (going to a branch: on the
+        dashboard only, where its panel is)."""
         for view in self.model.branches:
             label = view.label
+            now = f"{view.id} {status_phrase(view.status)}"
+            if isinstance(screen, DashboardScreen):
+                yield PaletteCommand(
+                    f"Go to {label}",
+                    f"arrows or h j k l · {now}",
+                    partial(self.action_go_to, view.id),
+                    discover=False,  # one per branch: found by typing, not listed
+                )
             if view.can_retry:
                 yield PaletteCommand(
-                    f"Retry {label}",
-                    f"{view.id} is {view.status.value}",
-                    partial(self.action_retry_branch, view.id),
+                    f"Retry {label}", f"r · {now}", partial(self.action_retry_branch, view.id)
                 )
             if view.status.cancellable:
                 yield PaletteCommand(
-                    f"Cancel {label}",
-                    f"{view.id} is {view.status.value}",
-                    partial(self.action_cancel_branch, view.id),
+                    f"Cancel {label}", f"c · {now}", partial(self.action_cancel_branch, view.id)
                 )
             yield PaletteCommand(
                 f"Log of {label}",
-                "Every attempt's stdout and stderr",
+                "enter · every attempt's stdout and stderr",
                 partial(self.action_show_log, view.id),
             )
+
+    def action_go_to(self, branch_id: str) -> None:
+        """Put the dashboard's cursor on ``branch_id`` (listing every branch if the filter
+        hides it)."""
+        if not self.grid.select(branch_id):
+            self.action_clear_filter()
+            self.grid.select(branch_id)
 
 
 def create_app(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
@@ -98,6 +99,15 @@ class MergedScreen(Screen[None]):
         if action == "save":  # hidden from the footer until there is a result to save
             return self.merge.state is PolicyState.MERGED
         return True
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """This screen's keys, for the command palette."""
+        yield SystemCommand(
+            "Save the merged result",
+            "s · to the spec's output, or a path you type",
+            self.action_save,
+        )
+        yield SystemCommand("Back", "escape · back to the dashboard", self.action_back)
 
     def action_anyway(self, action: str) -> None:
         """``s`` while the footer hides it: say why nothing is saved."""
