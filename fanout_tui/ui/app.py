@@ -27,7 +27,8 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 from fanout_tui.engine.clock import Clock, SystemClock
 from fanout_tui.engine.control import EngineControl
 from fanout_tui.engine.events import Event, RunOutcome
-from fanout_tui.ui.commands import BranchCommands, PaletteCommand
+from fanout_tui.ui.badges import status_phrase
+from fanout_tui.ui.commands import BranchCommands, PaletteCommand, ScreenCommands
 from fanout_tui.ui.model import BranchFilter, BranchView, Changes, RunModel
 from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen
 from fanout_tui.ui.screens.dashboard import DashboardScreen
@@ -55,6 +56,9 @@ GC_THRESHOLDS = (10_000, 50, 100)
 """Garbage collector thresholds while the dashboard runs (Python's default: 700, 10, 10)."""
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 """Signals that end the run as cleanly as ``q`` does."""
+_BRANCH_ACTIONS = frozenset({"retry_branch", "cancel_branch"})
+_RUN_ACTIONS = frozenset({"retry_failed", "cancel_all"})
+"""Actions a key may ask for where the footer hides it (see ``FanoutApp.action_anyway``)."""
 
 
 class FanoutApp(App[RunOutcome]):
@@ -277,23 +281,85 @@ class FanoutApp(App[RunOutcome]):
         """Retry the focused branch (or ``branch_id``)."""
         view = self._branch(branch_id)
         if view is not None and not self.engine.retry(view.id):
-            self.notify(f"{view.label} is {view.status.value}; there is nothing to retry.")
+            self._catch_up()
+            self.notify(self._why_no_retry(view))
 
     def action_cancel_branch(self, branch_id: str | None = None) -> None:
         """Cancel the focused branch (or ``branch_id``)."""
         view = self._branch(branch_id)
         if view is not None and not self.engine.cancel(view.id):
-            self.notify(f"{view.label} is {view.status.value}; there is nothing to cancel.")
+            self._catch_up()
+            self.notify(self._why_no_cancel(view))
 
     def action_retry_failed(self) -> None:
         """Retry every failed, timed-out or cancelled branch."""
         count = self.engine.retry_failed()
-        self.notify(f"Retrying {count} branch{'es' if count != 1 else ''}.")
+        if count:
+            self.notify(f"Retrying {count} branch{'es' if count != 1 else ''}.")
+            return
+        self._catch_up()
+        if self._quitting:
+            self.notify("The run is stopping; nothing more is retried.")
+        else:
+            self.notify("Nothing to retry: no branch failed, timed out or was cancelled.")
 
     def action_cancel_all(self) -> None:
         """Cancel every active branch."""
         count = self.engine.cancel_all()
-        self.notify(f"Cancelling {count} branch{'es' if count != 1 else ''}.")
+        if count:
+            self.notify(f"Cancelling {count} branch{'es' if count != 1 else ''}.")
+            return
+        self._catch_up()
+        if self.model.active:
+            self.notify("Every active branch is already being cancelled.")
+        else:
+            self.notify("Nothing to cancel: every branch has settled.")
+
+    def action_anyway(self, action: str) -> None:
+        """A key the footer hides because it cannot act (``r`` on a running branch).
+
+        The engine may have moved on since the last frame: with its news folded in, the
+        key acts if it can now, and otherwise says why it does nothing.
+        """
+        self._catch_up()
+        if action in _BRANCH_ACTIONS:
+            view = self.focused_branch
+            if view is None:
+                self.notify(f"No {self.grid.branch_filter.value} branch is listed.")
+            elif self.check_action(action, ()):
+                getattr(self, f"action_{action}")()
+            elif action == "retry_branch":
+                self.notify(self._why_no_retry(view))
+            else:
+                self.notify(self._why_no_cancel(view))
+        elif action in _RUN_ACTIONS:
+            getattr(self, f"action_{action}")()
+
+    def _catch_up(self) -> None:
+        """Fold the engine's buffered events in now, so that what a key says reflects the
+        branch as it is, not as the last frame drew it (``r r r`` faster than a frame)."""
+        if self.screen_stack:
+            self.draw_frame()
+
+    def _why_no_retry(self, view: BranchView) -> str:
+        status = view.status
+        where = f"{view.label} {status_phrase(status)}"
+        if status.cancellable:
+            return f"{where}; c cancels it."
+        if status.retryable or view.can_retry:
+            return f"{where}, but the run is stopping; nothing more is retried."
+        return f"{where}; there is nothing to retry."
+
+    def _why_no_cancel(self, view: BranchView) -> str:
+        status = view.status
+        where = f"{view.label} {status_phrase(status)}"
+        if status.cancellable:
+            if self._quitting:
+                return f"{where}; the run is stopping it."
+            return f"{where} and is already being cancelled."
+        if view.can_retry:
+            return f"{where}; there is nothing to cancel (r retries it)."
+        return f"{where}; there is nothing to cancel."
 
     def action_show_log(self, branch_id: str | None = None) -> None:
         """Open the full log of the focused branch (or ``branch_id``)."""
@@ -338,8 +404,8 @@ class FanoutApp(App[RunOutcome]):
             self.begin_quit()
 
     async def action_quit(self) -> None:
-        """Quit at once (ctrl+q, the palette): end every branch, then exit."""
-        self.begin_quit()
+        """Textual's own quit (ctrl+q) asks first too, as ``q`` does."""
+        self.action_request_quit()
 
     def begin_quit(self) -> None:
         """Tell the engine to stop, wait until its processes are gone, then exit."""
@@ -364,38 +430,82 @@ class FanoutApp(App[RunOutcome]):
     # -- the command palette ---------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Every key of the dashboard (and of ``screen``) as a palette entry; the help
+        line starts with the key."""
+        for command in super().get_system_commands(screen):
+            if command.callback != self.action_quit:  # see "Quit" below: it asks first
+                yield command
+        if isinstance(screen, ScreenCommands):
+            yield from screen.palette_commands()
         yield SystemCommand(
-            "Retry all failed", "Retry every failed branch", self.action_retry_failed
+            "Retry all failed",
+            "R · retry every failed, timed-out or cancelled branch",
+            self.action_retry_failed,
         )
-        yield SystemCommand("Cancel all", "Cancel every active branch", self.action_cancel_all)
-        yield SystemCommand("Merged result", "Show the merged result", self.action_show_merged)
         yield SystemCommand(
-            "Filter branches", "Cycle all / failed / running", self.action_cycle_filter
+            "Cancel all", "C · cancel every branch still active", self.action_cancel_all
         )
-        yield SystemCommand("Help", "Show every key", self.action_show_help)
+        yield SystemCommand(
+            "Merged result", "m · show the merged result (s saves it)", self.action_show_merged
+        )
+        if not isinstance(screen, MergedScreen):
+            yield SystemCommand(
+                "Save the merged result",
+                "s on the merged result · to the spec's output, or a path you type",
+                self.action_save_merged,
+            )
+        yield SystemCommand(
+            "Filter branches", "f · list all / failed / running", self.action_cycle_filter
+        )
+        if isinstance(screen, DashboardScreen) and self.grid.branch_filter is not BranchFilter.ALL:
+            yield SystemCommand(
+                "Show every branch", "escape · list every branch again", self.action_clear_filter
+            )
+        yield SystemCommand("Help", "? · show every key", self.action_show_help)
+        yield SystemCommand(
+            "Quit", "q · quit (asks first while branches run)", self.action_request_quit
+        )
 
-    def branch_commands(self) -> Iterable[PaletteCommand]:
-        """Per-branch palette entries that can act now."""
+    def action_save_merged(self) -> None:
+        """Open the merged result and save it (the palette's "Save the merged result")."""
+        self.action_show_merged()
+        screen = self.screen
+        assert isinstance(screen, MergedScreen)
+        screen.action_save()
+
+    def branch_commands(self, screen: Screen[object]) -> Iterable[PaletteCommand]:
+        """Per-branch palette entries that can act now (going to a branch: on the
+        dashboard only, where its panel is)."""
         for view in self.model.branches:
             label = view.label
+            now = f"{view.id} {status_phrase(view.status)}"
+            if isinstance(screen, DashboardScreen):
+                yield PaletteCommand(
+                    f"Go to {label}",
+                    f"arrows or h j k l · {now}",
+                    partial(self.action_go_to, view.id),
+                    discover=False,  # one per branch: found by typing, not listed
+                )
             if view.can_retry:
                 yield PaletteCommand(
-                    f"Retry {label}",
-                    f"{view.id} is {view.status.value}",
-                    partial(self.action_retry_branch, view.id),
+                    f"Retry {label}", f"r · {now}", partial(self.action_retry_branch, view.id)
                 )
             if view.status.cancellable:
                 yield PaletteCommand(
-                    f"Cancel {label}",
-                    f"{view.id} is {view.status.value}",
-                    partial(self.action_cancel_branch, view.id),
+                    f"Cancel {label}", f"c · {now}", partial(self.action_cancel_branch, view.id)
                 )
             yield PaletteCommand(
                 f"Log of {label}",
-                "Every attempt's stdout and stderr",
+                "enter · every attempt's stdout and stderr",
                 partial(self.action_show_log, view.id),
             )
+
+    def action_go_to(self, branch_id: str) -> None:
+        """Put the dashboard's cursor on ``branch_id`` (listing every branch if the filter
+        hides it)."""
+        if not self.grid.select(branch_id):
+            self.action_clear_filter()
+            self.grid.select(branch_id)
 
 
 def create_app(
@@ -416,9 +526,7 @@ def create_app(
         notices: What the operator should know from before the run (what a resume
             did), as ``fanout-tui:`` messages word it; notifications when it opens.
     """
-    return FanoutApp(
-        engine, theme=theme, clock=clock, theme_folders=theme_folders, notices=notices
-    )
+    return FanoutApp(engine, theme=theme, clock=clock, theme_folders=theme_folders, notices=notices)
 
 
 def run_dashboard(

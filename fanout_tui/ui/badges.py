@@ -31,6 +31,16 @@ WORDS: dict[BranchStatus, str] = {
 }
 
 
+def status_phrase(status: BranchStatus) -> str:
+    """What a branch in ``status`` is, after its name, in the badges' words:
+    ``is running``, ``failed``, ``timed out``, ``was cancelled``."""
+    if status is BranchStatus.CANCELLED:
+        return "was cancelled"
+    if status.settled:
+        return WORDS[status]
+    return f"is {WORDS[status]}"
+
+
 def status_variable(status: BranchStatus) -> str:
     """The theme variable naming ``status``'s colour, e.g. ``branch-timed-out``."""
     return "branch-" + status.value.replace("_", "-")

@@ -1,4 +1,5 @@
-"""Command palette entries for single branches: "Retry <branch>", "Cancel <branch>", logs."""
+"""Command palette entries: single branches ("Retry <branch>", "Go to <branch>", logs) and
+the keys of the screen the palette was opened on."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,14 +19,26 @@ class PaletteCommand:
     title: str
     help: str
     run: Callable[[], object]
+    discover: bool = True
+    """Whether it is listed before anything is typed (else only found by a search)."""
 
 
 @runtime_checkable
 class PaletteSource(Protocol):
     """What the palette asks the app for: the branch commands that apply right now."""
 
-    def branch_commands(self) -> Iterable[PaletteCommand]:
-        """Every per-branch command that can act now."""
+    def branch_commands(self, screen: Screen[object]) -> Iterable[PaletteCommand]:
+        """Every per-branch command that can act now, the palette open over ``screen``."""
+        ...
+
+
+@runtime_checkable
+class ScreenCommands(Protocol):
+    """A screen whose own keys (``/`` in the log, ``s`` in the merged result) the palette
+    offers while it is open over that screen."""
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """The screen's keys as palette entries."""
         ...
 
 
@@ -33,12 +48,13 @@ class BranchCommands(Provider):
     def _commands(self) -> Iterable[PaletteCommand]:
         source = self.app
         if isinstance(source, PaletteSource):
-            return source.branch_commands()
+            return source.branch_commands(self.screen)
         return ()
 
     async def discover(self) -> Hits:
         for command in self._commands():
-            yield DiscoveryHit(command.title, command.run, help=command.help)
+            if command.discover:
+                yield DiscoveryHit(command.title, command.run, help=command.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

@@ -54,8 +54,15 @@ def read_stream(path: Path | None, fallback: list[str]) -> tuple[list[str], str 
     return lines, None
 
 
-def _attempt_heading(record: AttemptRecord, view: BranchView) -> str:
-    parts = [f"attempt {record.attempt} of {view.max_attempts}"]
+def _attempt_heading(record: AttemptRecord, previous: AttemptRecord | None) -> str:
+    """``── attempt 3 of 4 · retried by the operator · failed · exit 1 · 2.0s ──``.
+
+    Each attempt keeps the count it ran under: an operator's retry adds a fresh set of
+    attempts (numbered on, with a higher count) without renumbering the earlier ones.
+    """
+    parts = [f"attempt {record.attempt} of {record.max_attempts}"]
+    if previous is not None and record.max_attempts > previous.max_attempts:
+        parts.append("retried by the operator")
     if record.status is None:
         parts.append("running")
     else:
@@ -73,8 +80,10 @@ def _in_memory(view: BranchView, record: AttemptRecord, stream: Stream) -> list[
     return view.lines_of(record.attempt, stream)
 
 
-def _attempt_lines(view: BranchView, record: AttemptRecord) -> Iterator[LogLine]:
-    yield (_attempt_heading(record, view), LineKind.HEADING)
+def _attempt_lines(
+    view: BranchView, record: AttemptRecord, previous: AttemptRecord | None
+) -> Iterator[LogLine]:
+    yield (_attempt_heading(record, previous), LineKind.HEADING)
     streams: tuple[tuple[Stream, Path | None, LineKind], ...] = (
         ("stdout", record.stdout_log, LineKind.STDOUT),
         ("stderr", record.stderr_log, LineKind.STDERR),
@@ -96,8 +105,10 @@ def branch_log(view: BranchView) -> list[LogLine]:
         lines.append((f"({reused_note(view.reused_from)})", LineKind.NOTE))
     elif not view.attempts:
         lines.append(("(no attempt has started yet)", LineKind.NOTE))
+    previous: AttemptRecord | None = None
     for record in view.attempts:
-        lines.extend(_attempt_lines(view, record))
+        lines.extend(_attempt_lines(view, record, previous))
+        previous = record
         lines.append(("", LineKind.NOTE))
     if view.status is BranchStatus.SUCCEEDED and (view.reused or view.attempts):
         lines.append(("── result ──", LineKind.HEADING))

@@ -29,6 +29,7 @@ from fanout_tui.engine.events import (
     RunOutcome,
     Stream,
 )
+from fanout_tui.engine.resources import GLOBAL_CAP
 from fanout_tui.spec.plan import BranchPlan, Plan
 from fanout_tui.ui.result_text import preview_lines
 
@@ -63,6 +64,9 @@ class AttemptRecord:
 
     attempt: int
     started_at: float
+    max_attempts: int = 1
+    """The attempts its set allowed when it started ("attempt 2 of 3"): an operator's
+    retry raises the branch's count for later attempts, not for this one."""
     stdout_log: Path | None = None
     stderr_log: Path | None = None
     status: BranchStatus | None = None
@@ -110,6 +114,18 @@ class BranchView:
     def reused(self) -> bool:
         """Whether the branch holds a result reused from an earlier run."""
         return self.reused_from is not None
+
+    @property
+    def waiting_for(self) -> str | None:
+        """What the branch waits on, in words: a resource's name, or "the global cap".
+
+        The engine names the global cap ``"concurrency"``; a branch that uses a resource
+        of that name may wait on either, and then the name stands as it is.
+        """
+        waiting_on = self.waiting_on
+        if waiting_on == GLOBAL_CAP and GLOBAL_CAP not in self.plan.uses:
+            return "the global cap"
+        return waiting_on
 
     @property
     def can_retry(self) -> bool:
@@ -286,6 +302,7 @@ class RunModel:
             AttemptRecord(
                 attempt=event.attempt,
                 started_at=event.at,
+                max_attempts=max(view.max_attempts, event.attempt),
                 stdout_log=event.stdout_log,
                 stderr_log=event.stderr_log,
             )
@@ -300,7 +317,11 @@ class RunModel:
             return
         record = view.current
         if record is None or record.attempt != event.attempt or record.status is not None:
-            record = AttemptRecord(attempt=event.attempt, started_at=event.at - event.duration_s)
+            record = AttemptRecord(
+                attempt=event.attempt,
+                started_at=event.at - event.duration_s,
+                max_attempts=max(view.max_attempts, event.attempt),
+            )
             view.attempts.append(record)
         record.status = event.status
         record.ended_at = event.at

@@ -49,9 +49,18 @@ async def test_first_branch_has_focus_and_arrows_and_hjkl_move() -> None:
         await settle(pilot)
         assert focused(app) == "intro"
         assert app.grid.has_focus
-        moves = [("l", "chapter-1"), ("j", "chapter-3"), ("h", "chapter-2"), ("k", "intro"),
-                 ("right", "chapter-1"), ("down", "chapter-3"), ("left", "chapter-2"),
-                 ("up", "intro"), ("end", "outro"), ("home", "intro")]
+        moves = [
+            ("l", "chapter-1"),
+            ("j", "chapter-3"),
+            ("h", "chapter-2"),
+            ("k", "intro"),
+            ("right", "chapter-1"),
+            ("down", "chapter-3"),
+            ("left", "chapter-2"),
+            ("up", "intro"),
+            ("end", "outro"),
+            ("home", "intro"),
+        ]
         for key, expected in moves:
             await pilot.press(key)
             assert focused(app) == expected, key
@@ -142,7 +151,7 @@ async def test_r_runs_a_reused_branch_afresh() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert focused(app) == "cached" and "r" in footer_keys(app)
-        titles = [command.title for command in app.branch_commands()]
+        titles = [command.title for command in app.branch_commands(app.screen)]
         assert "Retry cached" in titles and "Cancel fresh" in titles
         await pilot.press("r")
         assert engine.commands == [("retry", "cached")]
@@ -305,7 +314,7 @@ async def test_palette_retries_and_cancels_single_branches() -> None:
     app, engine = scenario.app, scenario.engine
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        titles = [command.title for command in app.branch_commands()]
+        titles = [command.title for command in app.branch_commands(app.screen)]
         assert "Retry stats" in titles and "Cancel stats" not in titles
         assert "Cancel chapter-1" in titles and "Retry chapter-1" not in titles
         await pilot.press("ctrl+p")

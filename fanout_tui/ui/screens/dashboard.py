@@ -26,6 +26,12 @@ DASHBOARD_BINDINGS: list[BindingType] = [
     Binding("escape", "app.clear_filter", "All branches", show=False, id="fanout.back"),
     Binding("question_mark", "app.show_help", "Help", key_display="?", id="fanout.help"),
     Binding("q", "app.request_quit", "Quit", id="fanout.quit"),
+    # The footer hides r, R, c and C where they cannot act; pressed anyway, they say why
+    # (or act, if the engine moved on since the last frame).
+    Binding("r", "app.anyway('retry_branch')", show=False, id="fanout.retry.anyway"),
+    Binding("R", "app.anyway('retry_failed')", show=False, id="fanout.retry-failed.anyway"),
+    Binding("c", "app.anyway('cancel_branch')", show=False, id="fanout.cancel.anyway"),
+    Binding("C", "app.anyway('cancel_all')", show=False, id="fanout.cancel-all.anyway"),
 ]
 """The dashboard's keys (DESIGN.md); each has an id so it can be remapped."""
 

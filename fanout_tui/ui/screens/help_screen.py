@@ -25,7 +25,7 @@ HELP_TEXT = """\
   [b]q[/b]                  quit (asks first while branches run)
   [b]?[/b]                  this help
   [b]escape[/b]             list every branch again (after f)
-  [b]ctrl+p[/b]             palette: every action, retry or cancel by name, themes
+  [b]ctrl+p[/b]             palette: every key, any branch by name, themes
 
 [b]In the full log[/b]
   [b]/[/b]                  search · [b]n[/b] next hit · [b]N[/b] previous hit

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -22,9 +23,7 @@ class LogScreen(Screen[None]):
         Binding("escape", "back", "Back", id="log.back"),
         # A priority binding runs before the keys queued behind it are handed on, so text
         # typed or pasted right after the slash lands in the search box.
-        Binding(
-            "slash", "start_search", "Search", key_display="/", id="log.search", priority=True
-        ),
+        Binding("slash", "start_search", "Search", key_display="/", id="log.search", priority=True),
         Binding("n", "next_hit(1)", "Next", id="log.next"),
         Binding("N", "next_hit(-1)", "Previous", id="log.previous"),
     ]
@@ -44,6 +43,21 @@ class LogScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(Input).display = False
         self.query_one(LogView).focus()
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """This screen's keys, for the command palette."""
+        yield SystemCommand(
+            "Search the log", "/ · find text in every attempt", self.action_start_search
+        )
+        yield SystemCommand("Next match", "n · the next hit of the search", self._next_hit)
+        yield SystemCommand("Previous match", "N · the previous hit", self._previous_hit)
+        yield SystemCommand("Back", "escape · back to the dashboard", self.action_back)
+
+    def _next_hit(self) -> None:
+        self.action_next_hit(1)
+
+    def _previous_hit(self) -> None:
+        self.action_next_hit(-1)
 
     def _title(self) -> str:
         view = self.view

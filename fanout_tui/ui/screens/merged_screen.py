@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
@@ -19,6 +20,11 @@ from fanout_tui.ui.result_text import result_text
 from fanout_tui.ui.widgets.merge_preview import merge_title
 
 SAVE_HINT = "   s saves it"
+_NOT_SAVED = {
+    PolicyState.WAITING: "The merge is not complete yet (branches still run); nothing saved.",
+    PolicyState.BLOCKED: "The policy is not satisfied, so there is no merged result to save.",
+    PolicyState.MERGE_FAILED: "The merge failed, so there is no merged result to save.",
+}
 
 
 def merged_body(merge: MergeState) -> Content:
@@ -62,6 +68,8 @@ class MergedScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="merged.back"),
         Binding("s", "save", "Save", id="merged.save"),
+        # While the footer hides s (nothing complete to save), s still says why.
+        Binding("s", "anyway('save')", show=False, id="merged.save.anyway"),
     ]
 
     def __init__(self, merge: MergeState, total: int, default_path: Path | None) -> None:
@@ -88,9 +96,23 @@ class MergedScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "save":
+        if action == "save":  # hidden from the footer until there is a result to save
             return self.merge.state is PolicyState.MERGED
         return True
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """This screen's keys, for the command palette."""
+        yield SystemCommand(
+            "Save the merged result",
+            "s · to the spec's output, or a path you type",
+            self.action_save,
+        )
+        yield SystemCommand("Back", "escape · back to the dashboard", self.action_back)
+
+    def action_anyway(self, action: str) -> None:
+        """``s`` while the footer hides it: say why nothing is saved."""
+        if action == "save":
+            self.action_save()
 
     def action_back(self) -> None:
         """Back to the dashboard."""
@@ -98,7 +120,9 @@ class MergedScreen(Screen[None]):
 
     def action_save(self) -> None:
         """Save to the default path, or ask for one."""
-        if self.default_path is not None:
+        if self.merge.state is not PolicyState.MERGED:
+            self.notify(_NOT_SAVED[self.merge.state], severity="warning")
+        elif self.default_path is not None:
             self.save(self.default_path)
         else:
             self.app.push_screen(SavePathScreen(), self._save_chosen)
@@ -110,7 +134,7 @@ class MergedScreen(Screen[None]):
     def save(self, path: Path) -> None:
         """Write the merged result to ``path`` and say so."""
         if self.merge.state is not PolicyState.MERGED:
-            self.notify("The merge is not complete yet; nothing saved.", severity="warning")
+            self.notify(_NOT_SAVED[self.merge.state], severity="warning")
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

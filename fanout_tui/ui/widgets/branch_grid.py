@@ -191,9 +191,7 @@ class BranchGrid(ScrollView, can_focus=True):
     def any_visible_running(self) -> bool:
         """True if a visible branch shows a ticking elapsed time."""
         first, last = self._visible_range()
-        return any(
-            self._visible[i].status is BranchStatus.RUNNING for i in range(first, last)
-        )
+        return any(self._visible[i].status is BranchStatus.RUNNING for i in range(first, last))
 
     def select(self, branch_id: str) -> bool:
         """Put the cursor on ``branch_id`` if it is listed."""
@@ -365,7 +363,7 @@ class BranchGrid(ScrollView, can_focus=True):
         if view.reason and view.status is not BranchStatus.SUCCEEDED:
             return " " + clean(view.reason), colour
         if view.waiting_on:
-            return f" waits on {view.waiting_on}", colour
+            return f" waits on {view.waiting_for}", colour
         if view.reused_from is not None:
             return " ♻ " + reused_note(view.reused_from), colour
         last = view.last_lines(1)
@@ -378,9 +376,7 @@ class BranchGrid(ScrollView, can_focus=True):
             return background + self._style("branch-grid--stderr", partial=True)
         return background
 
-    def _card_line(
-        self, view: BranchView, offset: int, width: int, cursor: bool
-    ) -> list[Segment]:
+    def _card_line(self, view: BranchView, offset: int, width: int, cursor: bool) -> list[Segment]:
         status = view.status
         background = self._style("branch-grid--cursor") if cursor else self._base
         colour = background + self._style(_STATUS_CLASSES[status], partial=True)
@@ -431,7 +427,7 @@ class BranchGrid(ScrollView, can_focus=True):
         if view.reason and view.status is not BranchStatus.SUCCEEDED:
             extra.append((clean(view.reason), colour))
         elif view.waiting_on:
-            extra.append((f"waits on {view.waiting_on}", colour))
+            extra.append((f"waits on {view.waiting_for}", colour))
         if line <= len(extra):
             return extra[line - 1]
         output_lines = lines - 1 - len(extra)

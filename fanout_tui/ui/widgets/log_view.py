@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -112,7 +113,21 @@ class LogView(ScrollView, can_focus=True):
         self.scroll_to_region(
             Region(0, line, 1, 1), animate=False, immediate=True, center=True, x_axis=False
         )
+        self.scroll_to(x=self._column_showing(line), animate=False, immediate=True)
         self.refresh()
+
+    def _column_showing(self, line: int) -> int:
+        """The horizontal scroll that shows the first match on ``line``: none when the
+        match shows from the left edge, else the match a third of the way across."""
+        text = self._lines[line][0]
+        found = text.lower().find(self.search.lower())
+        start = cell_len(text[:found])
+        end = start + cell_len(text[found : found + len(self.search)])
+        width = self.scrollable_content_region.width
+        if end <= width:
+            return 0
+        lead = width // 3 if end - start <= width - width // 3 else 0
+        return max(0, start - lead)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
