@@ -52,7 +52,9 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
                 journal = stack.enter_context(Journal.open(args.journal or Path(".fanout")))
                 resumed_from = None
                 if args.resume is not None:
-                    resumed_from, reused, ended = journal.prepare_resume(plan, args.resume)
+                    resumed_from, reused, ended = journal.prepare_resume(
+                        plan, args.resume, notify=notices.append
+                    )
                     if resumed_from is None:
                         notices.append(
                             f"no earlier run of {args.spec} in {journal.label} to resume; "

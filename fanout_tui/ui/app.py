@@ -155,7 +155,14 @@ class FanoutApp(App[RunOutcome]):
         """SIGTERM, SIGHUP (terminal gone) and a SIGINT from outside quit cleanly too."""
         for signum in QUIT_SIGNALS:
             with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.begin_quit)
+                loop.add_signal_handler(signum, self.quit_on_signal)
+
+    def quit_on_signal(self) -> None:
+        """Quit as ``q`` does; a second signal while quitting kills what still runs at once."""
+        if self._quitting:
+            self.engine.shutdown(interrupted=self.model.active > 0, kill_now=True)
+        else:
+            self.begin_quit()
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this platform, made safe against a terminal that hangs up."""

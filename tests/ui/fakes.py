@@ -160,6 +160,8 @@ class ScriptedEngine:
 
     def shutdown(self, *, interrupted: bool = False, kill_now: bool = False) -> None:
         self.commands.append(("shutdown",))
+        if kill_now:
+            self.commands.append(("kill_now",))
         self.interrupted = interrupted
         self._stopped = True
         if self._stop is not None:

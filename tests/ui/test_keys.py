@@ -286,6 +286,20 @@ async def test_q_asks_while_branches_run_and_quits_with_the_outcome() -> None:
     assert app.return_value is not None and app.return_value.exit_code == 130
 
 
+async def test_a_quit_signal_quits_and_a_second_one_kills_what_still_runs() -> None:
+    scenario = scenarios.mid_run()
+    app, engine = scenario.app, scenario.engine
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.quit_on_signal()  # as SIGTERM would: no question
+        assert engine.commands.count(("shutdown",)) == 1
+        assert ("kill_now",) not in engine.commands
+        app.quit_on_signal()
+        await pilot.pause()
+    assert engine.commands[-2:] == [("shutdown",), ("kill_now",)]
+    assert engine.interrupted is True
+
+
 async def test_q_quits_at_once_when_everything_settled() -> None:
     scenario = scenarios.retry_fixes()
     app, engine = scenario.app, scenario.engine
