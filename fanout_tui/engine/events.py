@@ -201,6 +201,8 @@ class MergeState:
     """Branches not settled yet."""
     error: str | None = None
     """Why the merge failed (MERGE_FAILED) or is blocked, in one sentence."""
+    unsuccessful: str = ""
+    """The settled, unsuccessful branches counted by status: ``"1 failed, 2 cancelled"``."""
 
     @property
     def flagged(self) -> tuple[str, ...]:
@@ -215,8 +217,7 @@ class MergeState:
         if self.state is PolicyState.MERGE_FAILED:
             return f"merge failed: {self.error}"
         if self.state is PolicyState.BLOCKED:
-            n = len(self.failed)
-            return f"blocked: {n} failed — r retries"
+            return f"blocked: {self.unsuccessful or f'{len(self.failed)} failed'} — r retries"
         noun = "branch" if self.active == 1 else "branches"
         return f"waiting for {self.active} {noun}"
 

@@ -42,6 +42,7 @@ def undecided(verdict: Verdict, merge: MergePlan, reports: Sequence[BranchReport
         failed=verdict.failed,
         active=verdict.active,
         error=verdict.reason,
+        unsuccessful=verdict.unsuccessful,
     )
 
 

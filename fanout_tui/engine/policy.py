@@ -27,6 +27,8 @@ class Verdict:
     """How many branches have not settled."""
     reason: str | None = None
     """Why the policy is blocked, in one sentence (``None`` otherwise)."""
+    unsuccessful: str = ""
+    """The settled, unsuccessful branches counted by status: ``"1 failed, 2 cancelled"``."""
 
 
 def judge(policy: PolicyPlan, branches: Sequence[BranchReport]) -> Verdict:
@@ -38,8 +40,11 @@ def judge(policy: PolicyPlan, branches: Sequence[BranchReport]) -> Verdict:
     failed = tuple(b.id for b in unsuccessful)
     active = sum(1 for b in branches if not b.status.settled)
 
+    by_status = _by_status(unsuccessful)
+    counts = ", ".join(f"{len(ids)} {status_words(status)}" for status, ids in by_status.items())
+
     def verdict(state: PolicyState, reason: str | None = None) -> Verdict:
-        return Verdict(state, missing, failed, active, reason)
+        return Verdict(state, missing, failed, active, reason, counts)
 
     if policy.mode is PolicyMode.ALL_OR_NOTHING:
         if unsuccessful:
@@ -63,14 +68,18 @@ def describe_failures(branches: Sequence[BranchReport]) -> str:
     Failures come first, then timeouts, then cancellations (usually their consequence),
     each with its branches in declared order: ``"2 failed: a, b; 1 cancelled: c"``.
     """
+    return "; ".join(
+        f"{len(ids)} {status_words(status)}: {', '.join(ids)}"
+        for status, ids in _by_status(branches).items()
+    )
+
+
+def _by_status(branches: Sequence[BranchReport]) -> dict[BranchStatus, list[str]]:
+    """Branch ids by status, statuses in their declared order (failures first)."""
     groups: dict[BranchStatus, list[str]] = {}
     for branch in branches:
         groups.setdefault(branch.status, []).append(branch.id)
-    return "; ".join(
-        f"{len(groups[status])} {status_words(status)}: {', '.join(groups[status])}"
-        for status in BranchStatus
-        if status in groups
-    )
+    return {status: groups[status] for status in BranchStatus if status in groups}
 
 
 def status_words(status: BranchStatus) -> str:

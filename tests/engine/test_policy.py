@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fanout_tui.engine.events import BranchReport, BranchStatus, PolicyState
+from fanout_tui.engine.events import BranchReport, BranchStatus, MergeState, PolicyState
 from fanout_tui.engine.policy import judge
 from fanout_tui.spec.plan import PolicyMode, PolicyPlan
 
@@ -91,3 +91,12 @@ def test_best_effort_with_zero_needed_merges_even_when_all_failed() -> None:
 def test_failures_are_named_before_the_cancellations_they_caused() -> None:
     verdict = judge(ALL, branches(S.CANCELLED, S.FAILED, S.CANCELLED))
     assert verdict.reason == "1 failed: b1; 2 cancelled: b0, b2"
+
+
+def test_a_blocked_run_counts_what_settled_without_success_by_status() -> None:
+    verdict = judge(ALL, branches(S.CANCELLED, S.FAILED, S.SUCCEEDED, S.CANCELLED, S.TIMED_OUT))
+    assert verdict.unsuccessful == "1 failed, 1 timed out, 2 cancelled"
+    state = MergeState(
+        verdict.state, None, verdict.missing, verdict.failed, 0, unsuccessful=verdict.unsuccessful
+    )
+    assert state.describe() == "blocked: 1 failed, 1 timed out, 2 cancelled — r retries"
