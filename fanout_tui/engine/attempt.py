@@ -12,7 +12,7 @@ A ``run`` branch's stdout is its result and stderr its log; both become masked
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -166,7 +166,7 @@ async def _run_command(
     if code < 0:
         return failed(f"killed by {signal_name(-code)}")
     if code not in branch.success_exit_codes:
-        return failed(_exit_reason(code, shell=shell), exit_code=code)
+        return failed(_exit_reason(code, branch.success_exit_codes, shell=shell), exit_code=code)
     if outcome.stdout_overflowed:
         return failed(f"output is larger than {RESULT_CAP_WORDS}", exit_code=code)
     try:
@@ -178,10 +178,15 @@ async def _run_command(
     )
 
 
-def _exit_reason(code: int, *, shell: bool) -> str:
-    """``exit code 7``; for a shell command, what the shell's own codes 126/127 mean."""
+def _exit_reason(code: int, success: Collection[int], *, shell: bool) -> str:
+    """``exit code 7``; for a shell command, what the shell's own codes 126/127 mean; and
+    which codes succeed when that is not just 0 (``exit code 0 (success is 3 or 4)``)."""
     if shell and code == 127:
         return "exit code 127 (command not found)"
     if shell and code == 126:
         return "exit code 126 (command not executable)"
-    return f"exit code {code}"
+    if set(success) == {0}:
+        return f"exit code {code}"
+    *most, last = (str(each) for each in sorted(success))
+    codes = f"{', '.join(most)} or {last}" if most else last
+    return f"exit code {code} (success is {codes})"

@@ -75,16 +75,19 @@ def is_async(function: Callable[..., Any]) -> bool:
 
 
 def exception_reason(error: BaseException) -> str:
-    """An exception as a failure reason: its message, or its type name when it has none.
+    """An exception as a failure reason, as Python prints its last line: its type and the
+    first line of its message (``KeyError: 'missing'``), or its type alone.
 
     A group holding a single exception speaks as that exception.
     """
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]
-    return _message(error)
+    message, name = _message(error), type(error).__name__
+    return f"{name}: {message}" if message != name else name
 
 
 def _message(error: BaseException) -> str:
+    """The first line of the exception's message, or its type name when it has none."""
     text = str(error).strip()
     first_line = text.splitlines()[0] if text else ""
     return first_line or type(error).__name__

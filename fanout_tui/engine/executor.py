@@ -14,6 +14,7 @@ from typing import Protocol
 from fanout_tui.engine.attempt import AttemptResult
 from fanout_tui.engine.clock import Clock
 from fanout_tui.engine.events import BranchStatus, Event
+from fanout_tui.engine.lines import printable
 from fanout_tui.engine.masking import Masker
 from fanout_tui.spec.plan import BranchPlan
 
@@ -73,11 +74,15 @@ class AttemptRunner:
                 environment=self.environment,
             )
         except Exception as error:
-            return AttemptResult(
-                BranchStatus.FAILED, self.masker.mask(f"the attempt could not run: {error}")
-            )
+            reason = self.reason(f"the attempt could not run: {error}")
+            return AttemptResult(BranchStatus.FAILED, reason)
         if result.reason is None:
             return result
         return AttemptResult(
-            result.status, self.masker.mask(result.reason), result.exit_code, result.result
+            result.status, self.reason(result.reason), result.exit_code, result.result
         )
+
+    def reason(self, text: str) -> str:
+        """A failure reason as the operator may see it: masked, on one line, and with no
+        control characters (an exception's message could otherwise drive the terminal)."""
+        return printable(" ".join(self.masker.mask(text).splitlines()))

@@ -12,8 +12,20 @@ Rules (what the operator sees; the log file keeps the exact text):
 
 from __future__ import annotations
 
+import re
+
 LINE_CAP = 64 * 1024
 """Characters of one line that are shown; the rest is dropped (the log keeps all)."""
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """``text`` made safe for one terminal row: escape sequences and control characters
+    dropped, tabs expanded (a line of output, or a reason that quotes one)."""
+    if text.isprintable():  # the common case, and far cheaper than the expression
+        return text
+    return _CONTROL.sub("", text.replace("\t", "    ").replace("\r", ""))
 
 
 class LineSplitter:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from rich.cells import cell_len, set_cell_size
 
 from fanout_tui.engine.events import BranchStatus, ReusedResult
@@ -71,16 +69,6 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
-
-
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def clean(text: str) -> str:
-    """``text`` made safe for one terminal row: escape sequences dropped, tabs expanded."""
-    if text.isprintable():  # the common case, and far cheaper than the expression
-        return text
-    return _CONTROL.sub("", text.replace("\t", "    ").replace("\r", ""))
 
 
 def fit(text: str, width: int) -> str:

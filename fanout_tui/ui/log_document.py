@@ -13,7 +13,8 @@ from itertools import repeat
 from pathlib import Path
 
 from fanout_tui.engine.events import BranchStatus, Stream
-from fanout_tui.ui.badges import WORDS, clean, format_duration, reused_note
+from fanout_tui.engine.lines import printable
+from fanout_tui.ui.badges import WORDS, format_duration, reused_note
 from fanout_tui.ui.model import AttemptRecord, BranchView
 from fanout_tui.ui.result_text import result_text
 
@@ -93,7 +94,7 @@ def _attempt_lines(
         yield (f"{stream}: {len(lines)} lines", LineKind.NOTE)
         if note:
             yield (note, LineKind.NOTE)
-        yield from zip(map(clean, lines), repeat(kind))
+        yield from zip(map(printable, lines), repeat(kind))
     if record.reason:
         yield (f"reason: {record.reason}", LineKind.REASON)
 
@@ -114,7 +115,7 @@ def branch_log(view: BranchView) -> list[LogLine]:
         lines.append(("── result ──", LineKind.HEADING))
         text = result_text(view.result)
         if text:
-            lines.extend(zip(map(clean, text.splitlines()), repeat(LineKind.RESULT)))
+            lines.extend(zip(map(printable, text.splitlines()), repeat(LineKind.RESULT)))
         else:
             lines.append(("(empty)", LineKind.NOTE))
     if view.reason and view.status is not BranchStatus.SUCCEEDED:

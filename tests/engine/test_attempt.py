@@ -128,6 +128,17 @@ async def test_an_exit_code_outside_the_success_codes_fails(tmp_path: Path) -> N
     assert ok.result.status is BranchStatus.SUCCEEDED
 
 
+@pytest.mark.parametrize(
+    ("codes", "reason"),
+    [({3}, "exit code 0 (success is 3)"), ({4, 3}, "exit code 0 (success is 3 or 4)")],
+)
+async def test_a_failing_exit_code_says_which_codes_succeed_when_not_just_0(
+    tmp_path: Path, codes: set[int], reason: str
+) -> None:
+    run = await _attempt(_branch(tmp_path, "exit 0", success_exit_codes=frozenset(codes)))
+    assert run.result.reason == reason
+
+
 async def test_a_process_killed_by_a_signal_says_which(tmp_path: Path) -> None:
     run = await _attempt(_branch(tmp_path, ("sh", "-c", "kill -KILL $$")))
     assert run.result.reason == "killed by SIGKILL"

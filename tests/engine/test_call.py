@@ -170,9 +170,9 @@ async def test_the_worker_runs_in_the_branch_folder_and_environment(
 @pytest.mark.parametrize(
     ("function", "reason"),
     [
-        ("boom", "the input is bad"),
+        ("boom", "ValueError: the input is bad"),
         ("silent_boom", "KeyError"),
-        ("async_boom", "async trouble"),
+        ("async_boom", "RuntimeError: async trouble"),
         (
             "returns_a_set",
             "result is not JSON-serialisable: Object of type set is not JSON serializable",
@@ -203,7 +203,7 @@ async def test_a_raising_function_leaves_its_traceback_in_the_log(
 
 async def test_wrong_arguments_are_a_failure(tmp_path: Path, tasks: str) -> None:
     result, _ = await _attempt(_call(tmp_path, f"{tasks}:add", with_args={"a": 1}))
-    assert result.reason == "add() missing 1 required positional argument: 'b'"
+    assert result.reason == "TypeError: add() missing 1 required positional argument: 'b'"
 
 
 @pytest.mark.parametrize(

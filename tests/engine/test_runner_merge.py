@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from fanout_tui.engine.events import BranchStatus, PolicyState
-from fanout_tui.engine.testing import ScriptedExecutor, Step, fail, ok
+from fanout_tui.engine.testing import ScriptedExecutor, Step, fail, ok, time_out
 from fanout_tui.spec.plan import (
     BranchPlan,
     ConflictRule,
@@ -171,6 +171,13 @@ async def test_the_synthesizer_retries_and_its_failure_fails_the_merge() -> None
     assert outcome.exit_code == 1
     # the synthesizer is not a branch: no branch events name it
     assert all(getattr(e, "branch_id", None) != "synthesizer" for e in r.recorder.events)
+
+
+async def test_a_synthesizer_that_times_out_says_so_once() -> None:
+    plan = make_plan("a", merge=MERGES["synthesis"])
+    r = rig(plan, ScriptedExecutor({"synthesizer": [time_out(after=1)] * 2}))
+    outcome = await run(r)
+    assert outcome.merge.error == "the synthesizer timed out after 1s"
 
 
 async def test_while_the_synthesizer_runs_the_merge_waits_on_it() -> None:

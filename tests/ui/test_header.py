@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fanout_tui.engine.events import BranchStatus as S
 from fanout_tui.engine.events import PolicyState as P
-from fanout_tui.ui.badges import clean, format_duration
+from fanout_tui.engine.lines import printable
+from fanout_tui.ui.badges import format_duration
 from fanout_tui.ui.model import BranchFilter, RunModel
 from fanout_tui.ui.widgets.merge_preview import merge_title
 from fanout_tui.ui.widgets.run_header import header_content, policy_words
@@ -46,5 +47,5 @@ def test_durations_round_once() -> None:
 
 
 def test_clean_keeps_plain_text_and_drops_escapes() -> None:
-    assert clean("plain text é") == "plain text é"
-    assert clean("\x1b[31mred\x1b[0m\tend\r") == "red    end"
+    assert printable("plain text é") == "plain text é"
+    assert printable("\x1b[31mred\x1b[0m\tend\r") == "red    end"

@@ -23,10 +23,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine.lines import printable
 from fanout_tui.ui.badges import (
     GLYPHS,
     WORDS,
-    clean,
     fit,
     format_duration,
     reused_note,
@@ -350,7 +350,7 @@ class BranchGrid(ScrollView, can_focus=True):
         elapsed = format_duration(view.elapsed(self._now()))
         segments = [
             Segment(fit(f" {GLYPHS[status]} ", 3), colour),
-            Segment(fit(clean(view.label), label_w), title),
+            Segment(fit(printable(view.label), label_w), title),
             Segment(" " + fit(WORDS[status], 9), colour),
             Segment(" " + fit(attempt, 5) + fit(elapsed, 7), muted),
         ]
@@ -361,14 +361,14 @@ class BranchGrid(ScrollView, can_focus=True):
 
     def _detail(self, view: BranchView, colour: Style, background: Style) -> tuple[str, Style]:
         if view.reason and view.status is not BranchStatus.SUCCEEDED:
-            return " " + clean(view.reason), colour
+            return " " + printable(view.reason), colour
         if view.waiting_on:
             return f" waits on {view.waiting_for}", colour
         if view.reused_from is not None:
             return " ♻ " + reused_note(view.reused_from), colour
         last = view.last_lines(1)
         if last:
-            return " " + clean(last[0].text), self._output_style(last[0].stream, background)
+            return " " + printable(last[0].text), self._output_style(last[0].stream, background)
         return "", background
 
     def _output_style(self, stream: str, background: Style) -> Style:
@@ -387,7 +387,7 @@ class BranchGrid(ScrollView, can_focus=True):
         if offset == 0:
             badge = f" {GLYPHS[status]} {WORDS[status]} "
             badge_w = cell_len(badge)
-            label = fit(clean(view.label), max(0, width - 5 - badge_w)).rstrip()
+            label = fit(printable(view.label), max(0, width - 5 - badge_w)).rstrip()
             title = background + self._style("branch-grid--title", partial=True)
             fill = box[1] * max(0, width - 5 - cell_len(label) - badge_w)
             return [
@@ -425,7 +425,7 @@ class BranchGrid(ScrollView, can_focus=True):
             return " · ".join(parts), muted
         extra: list[tuple[str, Style]] = []
         if view.reason and view.status is not BranchStatus.SUCCEEDED:
-            extra.append((clean(view.reason), colour))
+            extra.append((printable(view.reason), colour))
         elif view.waiting_on:
             extra.append((f"waits on {view.waiting_for}", colour))
         if line <= len(extra):
@@ -434,9 +434,9 @@ class BranchGrid(ScrollView, can_focus=True):
         position = line - 1 - len(extra)
         if view.reused:  # no output in this run: show what it holds
             shown = view.reused_preview
-            return (clean(shown[position]) if position < len(shown) else ""), background
+            return (printable(shown[position]) if position < len(shown) else ""), background
         recent = view.last_lines(output_lines)
         if 0 <= position < len(recent):
             entry = recent[position]
-            return clean(entry.text), self._output_style(entry.stream, background)
+            return printable(entry.text), self._output_style(entry.stream, background)
         return "", background
