@@ -17,6 +17,7 @@ from fanout_tui.engine import Engine, ReusedResult, RunOutcome, build_report, re
 from fanout_tui.engine.events import PolicyState
 from fanout_tui.journal import Journal, JournalError
 from fanout_tui.spec import SpecError, load_plan_cached
+from fanout_tui.spec.masking import MIN_MASKED_LENGTH, too_short_to_mask
 
 EXIT_NOT_SATISFIED = 1
 EXIT_USAGE = 2
@@ -28,6 +29,15 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         plan = load_plan_cached(args.spec)
     except SpecError as error:
         print(error, file=sys.stderr)
+        return EXIT_USAGE
+    short = too_short_to_mask(plan.secrets)
+    if short:
+        print(
+            f"fanout-tui: the secret {', '.join(short)} is shorter than {MIN_MASKED_LENGTH} "
+            "characters, too short to hide in output without garbling it; use a longer "
+            "value or leave it out of secrets:",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.concurrency:
         plan = dataclasses.replace(plan, concurrency=args.concurrency)

@@ -9,7 +9,14 @@ from collections.abc import Iterable, Mapping
 MASK = "***"
 MIN_MASKED_LENGTH = 4
 """Shorter values are not hunted for in free text (masking "1" everywhere hides nothing
-and garbles everything); they are still masked whole as the value of their variable."""
+and garbles everything); a run refuses such a secret (:func:`too_short_to_mask`)."""
+
+
+def too_short_to_mask(names: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """The secrets whose value is set but shorter than :data:`MIN_MASKED_LENGTH`: they could
+    not be hidden in output, so a run refuses to start with them."""
+    environ = os.environ if environ is None else environ
+    return [name for name in names if 0 < len(environ.get(name, "")) < MIN_MASKED_LENGTH]
 
 
 class SecretMask:

@@ -306,6 +306,24 @@ def test_secret_values_are_masked_everywhere(tmp_path: Path) -> None:
     assert read_json(tmp_path / "report.json")["branches"][0]["result"] == "token=***\n"
 
 
+def test_a_secret_too_short_to_hide_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    write_spec(
+        tmp_path,
+        """\
+        name: short-secret
+        secrets: [FANOUT_TEST_TOKEN, FANOUT_TEST_UNSET]
+        branches:
+          - {id: echoes, run: 'echo "$FANOUT_TEST_TOKEN" > ran'}
+        """,
+    )
+    done = fanout(tmp_path, env={"FANOUT_TEST_TOKEN": "abc"})
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        "fanout-tui: the secret FANOUT_TEST_TOKEN is shorter than 4 characters"
+    )
+    assert not (tmp_path / "ran").exists()
+
+
 def test_in_process_main_returns_the_exit_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
