@@ -143,13 +143,18 @@ class FanoutApp(App[RunOutcome]):
             self.notify(note, title="Theme", severity="warning", timeout=8)
         for notice in self._notices:
             self.notify(notice[:1].upper() + notice[1:] + ".", timeout=12)
-        self._engine_worker = self.run_worker(
-            self._run_engine(), name="engine", exit_on_error=False
-        )
         self.set_interval(FRAME_SECONDS, self.draw_frame)
         self.draw_frame()
         if not self.is_headless:
             self._handle_signals(asyncio.get_running_loop())
+        # The branches start once the first frame is on the screen: hundreds of busy
+        # processes would otherwise leave the operator looking at a blank terminal.
+        self.call_after_refresh(self._start_engine)
+
+    def _start_engine(self) -> None:
+        self._engine_worker = self.run_worker(
+            self._run_engine(), name="engine", exit_on_error=False
+        )
 
     def _handle_signals(self, loop: asyncio.AbstractEventLoop) -> None:
         """SIGTERM, SIGHUP (terminal gone) and a SIGINT from outside quit cleanly too."""
