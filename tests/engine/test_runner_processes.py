@@ -240,24 +240,25 @@ async def test_escaped_processes_get_their_grace_alongside_the_groups_and_kill_n
     async def run() -> None:
         returned.append(await engine.run())
 
-    with anyio.fail_after(20):  # far less than the 60 s grace
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(run)
-            await until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
-            daemon = int(pidfile.read_text())
-            engine.shutdown(interrupted=True)
-            # The daemon hears SIGTERM while the branch's group still waits out its grace.
-            await until(termed.exists)
-            assert live_group_members(groups[0]) != []
-            engine.shutdown(interrupted=True, kill_now=True)
     try:
+        with anyio.fail_after(20):  # far less than the 60 s grace
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run)
+                await until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+                engine.shutdown(interrupted=True)
+                # The daemon hears SIGTERM while the branch's group still waits out its grace.
+                await until(termed.exists)
+                assert live_group_members(groups[0]) != []
+                engine.shutdown(interrupted=True, kill_now=True)
         (outcome,) = returned
         assert outcome.exit_code == 130
         assert live_group_members(groups[0]) == []
-        assert not _alive(daemon)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(daemon, signal.SIGKILL)
+        assert not _alive(int(pidfile.read_text()))
+    finally:  # whatever failed, nothing of the test stays behind
+        written = pidfile.read_text().strip() if pidfile.exists() else ""
+        if written:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(written), signal.SIGKILL)
 
 
 @pytest.fixture
