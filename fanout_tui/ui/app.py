@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 
 from fanout_tui.engine.clock import Clock, SystemClock
 from fanout_tui.engine.control import EngineControl
-from fanout_tui.engine.events import Event, RunOutcome
+from fanout_tui.engine.events import BranchStatus, Event, RunOutcome
 from fanout_tui.ui.badges import status_phrase
 from fanout_tui.ui.commands import BranchCommands, PaletteCommand, ScreenCommands
 from fanout_tui.ui.model import BranchFilter, BranchView, Changes, RunModel
@@ -299,9 +299,13 @@ class FanoutApp(App[RunOutcome]):
     def action_cancel_branch(self, branch_id: str | None = None) -> None:
         """Cancel the focused branch (or ``branch_id``)."""
         view = self._branch(branch_id)
-        if view is not None and not self.engine.cancel(view.id):
+        if view is None:
+            return
+        if not self.engine.cancel(view.id):
             self._catch_up()
             self.notify(self._why_no_cancel(view))
+        elif view.status is BranchStatus.RUNNING:  # it shows running until its group is gone
+            self.notify(f"Cancelling {view.id}: SIGTERM now, SIGKILL after its grace period.")
 
     def action_retry_failed(self) -> None:
         """Retry every failed, timed-out or cancelled branch."""

@@ -126,3 +126,16 @@ async def test_s_on_an_incomplete_merge_says_why_nothing_is_saved() -> None:
         await pilot.press("s")
         await pilot.pause()
         assert said(app) == ["The policy is not satisfied, so there is no merged result to save."]
+
+
+async def test_cancelling_a_running_branch_says_its_processes_are_being_ended() -> None:
+    scenario = scenarios.mid_run()
+    app = scenario.app
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l", "c")  # chapter-1 runs
+        await pilot.pause()
+        assert said(app) == [
+            "Cancelling chapter-1: SIGTERM now, SIGKILL after its grace period."
+        ]
+        assert scenario.engine.commands == [("cancel", "chapter-1")]
