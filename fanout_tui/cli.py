@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import json
 import os
@@ -14,12 +15,7 @@ from typing import NoReturn
 
 from fanout_tui import __version__
 from fanout_tui.bundled import bundled_sample
-
-EXIT_OK = 0
-EXIT_NOT_SATISFIED = 1
-EXIT_USAGE = 2
-EXIT_PARTIAL = 3
-EXIT_INTERRUPTED = 130
+from fanout_tui.engine import exit_codes
 
 SUBCOMMANDS = ("check", "schema", "runs")
 
@@ -162,16 +158,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(_run_parser().parse_args(args))
     except SystemExit as exit_:
         # argparse exits 2 on usage errors and 0 for --help; keep its codes.
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+        return exit_.code if isinstance(exit_.code, int) else exit_codes.USAGE
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return exit_codes.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``| head``); say nothing more.
         sys.stderr.close()
-        return EXIT_OK
-    except OSError as error:  # stdout cannot take what we print (a full disk)
-        print(f"fanout-tui: cannot write: {error.strerror or error}", file=sys.stderr)
-        return EXIT_NOT_SATISFIED
+        return exit_codes.OK
+    except OSError as error:
+        if error.errno not in _OUTPUT_FULL:
+            raise
+        # stdout cannot take what check, schema or runs print: as any failure of theirs
+        print(f"fanout-tui: cannot write: {error.strerror}", file=sys.stderr)
+        return exit_codes.USAGE
+
+
+_OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+"""Why writing to stdout fails when the place it goes cannot take more."""
 
 
 def _open_closed_streams() -> None:
@@ -211,22 +214,27 @@ def _use_bundled_sample(args: argparse.Namespace) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from fanout_tui.spec import SpecError, describe_plan, load_plan
+    from fanout_tui.spec.masking import too_short_to_mask
 
     _use_bundled_sample(args)
     try:
         plan = load_plan(args.spec)
     except SpecError as error:
         print(error, file=sys.stderr)
-        return EXIT_USAGE
+        return exit_codes.USAGE
+    refusal = too_short_to_mask(plan.secrets)
+    if refusal is not None:
+        print(f"fanout-tui: {refusal}", file=sys.stderr)
+        return exit_codes.USAGE
     print(describe_plan(plan))
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _schema() -> int:
     from fanout_tui.spec import spec_json_schema
 
     print(json.dumps(spec_json_schema(), indent=2))
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -239,7 +247,7 @@ def _runs(args: argparse.Namespace) -> int:
         return list_runs(journal, out=sys.stdout)
     except JournalError as error:
         print(f"fanout-tui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_codes.USAGE
 
 
 def _run(args: argparse.Namespace) -> int:

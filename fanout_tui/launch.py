@@ -4,6 +4,7 @@ dashboard, then deliver the merged result, the report and the exit code."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -13,14 +14,18 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-from fanout_tui.engine import Engine, ReusedResult, RunOutcome, build_report, render_merged
+from fanout_tui.engine import (
+    Engine,
+    ReusedResult,
+    RunOutcome,
+    build_report,
+    exit_codes,
+    render_merged,
+)
 from fanout_tui.engine.events import PolicyState
 from fanout_tui.journal import Journal, JournalError
 from fanout_tui.spec import SpecError, load_plan_cached
-from fanout_tui.spec.masking import MIN_MASKED_LENGTH, too_short_to_mask
-
-EXIT_NOT_SATISFIED = 1
-EXIT_USAGE = 2
+from fanout_tui.spec.masking import too_short_to_mask
 
 
 def launch(args: argparse.Namespace, *, headless: bool) -> int:
@@ -29,16 +34,11 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         plan = load_plan_cached(args.spec)
     except SpecError as error:
         print(error, file=sys.stderr)
-        return EXIT_USAGE
-    short = too_short_to_mask(plan.secrets)
-    if short:
-        print(
-            f"fanout-tui: the secret {', '.join(short)} is shorter than {MIN_MASKED_LENGTH} "
-            "characters, too short to hide in output without garbling it; use a longer "
-            "value or leave it out of secrets:",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        return exit_codes.USAGE
+    refusal = too_short_to_mask(plan.secrets)
+    if refusal is not None:
+        print(f"fanout-tui: {refusal}", file=sys.stderr)
+        return exit_codes.USAGE
     if args.concurrency:
         plan = dataclasses.replace(plan, concurrency=args.concurrency)
     output_path = args.output or plan.output
@@ -46,7 +46,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         problem = None if path is None else _unwritable(path)
         if problem is not None:
             print(f"fanout-tui: {option} {path}: {problem}", file=sys.stderr)
-            return EXIT_USAGE
+            return exit_codes.USAGE
 
     with ExitStack() as stack:
         reused: dict[str, ReusedResult] = {}
@@ -54,7 +54,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         if args.no_journal:
             if args.resume is not None:
                 print("fanout-tui: --resume needs the journal", file=sys.stderr)
-                return EXIT_USAGE
+                return exit_codes.USAGE
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fanout-")))
             recorder = None
         else:
@@ -79,7 +79,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
                 recorder = journal.start_run(plan, resumed_from=resumed_from)
             except JournalError as error:
                 print(f"fanout-tui: {error}", file=sys.stderr)
-                return EXIT_USAGE
+                return exit_codes.USAGE
             log_dir = recorder.log_dir
 
         engine = Engine(
@@ -116,17 +116,25 @@ def _deliver(
     a file or stdout that cannot take what was asked for is said on stderr.
 
     Returns:
-        The exit code: the outcome's, or :data:`EXIT_NOT_SATISFIED` when the merged result
-        or the report could not be delivered.
+        The exit code: the outcome's, or ``NOT_SATISFIED`` (1) when the merged result or
+        the report could not be delivered.
     """
     code = outcome.exit_code
     if report_path is not None:
         report = json.dumps(build_report(outcome), indent=2, default=str) + "\n"
         if not _write_text(report_path, report, "the report"):
-            code = EXIT_NOT_SATISFIED
+            code = exit_codes.NOT_SATISFIED
     if outcome.merge.state is not PolicyState.MERGED:
         if output_path is not None and output_path.is_file():
-            output_path.unlink()
+            try:
+                output_path.unlink()
+            except OSError as error:
+                print(
+                    f"fanout-tui: cannot remove {output_path}, an earlier run's result: "
+                    f"{error.strerror}; this run has no merged result",
+                    file=sys.stderr,
+                )
+                return exit_codes.NOT_SATISFIED
             print(
                 f"fanout-tui: removed {output_path}, an earlier run's result: this run has "
                 "no merged result",
@@ -135,7 +143,7 @@ def _deliver(
         return code
     text = render_merged(outcome.merge.merged)
     if output_path is not None and not _write_text(output_path, text, "the merged result"):
-        code = EXIT_NOT_SATISFIED
+        code = exit_codes.NOT_SATISFIED
     try:
         stdout.write(text)
         stdout.flush()
@@ -143,7 +151,7 @@ def _deliver(
         pass  # the reader has what it wanted
     except OSError as error:
         print(f"fanout-tui: cannot print the merged result: {error.strerror}", file=sys.stderr)
-        code = EXIT_NOT_SATISFIED
+        code = exit_codes.NOT_SATISFIED
     return code
 
 
@@ -153,6 +161,8 @@ def _unwritable(path: Path) -> str | None:
     cost the run's result at its end."""
     if path.is_dir():
         return "is a folder"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "cannot be written"
     folder = path.parent
     while not folder.exists():
         folder = folder.parent
@@ -164,10 +174,16 @@ def _unwritable(path: Path) -> str | None:
 
 
 def _write_text(path: Path, text: str, what: str) -> bool:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file beside it, then
+    renamed over it): a full disk never leaves half a result that looks like one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
     except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
         print(f"fanout-tui: cannot write {what} to {path}: {error.strerror}", file=sys.stderr)
         return False
     return True

@@ -32,7 +32,14 @@ import anyio.to_thread
 from fanout_tui.engine import call_worker
 from fanout_tui.engine.attempt_result import AttemptResult, failed, timed_out
 from fanout_tui.engine.call_output import routed_output
-from fanout_tui.engine.call_worker import CallError, exception_reason, is_async, resolve
+from fanout_tui.engine.call_worker import (
+    CallError,
+    NotJSON,
+    exception_reason,
+    is_async,
+    plain_json,
+    resolve,
+)
 from fanout_tui.engine.clock import Clock
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.engine.output import RESULT_CAP, RESULT_CAP_WORDS, ContractError, check_schema
@@ -110,9 +117,9 @@ async def _call_in_process(
     if outcome is not None:
         return outcome
     try:
-        plain = json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError, RecursionError) as error:
-        return failed(f"result is not JSON-serialisable: {exception_reason(error)}")
+        plain = plain_json(value)
+    except NotJSON as error:
+        return failed(str(error))
     return _judged(branch, plain, streams)
 
 

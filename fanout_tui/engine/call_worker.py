@@ -108,9 +108,25 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
         traceback.print_exc()
         return {"ok": False, "error": exception_reason(error)}
     try:
-        return {"ok": True, "result": json.loads(json.dumps(value, allow_nan=False))}
+        return {"ok": True, "result": plain_json(value)}
+    except NotJSON as error:
+        return {"ok": False, "error": str(error)}
+
+
+class NotJSON(Exception):
+    """A callable's result cannot be JSON; ``str()`` is the failure reason."""
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` as plain JSON data (dicts, lists, str, numbers, bool, None).
+
+    Raises:
+        NotJSON: "result is not JSON-serialisable: …" (a set, NaN, a cycle…).
+    """
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError) as error:
-        return {"ok": False, "error": f"result is not JSON-serialisable: {_message(error)}"}
+        raise NotJSON(f"result is not JSON-serialisable: {_message(error)}") from None
 
 
 async def _awaited(value: Any) -> Any:

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from fanout_tui.engine import exit_codes
 from fanout_tui.engine.events import BranchReport, BranchStatus, MergeState, PolicyState
 from fanout_tui.engine.merge import MergeError, combine
 from fanout_tui.engine.policy import Verdict
@@ -106,5 +107,5 @@ def cut_short(
 def exit_code(merge: MergeState, *, interrupted: bool) -> int:
     """The process exit code for a merge state (DESIGN.md: 0, 3, 1 or 130)."""
     if merge.state is PolicyState.MERGED:
-        return 3 if merge.missing else 0
-    return 130 if interrupted else 1
+        return exit_codes.PARTIAL if merge.missing else exit_codes.OK
+    return exit_codes.INTERRUPTED if interrupted else exit_codes.NOT_SATISFIED

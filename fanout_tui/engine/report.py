@@ -12,9 +12,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from fanout_tui.engine import exit_codes
 from fanout_tui.engine.events import PolicyState, RunOutcome
 
-OUTCOME_WORDS = {0: "succeeded", 3: "partial", 1: "failed", 130: "interrupted"}
+OUTCOME_WORDS = {
+    exit_codes.OK: "succeeded",
+    exit_codes.PARTIAL: "partial",
+    exit_codes.NOT_SATISFIED: "failed",
+    exit_codes.INTERRUPTED: "interrupted",
+}
 """The outcome of a run in one word, by exit code."""
 
 

@@ -12,11 +12,19 @@ MIN_MASKED_LENGTH = 4
 and garbles everything); a run refuses such a secret (:func:`too_short_to_mask`)."""
 
 
-def too_short_to_mask(names: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
-    """The secrets whose value is set but shorter than :data:`MIN_MASKED_LENGTH`: they could
-    not be hidden in output, so a run refuses to start with them."""
+def too_short_to_mask(names: Iterable[str], environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the secrets ``names`` cannot be used, when some value is set but shorter than
+    :data:`MIN_MASKED_LENGTH` (it could not be hidden in output: a run and ``check``
+    refuse it); ``None`` when all are fine."""
     environ = os.environ if environ is None else environ
-    return [name for name in names if 0 < len(environ.get(name, "")) < MIN_MASKED_LENGTH]
+    short = [name for name in names if 0 < len(environ.get(name, "")) < MIN_MASKED_LENGTH]
+    if not short:
+        return None
+    which = f"secret {short[0]} is" if len(short) == 1 else f"secrets {', '.join(short)} are"
+    return (
+        f"the {which} shorter than {MIN_MASKED_LENGTH} characters, too short to hide in "
+        "output without garbling it; use a longer value, or leave it out of 'secrets'"
+    )
 
 
 class SecretMask:

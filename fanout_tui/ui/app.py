@@ -100,6 +100,7 @@ class FanoutApp(App[RunOutcome]):
         self._outcome: RunOutcome | None = None
         self._engine_worker: Worker[None] | None = None
         self._quitting = False
+        self._killing = False
         self.grid = BranchGrid(self.model.branches, self.clock.now, id="branches")
         self._notes = self._load_themes(theme, theme_folders or theme_dirs())
 
@@ -164,10 +165,12 @@ class FanoutApp(App[RunOutcome]):
 
     def quit_on_signal(self) -> None:
         """Quit as ``q`` does; a second signal while quitting kills what still runs at once."""
-        if self._quitting:
-            self.engine.shutdown(interrupted=self.model.active > 0, kill_now=True)
-        else:
+        if not self._quitting:
             self.begin_quit()
+        elif not self._killing:
+            self._killing = True
+            self.notify("Killing every process still running (SIGKILL).", timeout=30)
+            self.engine.shutdown(interrupted=self.model.active > 0, kill_now=True)
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this platform, made safe against a terminal that hangs up."""
@@ -406,7 +409,11 @@ class FanoutApp(App[RunOutcome]):
         self.push_screen(HelpScreen())
 
     def action_request_quit(self) -> None:
-        """Quit, asking first while branches are still active."""
+        """Quit, asking first while branches are still active; asked again while quitting,
+        kill what still runs at once."""
+        if self._quitting:
+            self.quit_on_signal()
+            return
         if isinstance(self.screen, ConfirmQuitScreen):
             return
         self.draw_frame()

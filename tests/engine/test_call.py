@@ -40,6 +40,9 @@ def boom():
 def silent_boom():
     raise KeyError()
 
+async def async_returns_a_set():
+    return {1, 2}
+
 def returns_a_set():
     return {1, 2}
 
@@ -175,6 +178,10 @@ async def test_the_worker_runs_in_the_branch_folder_and_environment(
         ("async_boom", "RuntimeError: async trouble"),
         (
             "returns_a_set",
+            "result is not JSON-serialisable: Object of type set is not JSON serializable",
+        ),
+        (
+            "async_returns_a_set",
             "result is not JSON-serialisable: Object of type set is not JSON serializable",
         ),
         (

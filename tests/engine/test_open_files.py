@@ -1,18 +1,14 @@
-"""The open-file limit: raised as far as allowed, and turned into a number of attempts."""
+"""The open-file limit: raised as far as a run needs and may, then a cap on attempts."""
 
 from __future__ import annotations
 
 import resource
+from collections.abc import Iterator
 
 import pytest
 
 from fanout_tui.engine import open_files
-from fanout_tui.engine.open_files import (
-    FILES_PER_ATTEMPT,
-    RESERVED_FILES,
-    attempt_capacity,
-    capped_concurrency,
-)
+from fanout_tui.engine.open_files import FILES_PER_ATTEMPT, RESERVED_FILES, capped_concurrency
 
 
 class FakeLimits:
@@ -33,48 +29,47 @@ class FakeLimits:
 
 
 @pytest.fixture
-def limits(monkeypatch: pytest.MonkeyPatch) -> FakeLimits:
+def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLimits]:
     fake = FakeLimits(1024, 4096)
     monkeypatch.setattr(open_files.resource, "getrlimit", fake.getrlimit)
     monkeypatch.setattr(open_files.resource, "setrlimit", fake.setrlimit)
-    attempt_capacity.cache_clear()
     yield fake
-    attempt_capacity.cache_clear()
 
 
-def test_the_soft_limit_is_raised_to_the_hard_one(limits: FakeLimits) -> None:
-    assert attempt_capacity() == (4096 - RESERVED_FILES) // FILES_PER_ATTEMPT
-    assert (limits.soft, limits.hard) == (4096, 4096)
+def needed(attempts: int) -> int:
+    return RESERVED_FILES + FILES_PER_ATTEMPT * attempts
 
 
-def test_a_refused_raise_keeps_the_soft_limit(limits: FakeLimits) -> None:
+def test_a_run_that_fits_leaves_the_limit_alone(limits: FakeLimits) -> None:
+    assert capped_concurrency(None, 100) is None
+    assert (limits.soft, limits.hard) == (1024, 4096)
+
+
+def test_the_soft_limit_is_raised_only_as_far_as_the_run_needs(limits: FakeLimits) -> None:
+    assert capped_concurrency(None, 500) is None
+    assert limits.soft == needed(500)
+    assert capped_concurrency(300, 2000) == 300  # the spec's cap bounds what is needed
+    assert limits.soft == needed(500)  # never lowered
+
+
+def test_past_the_hard_limit_the_attempts_are_capped(limits: FakeLimits) -> None:
+    assert capped_concurrency(None, 5000) == (4096 - RESERVED_FILES) // FILES_PER_ATTEMPT
+    assert limits.soft == 4096
+
+
+def test_a_refused_raise_caps_by_the_soft_limit(limits: FakeLimits) -> None:
     limits.refuse = True
-    assert attempt_capacity() == (1024 - RESERVED_FILES) // FILES_PER_ATTEMPT
+    assert capped_concurrency(None, 500) == (1024 - RESERVED_FILES) // FILES_PER_ATTEMPT
+    assert capped_concurrency(8, 500) == 8  # the spec's own cap is lower
     assert limits.soft == 1024
 
 
-def test_an_unlimited_hard_limit_raises_to_a_ceiling(limits: FakeLimits) -> None:
+def test_an_unlimited_hard_limit_raises_to_what_is_needed(limits: FakeLimits) -> None:
     limits.hard = resource.RLIM_INFINITY
-    attempt_capacity()
-    assert limits.soft == 1 << 20
+    assert capped_concurrency(None, 3000) is None
+    assert limits.soft == needed(3000)
 
 
 def test_a_tiny_limit_still_runs_one_attempt_at_a_time(limits: FakeLimits) -> None:
     limits.soft = limits.hard = 20
-    assert attempt_capacity() == 1
-
-
-@pytest.mark.parametrize(
-    ("concurrency", "branches", "expected"),
-    [
-        (None, 100, None),  # every branch fits: no cap
-        (None, 500, 154),  # more than fit: capped
-        (8, 500, 8),  # the spec's own cap is lower
-        (300, 500, 154),  # the spec's cap would exhaust the limit
-    ],
-)
-def test_the_cap_is_lowered_only_when_the_branches_could_exceed_the_limit(
-    limits: FakeLimits, concurrency: int | None, branches: int, expected: int | None
-) -> None:
-    limits.refuse = True  # stays at 1024: 154 attempts
-    assert capped_concurrency(concurrency, branches) == expected
+    assert capped_concurrency(None, 10) == 1

@@ -237,7 +237,8 @@ async def test_cancelling_a_branch_that_waits_for_a_token_lets_the_next_one_have
 async def test_the_open_file_limit_caps_how_many_attempts_run_at_once(
     monkeypatch: pytest.MonkeyPatch, concurrency: int | None, overlap: int
 ) -> None:
-    monkeypatch.setattr(open_files, "attempt_capacity", lambda: 3)
+    room = open_files.RESERVED_FILES + 3 * open_files.FILES_PER_ATTEMPT  # three attempts
+    monkeypatch.setattr(open_files, "_raise_soft_limit", lambda wanted: min(wanted, room))
     plan = make_plan(*(f"b{i}" for i in range(8)), concurrency=concurrency)
     r = rig(plan, ScriptedExecutor(default=ok(duration=1)))
     async with r.clock.autojump():

@@ -322,6 +322,15 @@ def test_a_secret_too_short_to_hide_is_refused_before_anything_runs(tmp_path: Pa
         "fanout-tui: the secret FANOUT_TEST_TOKEN is shorter than 4 characters"
     )
     assert not (tmp_path / "ran").exists()
+    checked = subprocess.run(
+        [sys.executable, "-m", "fanout_tui", "check", "spec.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FANOUT_TEST_TOKEN": "abc"},
+        check=False,
+    )
+    assert (checked.returncode, checked.stderr) == (2, done.stderr)
 
 
 def test_in_process_main_returns_the_exit_code(
@@ -601,5 +610,5 @@ def test_check_into_a_full_disk_says_so_without_a_traceback(tmp_path: Path) -> N
             text=True,
             check=False,
         )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr == "fanout-tui: cannot write: No space left on device\n"

@@ -300,6 +300,18 @@ async def test_a_quit_signal_quits_and_a_second_one_kills_what_still_runs() -> N
     assert engine.interrupted is True
 
 
+async def test_q_or_ctrl_c_again_while_quitting_kills_what_still_runs() -> None:
+    scenario = scenarios.mid_run()
+    app, engine = scenario.app, scenario.engine
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.begin_quit()  # as after q, y: the branches are being ended
+        app.action_request_quit()  # what q and ctrl+c do
+        assert not isinstance(app.screen, ConfirmQuitScreen)  # no second question
+        await pilot.pause()
+    assert engine.commands[-2:] == [("shutdown",), ("kill_now",)]
+
+
 async def test_q_quits_at_once_when_everything_settled() -> None:
     scenario = scenarios.retry_fixes()
     app, engine = scenario.app, scenario.engine
