@@ -201,7 +201,7 @@ class MergeState:
     """Branches not settled yet."""
     error: str | None = None
     """Why the merge failed (MERGE_FAILED) or is blocked, in one sentence."""
-    unsuccessful: str = ""
+    unsuccessful_counts: str = ""
     """The settled, unsuccessful branches counted by status: ``"1 failed, 2 cancelled"``."""
 
     @property
@@ -217,7 +217,8 @@ class MergeState:
         if self.state is PolicyState.MERGE_FAILED:
             return f"merge failed: {self.error}"
         if self.state is PolicyState.BLOCKED:
-            return f"blocked: {self.unsuccessful or f'{len(self.failed)} failed'} — r retries"
+            counts = self.unsuccessful_counts or f"{len(self.failed)} failed"
+            return f"blocked: {counts} — r retries"
         noun = "branch" if self.active == 1 else "branches"
         return f"waiting for {self.active} {noun}"
 

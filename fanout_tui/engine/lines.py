@@ -17,7 +17,12 @@ import re
 LINE_CAP = 64 * 1024
 """Characters of one line that are shown; the rest is dropped (the log keeps all)."""
 
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(
+    r"\x1b\[[0-9;?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: a window title, a hyperlink
+    r"|\x1b[@-_]"  # any other escape
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # control characters, C1 included
+)
 
 
 def printable(text: str) -> str:

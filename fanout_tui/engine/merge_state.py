@@ -43,7 +43,7 @@ def undecided(verdict: Verdict, merge: MergePlan, reports: Sequence[BranchReport
         failed=verdict.failed,
         active=verdict.active,
         error=verdict.reason,
-        unsuccessful=verdict.unsuccessful,
+        unsuccessful_counts=verdict.unsuccessful_counts,
     )
 
 

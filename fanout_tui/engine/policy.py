@@ -27,7 +27,7 @@ class Verdict:
     """How many branches have not settled."""
     reason: str | None = None
     """Why the policy is blocked, in one sentence (``None`` otherwise)."""
-    unsuccessful: str = ""
+    unsuccessful_counts: str = ""
     """The settled, unsuccessful branches counted by status: ``"1 failed, 2 cancelled"``."""
 
 

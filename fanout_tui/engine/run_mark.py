@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Set
 
 import anyio
 
@@ -39,10 +40,11 @@ def marked_processes(marks: set[str]) -> list[tuple[procfs.ProcStat, str]]:
     ]
 
 
-async def end_marked_groups(mark: str, grace_s: float) -> int:
+async def end_marked_groups(mark: str, grace_s: float, *, skip: Set[int] = frozenset()) -> int:
     """End every process group holding a process marked ``mark``, all at once (SIGTERM,
-    ``grace_s``, SIGKILL); return how many there were."""
-    groups = {stat.pgid for stat, _ in marked_processes({mark})}
+    ``grace_s``, SIGKILL), but the groups in ``skip`` (being ended already); return how
+    many there were."""
+    groups = {stat.pgid for stat, _ in marked_processes({mark})} - skip
     if groups:
         async with anyio.create_task_group() as tg:
             for pgid in groups:

@@ -24,7 +24,7 @@ import random
 import sys
 import traceback
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from pathlib import Path
 
 import anyio
@@ -45,6 +45,7 @@ from fanout_tui.engine.events import (
     Event,
     MergeState,
     PolicyState,
+    ProcessStarted,
     ResultsChanged,
     ReusedResult,
     RunFinished,
@@ -164,6 +165,8 @@ class Engine:
         self._shutting_down = False
         self._interrupted = False
         self._grace_cut = GraceCut()
+        self._groups: dict[str, int] = {}
+        """The process group of each branch's running attempt, by branch id."""
         self._satisfied_at_shutdown = False
         self._started_wall: float | None = None
         self._started_at: float | None = None
@@ -176,6 +179,10 @@ class Engine:
         self._listeners = (*self._listeners, listener)
 
     def _emit(self, event: Event) -> None:
+        if type(event) is ProcessStarted:
+            self._groups[event.branch_id] = event.pgid
+        elif type(event) is AttemptEnded:
+            self._groups.pop(event.branch_id, None)
         if self._emitting:  # a listener gave a command: its events follow, in order
             self._backlog.append(event)
             return
@@ -284,16 +291,19 @@ class Engine:
                     self._merge_wake.set()
                     await self._done.wait()
                     if self._shutting_down:
-                        # Escaped processes get their grace alongside the branches' groups,
-                        # not after them.
-                        await tg.start(self._end_escaped)
+                        # Escaped processes get their grace alongside the branches' groups
+                        # (which their branches end themselves), not after them.
+                        branch_groups = set(self._groups.values())
+                        await tg.start(self._end_escaped, branch_groups)
                     tg.cancel_scope.cancel()
         finally:
             self._tg = None
             self._finished = True
             self._ended_at = self._clock.now()
-            await self._end_escaped()  # what escaped since, or while nothing was ending
-            GRACE_CUT.reset(grace_cut)
+            try:
+                await self._end_escaped()  # what escaped since, or while nothing was ending
+            finally:
+                GRACE_CUT.reset(grace_cut)
         if self._merge_dirty:
             self._recompute()
         outcome = self.outcome()
@@ -301,13 +311,17 @@ class Engine:
         return outcome
 
     async def _end_escaped(
-        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+        self,
+        skip: Set[int] = frozenset(),
+        *,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """End every process group of the run's marked processes (shielded)."""
+        """End every process group of the run's marked processes but those in ``skip``
+        (shielded)."""
         with anyio.CancelScope(shield=True):
             task_status.started()
             grace_s = max((branch.kill_grace_s for branch in self.plan.branches), default=0)
-            await end_marked_groups(self._mark, grace_s)
+            await end_marked_groups(self._mark, grace_s, skip=skip)
 
     def _start(self, run: BranchRun) -> None:
         """Begin a fresh set of attempts for ``run`` in the run's task group."""

@@ -105,9 +105,10 @@ class Synthesis:
                 if result.status is BranchStatus.SUCCEEDED:
                     state = merge_state.merged_state(verdict, result.result)
                 else:
-                    why = f"the synthesizer {status_words(result.status)}: {result.reason}"
                     if result.status is BranchStatus.TIMED_OUT:  # "timed out after 1s"
                         why = f"the synthesizer {result.reason}"
+                    else:
+                        why = f"the synthesizer {status_words(result.status)}: {result.reason}"
                     state = merge_state.failed_merge(verdict, why)
                 self._done = (signature, state)
                 self._scope = None

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fanout_tui.engine.lines import LineSplitter
+from fanout_tui.engine.lines import LineSplitter, printable
 
 
 def _split(pieces: list[str], cap: int = 64 * 1024) -> list[str]:
@@ -63,3 +63,9 @@ def test_plain_text_cut_anywhere_splits_like_str_split(text: str, cuts: list[int
     if expected[-1] == "":
         expected.pop()
     assert _split(pieces) == expected
+
+
+def test_printable_keeps_plain_text_and_drops_escapes_and_controls() -> None:
+    assert printable("plain text é") == "plain text é"
+    assert printable("\x1b[31mred\x1b[0m\tend\r") == "red    end"
+    assert printable("\x1b]0;title\x07a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\\x9bb") == "alinkb"

@@ -95,8 +95,7 @@ def test_failures_are_named_before_the_cancellations_they_caused() -> None:
 
 def test_a_blocked_run_counts_what_settled_without_success_by_status() -> None:
     verdict = judge(ALL, branches(S.CANCELLED, S.FAILED, S.SUCCEEDED, S.CANCELLED, S.TIMED_OUT))
-    assert verdict.unsuccessful == "1 failed, 1 timed out, 2 cancelled"
-    state = MergeState(
-        verdict.state, None, verdict.missing, verdict.failed, 0, unsuccessful=verdict.unsuccessful
-    )
+    assert verdict.unsuccessful_counts == "1 failed, 1 timed out, 2 cancelled"
+    counts = verdict.unsuccessful_counts
+    state = MergeState(verdict.state, None, verdict.missing, verdict.failed, 0, None, counts)
     assert state.describe() == "blocked: 1 failed, 1 timed out, 2 cancelled — r retries"

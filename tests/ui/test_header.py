@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fanout_tui.engine.events import BranchStatus as S
 from fanout_tui.engine.events import PolicyState as P
-from fanout_tui.engine.lines import printable
 from fanout_tui.ui.badges import format_duration
 from fanout_tui.ui.model import BranchFilter, RunModel
 from fanout_tui.ui.widgets.merge_preview import merge_title
@@ -44,8 +43,3 @@ def test_durations_round_once() -> None:
     assert [format_duration(s) for s in (0.04, 9.94, 9.96, 59.9, 3725)] == [
         "0.0s", "9.9s", "10s", "59s", "1h02m"
     ]
-
-
-def test_clean_keeps_plain_text_and_drops_escapes() -> None:
-    assert printable("plain text é") == "plain text é"
-    assert printable("\x1b[31mred\x1b[0m\tend\r") == "red    end"
