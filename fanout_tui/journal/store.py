@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -102,6 +101,10 @@ def reading(label: str) -> Iterator[None]:
         yield
     except sqlite3.Error as error:
         raise JournalError(f"cannot read the journal {label}: {error}") from None
+
+
+def _nobody(notice: str) -> None:
+    """Tell nobody of ``notice``."""
 
 
 class Resumption(NamedTuple):
@@ -209,14 +212,14 @@ class Journal:
             raise JournalError(str(error)) from None
 
     def prepare_resume(
-        self, plan: Plan, run_ref: str, *, notify: Callable[[str], None] | None = None
+        self, plan: Plan, run_ref: str, *, notify: Callable[[str], None] = _nobody
     ) -> Resumption:
         """Find the run to resume (``"latest"``: the latest of this spec), end the process
         groups that killed runs left running, and say what can be reused.
 
         What the operator should know of the resume beyond :class:`Resumption` (a run of
         another spec file, whose results are reused by definition all the same) is passed
-        to ``notify``, one sentence at a time; without it, it is printed on stderr.
+        to ``notify``, one sentence at a time; without it, nobody is told.
 
         Raises:
             JournalError: ``run_ref`` names no run, or the journal cannot be read.
@@ -237,10 +240,7 @@ class Journal:
         self._prepared[run["id"]] = reused
         notice = other_spec_notice(run, plan, len(reused))
         if notice is not None:
-            if notify is None:
-                print(f"fanout-tui: {notice}", file=sys.stderr)
-            else:
-                notify(notice)
+            notify(notice)
         return Resumption(run["id"], reused, ended)
 
     def end_leftovers(self) -> int:
