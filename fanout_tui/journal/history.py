@@ -98,6 +98,8 @@ def _describe_counts(counts: dict[str, int], *, total: int, interrupted: bool) -
 
 
 def duration(seconds: float | None) -> str:
+    """A recorded duration as ``runs`` and ``runs show`` print it, coarser as it grows:
+    ``4.2s``, ``3m07s``, ``2h05m``; ``-`` when none was recorded."""
     if seconds is None:
         return "-"
     if seconds < 60:

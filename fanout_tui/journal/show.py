@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from fanout_tui.engine.events import BranchStatus
 from fanout_tui.engine.merge import render_merged
+from fanout_tui.engine.policy import status_words
 from fanout_tui.journal.history import SETTLED, duration
 from fanout_tui.journal.lookup import run_is_live
 from fanout_tui.journal.schema import DATABASE_NAME, schema_version
@@ -77,7 +79,10 @@ class _RunView:
         """A branch's or an attempt's status in words (``timed out``, ``interrupted``)."""
         if recorded is None or (self.killed and recorded not in SETTLED):
             return "running" if self.live else "interrupted"
-        return recorded.replace("_", " ")
+        try:
+            return status_words(BranchStatus(recorded))
+        except ValueError:  # an attempt ended by a restart: "interrupted", already words
+            return recorded
 
     def missing(self) -> str:
         """The branches without success, with why: ``"b (failed: exit code 7), c (…)"``."""
