@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.journal.lookup import run_outcome, shown_spec
 from fanout_tui.journal.schema import DATABASE_NAME, schema_version
-from fanout_tui.journal.store import Journal, JournalError
+from fanout_tui.journal.store import Journal, reading
 
 EXIT_OK = 0
 
@@ -32,7 +31,7 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
     if not (journal / DATABASE_NAME).exists():
         out.write(f"No runs journaled in {journal}/ yet.\n")
         return EXIT_OK
-    with reading(journal), Journal.open_for_reading(journal) as opened:
+    with reading(f"{journal}/"), Journal.open_for_reading(journal) as opened:
         connection = opened.connection
         if schema_version(connection) == 0:  # an empty database: no tables yet
             runs = []
@@ -61,15 +60,6 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
             )
     out.write(_table(COLUMNS, rows))
     return EXIT_OK
-
-
-@contextmanager
-def reading(journal: Path) -> Iterator[None]:
-    """Turn what SQLite raises while reading ``journal`` into one sentence."""
-    try:
-        yield
-    except sqlite3.Error as error:
-        raise JournalError(f"cannot read the journal {journal}/: {error}") from None
 
 
 SETTLED = {str(s) for s in BranchStatus if s.settled}
@@ -108,6 +98,8 @@ def _describe_counts(counts: dict[str, int], *, total: int, interrupted: bool) -
 
 
 def duration(seconds: float | None) -> str:
+    """A recorded duration as ``runs`` and ``runs show`` print it, coarser as it grows:
+    ``4.2s``, ``3m07s``, ``2h05m``; ``-`` when none was recorded."""
     if seconds is None:
         return "-"
     if seconds < 60:

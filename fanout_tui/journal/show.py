@@ -14,11 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from fanout_tui.engine.events import BranchStatus
 from fanout_tui.engine.merge import render_merged
-from fanout_tui.journal.history import SETTLED, duration, reading
+from fanout_tui.engine.policy import status_words
+from fanout_tui.journal.history import SETTLED, duration
 from fanout_tui.journal.lookup import run_is_live
 from fanout_tui.journal.schema import DATABASE_NAME, schema_version
-from fanout_tui.journal.store import Journal, JournalError
+from fanout_tui.journal.store import Journal, JournalError, reading
 from fanout_tui.journal.values import load_value, resolve_path
 
 EXIT_OK = 0
@@ -40,7 +42,7 @@ def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO)
     """
     if not (journal / DATABASE_NAME).exists():
         raise JournalError(f"no run {run_ref} in {journal}/")
-    with reading(journal), Journal.open_for_reading(journal) as opened:
+    with reading(f"{journal}/"), Journal.open_for_reading(journal) as opened:
         if schema_version(opened.connection) == 0:  # an empty database: no tables yet
             raise JournalError(f"no run {run_ref} in {journal}/")
         run = _RunView(opened, opened.find_run(run_ref))
@@ -77,7 +79,10 @@ class _RunView:
         """A branch's or an attempt's status in words (``timed out``, ``interrupted``)."""
         if recorded is None or (self.killed and recorded not in SETTLED):
             return "running" if self.live else "interrupted"
-        return recorded.replace("_", " ")
+        try:
+            return status_words(BranchStatus(recorded))
+        except ValueError:  # an attempt ended by a restart: "interrupted", already words
+            return recorded
 
     def missing(self) -> str:
         """The branches without success, with why: ``"b (failed: exit code 7), c (…)"``."""

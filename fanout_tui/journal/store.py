@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple, Self
 
@@ -67,6 +67,46 @@ def foreign_database(label: str, error: NotAJournal) -> str:
     )
 
 
+def _make_usable(
+    connection: sqlite3.Connection, label: str, *steps: Callable[[sqlite3.Connection], object]
+) -> None:
+    """Take ``steps`` in turn on the newly opened ``connection`` to the journal ``label``
+    (the first checks it is a journal); when one fails, close it and say why in one
+    sentence.
+
+    Raises:
+        JournalError: the database is another program's, of a later fanout-tui, or cannot
+            be read.
+    """
+    try:
+        for step in steps:
+            step(connection)
+    except NotAJournal as error:
+        connection.close()
+        raise JournalError(foreign_database(label, error)) from None
+    except (SchemaTooNew, sqlite3.Error) as error:
+        connection.close()
+        raise JournalError(f"cannot use the journal {label}: {error}") from None
+
+
+@contextmanager
+def reading(label: str) -> Iterator[None]:
+    """Turn what SQLite raises while reading the journal ``label`` (``.fanout/``) into one
+    sentence.
+
+    Raises:
+        JournalError: in place of :class:`sqlite3.Error`.
+    """
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise JournalError(f"cannot read the journal {label}: {error}") from None
+
+
+def _nobody(notice: str) -> None:
+    """Tell nobody of ``notice``."""
+
+
 class Resumption(NamedTuple):
     """What :meth:`Journal.prepare_resume` found."""
 
@@ -112,16 +152,8 @@ class Journal:
             connection = open_unchecked(database)
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot open the journal {label}: {error}") from None
-        try:
-            check_ours(connection)  # before WAL, which would change another program's file
-            use_wal(connection)
-            migrate(connection)
-        except NotAJournal as error:
-            connection.close()
-            raise JournalError(foreign_database(label, error)) from None
-        except (SchemaTooNew, sqlite3.Error) as error:
-            connection.close()
-            raise JournalError(f"cannot use the journal {label}: {error}") from None
+        # Checked to be ours before WAL, which would change another program's file.
+        _make_usable(connection, label, check_ours, use_wal, migrate)
         for suffix in ("-wal", "-shm"):
             make_private(database.with_name(database.name + suffix))
         return cls(root, label, connection)
@@ -146,14 +178,7 @@ class Journal:
             connection = connect_read_only(database)
         except sqlite3.Error as error:
             raise JournalError(f"cannot open the journal {label}: {error}") from None
-        try:
-            check_ours(connection)
-        except NotAJournal as error:
-            connection.close()
-            raise JournalError(foreign_database(label, error)) from None
-        except (SchemaTooNew, sqlite3.Error) as error:
-            connection.close()
-            raise JournalError(f"cannot use the journal {label}: {error}") from None
+        _make_usable(connection, label, check_ours)
         return cls(path.resolve(), label, connection)
 
     def __enter__(self) -> Self:
@@ -178,24 +203,23 @@ class Journal:
         """The run named by ``run_ref`` (an id or a unique prefix of one).
 
         Raises:
-            JournalError: no single run matches.
+            JournalError: no single run matches, or the journal cannot be read.
         """
         try:
-            return find_run(self._connection, run_ref, where=self.label)
+            with reading(self.label):
+                return find_run(self._connection, run_ref, where=self.label)
         except RunNotFound as error:
             raise JournalError(str(error)) from None
-        except sqlite3.Error as error:
-            raise JournalError(f"cannot read the journal {self.label}: {error}") from None
 
     def prepare_resume(
-        self, plan: Plan, run_ref: str, *, notify: Callable[[str], None] | None = None
+        self, plan: Plan, run_ref: str, *, notify: Callable[[str], None] = _nobody
     ) -> Resumption:
         """Find the run to resume (``"latest"``: the latest of this spec), end the process
         groups that killed runs left running, and say what can be reused.
 
         What the operator should know of the resume beyond :class:`Resumption` (a run of
         another spec file, whose results are reused by definition all the same) is passed
-        to ``notify``, one sentence at a time; without it, it is printed on stderr.
+        to ``notify``, one sentence at a time; without it, nobody is told.
 
         Raises:
             JournalError: ``run_ref`` names no run, or the journal cannot be read.
@@ -216,10 +240,7 @@ class Journal:
         self._prepared[run["id"]] = reused
         notice = other_spec_notice(run, plan, len(reused))
         if notice is not None:
-            if notify is None:
-                print(f"fanout-tui: {notice}", file=sys.stderr)
-            else:
-                notify(notice)
+            notify(notice)
         return Resumption(run["id"], reused, ended)
 
     def end_leftovers(self) -> int:

@@ -53,11 +53,6 @@ class Combination:
     values: Mapping[str, MatrixValue]
     texts: Mapping[str, str]
 
-    @classmethod
-    def of(cls, values: Mapping[str, MatrixValue]) -> Combination:
-        """A combination whose texts are the values printed (no text as written known)."""
-        return cls(values, {name: matrix_text(value) for name, value in values.items()})
-
 
 NO_MATRIX = Combination({}, {})
 

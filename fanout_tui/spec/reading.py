@@ -6,6 +6,7 @@ read and hash a spec without importing a YAML parser.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fanout_tui.spec.errors import SpecError, SpecIssue
@@ -15,6 +16,10 @@ MAX_SPEC_BYTES = 1024 * 1024
 
 TOO_LARGE = f"is too large to be a spec (more than {MAX_SPEC_BYTES // 1024} KiB)"
 """What a report says of a spec over :data:`MAX_SPEC_BYTES`."""
+
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+"""What YAML 1.1 (PyYAML and libyaml) counts as a line break: the lines we count ourselves
+must be those of its marks (``str.splitlines`` breaks on more)."""
 
 
 def read_spec_bytes(path: Path) -> bytes:
@@ -39,6 +44,13 @@ def read_spec_bytes(path: Path) -> bytes:
     return data
 
 
+def position_after(text: str) -> tuple[int, int]:
+    """The line and column (from 1) where the spec goes on after ``text``, counted as YAML
+    counts them (see :data:`LINE_BREAK`)."""
+    lines = LINE_BREAK.split(text)
+    return len(lines), len(lines[-1]) + 1
+
+
 def decode_spec(data: bytes, origin: Path | None) -> str:
     """Decode spec bytes as UTF-8 (a byte-order mark is allowed), or say where they are not."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -46,7 +58,6 @@ def decode_spec(data: bytes, origin: Path | None) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        line, column = position_after(data[: error.start].decode("utf-8-sig"))
         message = f"is not UTF-8 text (byte 0x{data[error.start]:02x}); is it a binary file?"
         raise SpecError([SpecIssue(message, path=origin, line=line, column=column)]) from None

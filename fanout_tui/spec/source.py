@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from fanout_tui.spec.errors import SpecError, SpecIssue
 from fanout_tui.spec.interpolate import MARKER
-from fanout_tui.spec.reading import MAX_SPEC_BYTES, TOO_LARGE
+from fanout_tui.spec.reading import LINE_BREAK, MAX_SPEC_BYTES, TOO_LARGE, position_after
 
 MAX_VALUES = 100_000
 """Most values a document may hold once aliases are followed."""
@@ -145,9 +145,7 @@ def _refuse_binary(text: str, origin: Path | None) -> None:
     bad = _NOT_PRINTABLE.search(text)
     if bad is None:
         return
-    start = bad.start()
-    line = text.count("\n", 0, start) + 1
-    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    line, column = position_after(text[: bad.start()])
     char = f"U+{ord(bad.group()):04X}"
     message = f"contains the control character {char}; is it a binary file?"
     raise SpecError([SpecIssue(message, path=origin, line=line, column=column)])
@@ -179,7 +177,7 @@ def _syntax_issue(error: yaml.MarkedYAMLError, origin: Path | None, text: str) -
 def _tab_near(text: str, line: int, column: int) -> int | None:
     """The column (from 0) of a tab in the indentation of ``line``, when the error at
     ``column`` is there: tabs cannot indent YAML, and the parser's words do not say so."""
-    lines = text.splitlines()
+    lines = LINE_BREAK.split(text)
     if line >= len(lines):
         return None
     written = lines[line]

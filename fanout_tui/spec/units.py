@@ -3,6 +3,10 @@
 Written here rather than taken from a library: the grammar is three small regular
 expressions, the same ones the JSON Schema shows editors, and the errors must speak the
 spec's own words.
+
+Editors match the patterns on every keystroke, so each reads a text in only one way: no
+optional part inside a repetition, no two ways to share a run of characters between two
+parts. Matching then takes time in proportion to the text, whatever is typed.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ RATE_PATTERN = r"^\s*\d+(\.\d+)?\s*/\s*(s|sec|second|min|minute|h|hour)\s*$"
 """A rate: a count per second, minute or hour."""
 PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 """A percentage like ``80%``."""
-SHARE_PATTERN = r"^\s*(0*[1-9]\d?(\.\d+)?|0+\.\d*[1-9]\d*|0*100(\.0+)?)\s*%\s*$"
+SHARE_PATTERN = r"^\s*(0*[1-9]\d?(\.\d+)?|0+\.0*[1-9]\d*|0*100(\.0+)?)\s*%\s*$"
 """A percentage above 0% and at most 100% (``80%``), for the JSON Schema: what
 :data:`PERCENT_PATTERN` matches, narrowed to the range ``min_success`` accepts."""
-ZERO_DURATION_PATTERN = r"^(\s*0+(\.0+)?\s*(ms|s|m|h)?\s*)+$"
-"""A duration of no time at all (``0``, ``0s``, ``0m0s``), for the JSON Schema."""
+ZERO_DURATION_PATTERN = r"^\s*(0+(\.0+)?\s*(ms|s|m|h)\s*)+$|^\s*0+(\.0+)?\s*$"
+"""A duration of no time at all (``0``, ``0s``, ``0m0s``), for the JSON Schema, where it
+narrows :data:`DURATION_PATTERN`."""
 
 MAX_DURATION_S = 366 * 24 * 3600.0
 """Longest duration a spec may give: longer ones are typing mistakes, not plans (and

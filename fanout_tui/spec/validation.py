@@ -59,7 +59,8 @@ def validate_spec(source: SpecSource) -> SpecFile:
         meant = {
             (*path[:-1], name)
             for path, detail in details
-            if detail["type"] == "extra_forbidden" and (name := _meant_field(path)) is not None
+            if detail["type"] == "extra_forbidden"
+            and (name := _meant_field(source.data, path)) is not None
         }
         issues: dict[FieldPath, SpecIssue] = {}
         for path, detail in details:
@@ -163,7 +164,7 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
         hint = did_you_mean(str(path[-1]), known) or _nested_hint(model, str(path[-1]))
         if hint is None and known:
             hint = "expected one of: " + ", ".join(known)
-        meant = _meant_field(path)
+        meant = _meant_field(source.data, path)
         message = "unknown field"
         if meant is not None:
             message += f", and the required field {meant!r} is missing"
@@ -187,16 +188,29 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
     return source.issue(path, _message(detail, value))
 
 
-def _meant_field(path: FieldPath) -> str | None:
+def _meant_field(data: Any, path: FieldPath) -> str | None:
     """For an unknown key at ``path``: the required field it probably misspells, when that
-    field is not given."""
+    field is not given in the mapping the key is in."""
     model = _model_at(path[:-1])
     if model is None:
         return None
+    given = _node_at(data, path[:-1])
+    if not isinstance(given, dict):
+        return None
     required = [
-        field.alias or name for name, field in model.model_fields.items() if field.is_required()
+        key
+        for name, field in model.model_fields.items()
+        if field.is_required() and (key := field.alias or name) not in given
     ]
     return closest(str(path[-1]), required)
+
+
+def _node_at(data: Any, path: FieldPath) -> Any:
+    """The part of the document at ``path``, which leads through it."""
+    node = data
+    for part in path:
+        node = node[part]
+    return node
 
 
 def _message(detail: ErrorDetails, value: object) -> str:

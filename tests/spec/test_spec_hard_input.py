@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.spec import SpecError, load_plan, load_plan_text
+from fanout_tui.spec.source import _tab_near
 
 
 def _error_for(path: Path) -> SpecError:
@@ -74,6 +75,39 @@ def test_binary_data(tmp_path: Path) -> None:
     error = _error_for(_write_bytes(tmp_path, b"version: 1\nname: \x00\x01\x02\n"))
     assert "control character U+0000; is it a binary file?" in str(error)
     assert (error.issues[0].line, error.issues[0].column) == (2, 7)
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\u2028"])
+def test_a_control_character_is_located_whatever_ends_the_lines(newline: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        load_plan_text(newline.join(["version: 1", "name: x", "branches: [\x01]"]))
+    assert (raised.value.issues[0].line, raised.value.issues[0].column) == (3, 12)
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\u2028"])
+def test_invalid_utf8_is_located_whatever_ends_the_lines(tmp_path: Path, newline: str) -> None:
+    text = newline.join(["version: 1", "name: café", "branches: [é"]).encode()
+    error = _error_for(_write_bytes(tmp_path, text.replace("[é".encode(), b"[\xe9")))
+    assert (error.issues[0].line, error.issues[0].column) == (3, 12)
+
+
+@pytest.mark.parametrize("newline", ["\r", "\n", "\x85", "\u2028", "\u2029"])
+def test_a_tab_is_found_on_the_line_yaml_names(newline: str) -> None:
+    """YAML counts each of these as a line break: the line the tab is on is YAML's."""
+    text = f"# a note{newline}version: 1\nname: x\nbranches:\n\t- id: a\n"
+    with pytest.raises(SpecError) as raised:
+        load_plan_text(text)
+    issue = raised.value.issues[0]
+    assert "a tab indents this line" in issue.message
+    assert (issue.line, issue.column) == (5, 1)
+
+
+def test_a_tab_is_looked_for_on_the_line_yaml_names() -> None:
+    # A form feed or a vertical tab breaks lines for str.splitlines, not for YAML (which
+    # refuses them anyway, as binary: this is only the helper's own line count).
+    text = "# a\x0cb\x0bc\nbranches:\n\t- id: a\n"
+    assert _tab_near(text, 2, 0) == 0
+    assert _tab_near(text, 1, 0) is None
 
 
 def test_invalid_utf8_is_located(tmp_path: Path) -> None:

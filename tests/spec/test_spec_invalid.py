@@ -811,6 +811,26 @@ def test_unknown_field_without_a_close_match_lists_the_fields(tmp_path: Path) ->
     assert "expected one of: attempts, backoff, max_backoff, jitter" in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            HEAD + "nmae: y\nbranches: [{id: a, run: x}]\n",
+            "<spec>:3:1: nmae: unknown field; did you mean 'name'?",
+        ),
+        (
+            HEAD + "branches: [{id: a, idd: b, run: x}]\n",
+            "<spec>:3:20: branches[0].idd: unknown field; did you mean 'id'?",
+        ),
+    ],
+    ids=["name", "id"],
+)
+def test_a_near_miss_of_a_given_required_field_is_only_unknown(text: str, expected: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        load_plan_text(text)
+    assert str(raised.value) == expected
+
+
 def test_a_secret_value_never_shows_in_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,13 @@ import pytest
 import yaml
 
 from fanout_tui.spec import SpecError, load_plan, load_plan_text, spec_json_schema
-from fanout_tui.spec.units import SHARE_PATTERN, parse_percent
+from fanout_tui.spec.units import (
+    DURATION_PATTERN,
+    SHARE_PATTERN,
+    ZERO_DURATION_PATTERN,
+    parse_duration,
+    parse_percent,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "sample_specs" / "fanout-tui.schema.json"
@@ -178,3 +187,62 @@ def test_durations_and_rates_are_typed_with_patterns() -> None:
     assert kinds == {"string", "number", "null"}
     rate = defs["ResourceSpec"]["properties"]["rate"]
     assert any("pattern" in option for option in rate["anyOf"])
+
+
+def test_the_zero_duration_pattern_agrees_with_the_parser() -> None:
+    zero = re.compile(ZERO_DURATION_PATTERN)
+    durations = [
+        text
+        for length in range(1, 6)
+        for letters in itertools.product("01.smh ", repeat=length)
+        if re.fullmatch(DURATION_PATTERN, text := "".join(letters))
+    ]
+    assert len(durations) > 1000
+    for text in durations:
+        assert (zero.search(text) is not None) == (parse_duration(text) == 0), repr(text)
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+_MATCH_LONG_TEXTS = """
+import json, re, sys
+patterns = json.load(sys.stdin)
+pieces = ["0", "1", "5", " ", "0.", ".0", "0s", "0 ", "1s ", "0ms", "a", "a.", "${{"]
+texts = [
+    start + piece * 50_000 + end
+    for piece in pieces
+    for start in ("", "0.", "1.")
+    for end in ("x", "%x", "/x")
+]
+for pattern in patterns:
+    for text in texts:
+        re.search(pattern, text)
+"""
+
+
+def test_every_pattern_in_the_schema_reads_a_long_text_quickly() -> None:
+    """An editor matches the patterns on every keystroke: a long, nearly matching text
+    must not make it hang. Each text takes milliseconds when a pattern reads it in one
+    way only, and from seconds to years when it can read it in many."""
+    patterns = sorted(set(_patterns(spec_json_schema())))
+    assert ZERO_DURATION_PATTERN in patterns and SHARE_PATTERN in patterns
+    try:
+        subprocess.run(
+            [sys.executable, "-c", _MATCH_LONG_TEXTS],
+            input=json.dumps(patterns),
+            text=True,
+            check=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("a pattern in the schema takes too long on a long text")

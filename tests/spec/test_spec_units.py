@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from fanout_tui.spec.interpolate import Combination, InterpolationError, compile_template
+from fanout_tui.spec.interpolate import (
+    Combination,
+    InterpolationError,
+    MatrixValue,
+    compile_template,
+    matrix_text,
+)
 from fanout_tui.spec.masking import SecretMask
 from fanout_tui.spec.plan import Rate
 from fanout_tui.spec.units import format_duration, parse_duration, parse_percent, parse_rate
@@ -103,12 +109,17 @@ def test_percentages() -> None:
     assert parse_percent("%") is None
 
 
+def _combination(values: dict[str, MatrixValue]) -> Combination:
+    """A combination whose texts are its values printed, as if written so."""
+    return Combination(values, {name: matrix_text(value) for name, value in values.items()})
+
+
 def test_template_renders_matrix_values_and_resolves_env_once() -> None:
     template = compile_template(
         "run ${{matrix.n}} on ${{ env.HOST }} with $HOME and ${x}", ["n"], {"HOST": "box"}
     )
-    assert template.render(Combination.of({"n": 3})) == "run 3 on box with $HOME and ${x}"
-    assert template.render(Combination.of({"n": True})) == "run true on box with $HOME and ${x}"
+    assert template.render(_combination({"n": 3})) == "run 3 on box with $HOME and ${x}"
+    assert template.render(_combination({"n": True})) == "run true on box with $HOME and ${x}"
     assert template.render(Combination({"n": 3.1}, {"n": "3.10"})) == (
         "run 3.10 on box with $HOME and ${x}"
     )
