@@ -25,6 +25,7 @@ class BranchRun:
         "attempt",
         "attempts_started",
         "cancel_reason",
+        "cancel_status",
         "cancelling",
         "exit_code",
         "generation",
@@ -63,6 +64,9 @@ class BranchRun:
         """True while an attempt's executor is in progress (cancel then waits for its end)."""
         self.cancelling = False
         self.cancel_reason: str | None = None
+        self.cancel_status = BranchStatus.CANCELLED
+        """How a cancelled attempt settles the branch: TIMED_OUT when its timeout had
+        already fired and its processes were being ended when the cancel came."""
         self.set_started_at: float | None = None
         """Clock time the current attempt set's first attempt started."""
         self.settled_at: float | None = None
@@ -102,6 +106,7 @@ class BranchRun:
         self.exit_code = None
         self.cancelling = False
         self.cancel_reason = None
+        self.cancel_status = BranchStatus.CANCELLED
         self.set_started_at = None
         self.settled_at = None
         self.scope = anyio.CancelScope()

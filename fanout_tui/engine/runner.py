@@ -32,6 +32,7 @@ import anyio.abc
 
 from fanout_tui.engine import merge_state
 from fanout_tui.engine.attempt import AttemptResult, attempt_log_paths, execute_attempt
+from fanout_tui.engine.attempt_result import timed_out
 from fanout_tui.engine.backoff import backoff_delay
 from fanout_tui.engine.branch_state import BranchRun
 from fanout_tui.engine.clock import Clock, SystemClock
@@ -340,7 +341,7 @@ class Engine:
                 await self._attempt_set(run, generation)
         finally:
             if run.generation == generation and run.status.cancellable:
-                self._settle(run, BranchStatus.CANCELLED, run.cancel_reason or _CANCELLED)
+                self._settle(run, run.cancel_status, run.cancel_reason or _CANCELLED)
             self._live -= 1
             self._check_done()
 
@@ -390,9 +391,14 @@ class Engine:
             result = await self._attempts(run.plan, attempt, emit=self._emit)
         except anyio.get_cancelled_exc_class():
             ended = self._clock.now()
+            timeout_s = run.plan.timeout_s
+            if timeout_s is not None and ended - started >= timeout_s:
+                # Its timeout fired first; the cancel only came while its group was ending.
+                run.cancel_status = BranchStatus.TIMED_OUT
+                run.cancel_reason = timed_out(run.plan).reason
             why = run.cancel_reason or _CANCELLED
             self._emit(
-                AttemptEnded(run.id, attempt, BranchStatus.CANCELLED, ended, ended - started, why)
+                AttemptEnded(run.id, attempt, run.cancel_status, ended, ended - started, why)
             )
             raise
         finally:

@@ -376,3 +376,26 @@ async def test_a_plain_shutdown_before_the_policy_is_satisfied_exits_1() -> None
     outcome = r.engine.outcome()
     assert outcome.exit_code == 1
     assert outcome.branches[0].error == "cancelled: the run was shut down"
+
+
+@pytest.mark.parametrize(
+    ("stop_at", "status", "reason"),
+    [
+        (2.0, S.TIMED_OUT, "timed out after 1s"),  # its timeout had fired: it was ending
+        (0.5, S.CANCELLED, "cancelled: the run was interrupted"),
+    ],
+)
+async def test_a_shutdown_while_a_timed_out_branch_is_ending_keeps_it_timed_out(
+    stop_at: float, status: BranchStatus, reason: str
+) -> None:
+    # The attempt stands for a process that ignores SIGTERM after its 1 s timeout fired:
+    # still ending (its grace period) when the run is interrupted.
+    r = rig(make_plan(branch("stubborn", timeout_s=1.0)), ScriptedExecutor(default=hang()))
+    async with r.clock.autojump(), anyio.create_task_group() as tg:
+        tg.start_soon(r.engine.run)
+        await at(r, stop_at)
+        r.engine.shutdown(interrupted=True)
+    (report,) = r.engine.outcome().branches
+    assert (report.status, report.error) == (status, reason)
+    (ended,) = r.recorder.of(AttemptEnded)
+    assert (ended.status, ended.reason) == (status, reason)
