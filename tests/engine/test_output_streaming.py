@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -18,8 +19,12 @@ from fanout_tui.engine.streams import LogFile, OutputPump, OutputSink
 MASKER = Masker({"TOKEN": "tok3n"})
 
 
-def _pump(chunks: list[bytes], log_path: Path, keep_limit: int) -> tuple[list[str], str, bool]:
-    """Feed ``chunks`` through a real pipe, one write per chunk, and pump it to the end."""
+Feed = Callable[[int, list[str]], Awaitable[None]]
+"""Writes to the pipe's write end while the pump runs; sees the lines delivered so far."""
+
+
+def _pumped(feed: Feed, log_path: Path, keep_limit: int = 0) -> tuple[list[str], str, bool]:
+    """Pump a real pipe that ``feed`` writes to (and which is closed after it) to its end."""
     lines: list[str] = []
     read_end, write_end = os.pipe()
     os.set_blocking(read_end, False)
@@ -30,9 +35,7 @@ def _pump(chunks: list[bytes], log_path: Path, keep_limit: int) -> tuple[list[st
     async def run() -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(pump.run)
-            for chunk in chunks:
-                os.write(write_end, chunk)
-                await anyio.lowlevel.checkpoint()  # the pump may read each write apart
+            await feed(write_end, lines)
             os.close(write_end)
 
     try:
@@ -42,6 +45,17 @@ def _pump(chunks: list[bytes], log_path: Path, keep_limit: int) -> tuple[list[st
         log.close()
         os.close(read_end)
     return lines, sink.text, sink.overflowed
+
+
+def _pump(chunks: list[bytes], log_path: Path, keep_limit: int) -> tuple[list[str], str, bool]:
+    """Feed ``chunks`` through a real pipe, one write per chunk, and pump it to the end."""
+
+    async def feed(write_end: int, _: list[str]) -> None:
+        for chunk in chunks:
+            os.write(write_end, chunk)
+            await anyio.lowlevel.checkpoint()  # the pump may read each write apart
+
+    return _pumped(feed, log_path, keep_limit)
 
 
 @settings(max_examples=60, deadline=None)
@@ -76,27 +90,14 @@ def test_past_the_keep_limit_nothing_is_kept_but_everything_is_logged(tmp_path: 
 
 
 def test_the_log_on_disk_holds_everything_read_once_the_pipe_is_quiet(tmp_path: Path) -> None:
-    read_end, write_end = os.pipe()
-    os.set_blocking(read_end, False)
-    log = LogFile(tmp_path / "out.log")
-    lines: list[str] = []
-    pump = OutputPump(read_end, OutputSink(on_lines=lines.extend, masker=MASKER, log=log))
     on_disk: list[str] = []
 
-    async def run() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(pump.run)
-            os.write(write_end, b"first\nsecond\n")
-            while len(lines) < 2:  # the pump read it and is waiting for more
-                await anyio.lowlevel.checkpoint()
+    async def feed(write_end: int, lines: list[str]) -> None:
+        os.write(write_end, b"first\nsecond\n")
+        while len(lines) < 2:  # the pump read it and is waiting for more
             await anyio.lowlevel.checkpoint()
-            on_disk.append((tmp_path / "out.log").read_text())
-            os.close(write_end)
+        await anyio.lowlevel.checkpoint()
+        on_disk.append((tmp_path / "out.log").read_text())
 
-    try:
-        anyio.run(run)
-    finally:
-        pump.finish()
-        log.close()
-        os.close(read_end)
+    _pumped(feed, tmp_path / "out.log")
     assert on_disk == ["first\nsecond\n"]

@@ -32,12 +32,19 @@ def write_spec(folder: Path, body: str) -> Path:
 
 
 def fanout(
-    folder: Path, *args: str, env: dict[str, str] | None = None, headless: bool = True
+    folder: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    headless: bool = True,
+    shell: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``fanout-tui spec.yaml ARGS`` in ``folder``, journal off, output captured."""
+    """Run ``fanout-tui spec.yaml ARGS`` in ``folder``, journal off, output captured;
+    ``shell``: a ``sh`` line that sets things up, then runs it with ``exec "$@"``."""
     command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", *args]
     if headless:
         command.append("--headless")
+    if shell is not None:
+        command = ["sh", "-c", shell, "sh", *command]
     return subprocess.run(
         command,
         cwd=folder,
@@ -231,15 +238,7 @@ def test_more_branches_than_open_files_allow_wait_their_turn_instead_of_failing(
     # Spawning them all takes less than the 0.2 s each lives: they would overlap.
     branches = "\n".join(f'  - {{id: b{i}, run: "sleep 0.2"}}' for i in range(80))
     write_spec(tmp_path, f"name: many\nbranches:\n{branches}\n")
-    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", "--headless"]
-    done = subprocess.run(
-        ["sh", "-c", 'ulimit -n 160 && exec "$@"', "sh", *command],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
+    done = fanout(tmp_path, shell='ulimit -n 160 && exec "$@"')
     assert done.returncode == 0, done.stderr
     assert "   80 succeeded" in done.stderr.splitlines()
 
@@ -557,15 +556,7 @@ def test_stdout_that_cannot_take_the_result_is_said_and_fails_the_run(tmp_path: 
 @pytest.mark.parametrize("closed", [">&-", "2>&-"])
 def test_a_closed_stdout_or_stderr_still_runs_every_branch(tmp_path: Path, closed: str) -> None:
     write_spec(tmp_path, PARTIAL.replace('"echo a"', '"echo a; touch a.ran"'))
-    command = [sys.executable, "-m", "fanout_tui", "spec.yaml", "--no-journal", "--headless"]
-    done = subprocess.run(
-        ["sh", "-c", f'exec "$@" {closed}', "sh", *command],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
+    done = fanout(tmp_path, shell=f'exec "$@" {closed}')
     assert done.returncode == 3, done.stderr
     assert (tmp_path / "a.ran").exists()
     assert "Traceback" not in done.stderr
