@@ -12,7 +12,6 @@ import gc
 import signal
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
-from functools import partial
 from math import ceil
 from pathlib import Path
 from time import perf_counter
@@ -27,8 +26,8 @@ from textual.worker import Worker, WorkerFailed, WorkerState
 from fanout_tui.engine.clock import Clock, SystemClock
 from fanout_tui.engine.control import EngineControl
 from fanout_tui.engine.events import BranchStatus, Event, RunOutcome
-from fanout_tui.ui.badges import status_phrase
-from fanout_tui.ui.commands import BranchCommands, PaletteCommand, ScreenCommands
+from fanout_tui.ui import key_feedback
+from fanout_tui.ui.commands import BranchCommands, PaletteCommand, branch_entries, key_entries
 from fanout_tui.ui.model import BranchFilter, BranchView, Changes, RunModel
 from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen
 from fanout_tui.ui.screens.dashboard import DashboardScreen
@@ -297,7 +296,7 @@ class FanoutApp(App[RunOutcome]):
         view = self._branch(branch_id)
         if view is not None and not self.engine.retry(view.id):
             self._catch_up()
-            self.notify(self._why_no_retry(view))
+            self.notify(key_feedback.why_no_retry(view))
 
     def action_cancel_branch(self, branch_id: str | None = None) -> None:
         """Cancel the focused branch (or ``branch_id``)."""
@@ -306,33 +305,23 @@ class FanoutApp(App[RunOutcome]):
             return
         if not self.engine.cancel(view.id):
             self._catch_up()
-            self.notify(self._why_no_cancel(view))
+            self.notify(key_feedback.why_no_cancel(view, stopping=self._quitting))
         elif view.status is BranchStatus.RUNNING:  # it shows running until its group is gone
-            self.notify(f"Cancelling {view.id}: SIGTERM now, SIGKILL after its grace period.")
+            self.notify(key_feedback.cancelling(view))
 
     def action_retry_failed(self) -> None:
         """Retry every failed, timed-out or cancelled branch."""
         count = self.engine.retry_failed()
-        if count:
-            self.notify(f"Retrying {count} branch{'es' if count != 1 else ''}.")
-            return
-        self._catch_up()
-        if self._quitting:
-            self.notify("The run is stopping; nothing more is retried.")
-        else:
-            self.notify("Nothing to retry: no branch failed, timed out or was cancelled.")
+        if not count:
+            self._catch_up()
+        self.notify(key_feedback.retry_failed_reply(count, stopping=self._quitting))
 
     def action_cancel_all(self) -> None:
         """Cancel every active branch."""
         count = self.engine.cancel_all()
-        if count:
-            self.notify(f"Cancelling {count} branch{'es' if count != 1 else ''}.")
-            return
-        self._catch_up()
-        if self.model.active:
-            self.notify("Every active branch is already being cancelled.")
-        else:
-            self.notify("Nothing to cancel: every branch has settled.")
+        if not count:
+            self._catch_up()
+        self.notify(key_feedback.cancel_all_reply(count, active=self.model.active))
 
     def action_anyway(self, action: str) -> None:
         """A key the footer hides because it cannot act (``r`` on a running branch).
@@ -344,13 +333,13 @@ class FanoutApp(App[RunOutcome]):
         if action in _BRANCH_ACTIONS:
             view = self.focused_branch
             if view is None:
-                self.notify(f"No {self.grid.branch_filter.value} branch is listed.")
+                self.notify(key_feedback.no_branch_listed(self.grid.branch_filter))
             elif self.check_action(action, ()):
                 getattr(self, f"action_{action}")()
             elif action == "retry_branch":
-                self.notify(self._why_no_retry(view))
+                self.notify(key_feedback.why_no_retry(view))
             else:
-                self.notify(self._why_no_cancel(view))
+                self.notify(key_feedback.why_no_cancel(view, stopping=self._quitting))
         elif action in _RUN_ACTIONS:
             getattr(self, f"action_{action}")()
 
@@ -359,26 +348,6 @@ class FanoutApp(App[RunOutcome]):
         branch as it is, not as the last frame drew it (``r r r`` faster than a frame)."""
         if self.screen_stack:
             self.draw_frame()
-
-    def _why_no_retry(self, view: BranchView) -> str:
-        status = view.status
-        where = f"{view.label} {status_phrase(status)}"
-        if status.cancellable:
-            return f"{where}; c cancels it."
-        if status.retryable or view.can_retry:
-            return f"{where}, but the run is stopping; nothing more is retried."
-        return f"{where}; there is nothing to retry."
-
-    def _why_no_cancel(self, view: BranchView) -> str:
-        status = view.status
-        where = f"{view.label} {status_phrase(status)}"
-        if status.cancellable:
-            if self._quitting:
-                return f"{where}; the run is stopping it."
-            return f"{where} and is already being cancelled."
-        if view.can_retry:
-            return f"{where}; there is nothing to cancel (r retries it)."
-        return f"{where}; there is nothing to cancel."
 
     def action_show_log(self, branch_id: str | None = None) -> None:
         """Open the full log of the focused branch (or ``branch_id``)."""
@@ -453,82 +422,15 @@ class FanoutApp(App[RunOutcome]):
     # -- the command palette ---------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """Every key of the dashboard (and of ``screen``) as a palette entry; the help
-        line starts with the key."""
+        """Textual's palette entries, then every key of the dashboard (and of ``screen``)."""
         for command in super().get_system_commands(screen):
-            if command.callback != self.action_quit:  # see "Quit" below: it asks first
+            if command.callback != self.action_quit:  # the dashboard's "Quit" asks first
                 yield command
-        if isinstance(screen, ScreenCommands):
-            yield from screen.palette_commands()
-        yield SystemCommand(
-            "Retry all failed",
-            "R · retry every failed, timed-out or cancelled branch",
-            self.action_retry_failed,
-        )
-        yield SystemCommand(
-            "Cancel all", "C · cancel every branch still active", self.action_cancel_all
-        )
-        yield SystemCommand(
-            "Merged result", "m · show the merged result (s saves it)", self.action_show_merged
-        )
-        if not isinstance(screen, MergedScreen):
-            yield SystemCommand(
-                "Save the merged result",
-                "s on the merged result · to the spec's output, or a path you type",
-                self.action_save_merged,
-            )
-        yield SystemCommand(
-            "Filter branches", "f · list all / failed / running", self.action_cycle_filter
-        )
-        if isinstance(screen, DashboardScreen) and self.grid.branch_filter is not BranchFilter.ALL:
-            yield SystemCommand(
-                "Show every branch", "escape · list every branch again", self.action_clear_filter
-            )
-        yield SystemCommand("Help", "? · show every key", self.action_show_help)
-        yield SystemCommand(
-            "Quit", "q · quit (asks first while branches run)", self.action_request_quit
-        )
-
-    def action_save_merged(self) -> None:
-        """Open the merged result and save it (the palette's "Save the merged result")."""
-        self.action_show_merged()
-        screen = self.screen
-        assert isinstance(screen, MergedScreen)
-        screen.action_save()
+        yield from key_entries(self, screen)
 
     def branch_commands(self, screen: Screen[object]) -> Iterable[PaletteCommand]:
-        """Per-branch palette entries that can act now (going to a branch: on the
-        dashboard only, where its panel is)."""
-        for view in self.model.branches:
-            label = view.label
-            now = f"{view.id} {status_phrase(view.status)}"
-            if isinstance(screen, DashboardScreen):
-                yield PaletteCommand(
-                    f"Go to {label}",
-                    f"arrows or h j k l · {now}",
-                    partial(self.action_go_to, view.id),
-                    discover=False,  # one per branch: found by typing, not listed
-                )
-            if view.can_retry:
-                yield PaletteCommand(
-                    f"Retry {label}", f"r · {now}", partial(self.action_retry_branch, view.id)
-                )
-            if view.status.cancellable:
-                yield PaletteCommand(
-                    f"Cancel {label}", f"c · {now}", partial(self.action_cancel_branch, view.id)
-                )
-            yield PaletteCommand(
-                f"Log of {label}",
-                "enter · every attempt's stdout and stderr",
-                partial(self.action_show_log, view.id),
-            )
-
-    def action_go_to(self, branch_id: str) -> None:
-        """Put the dashboard's cursor on ``branch_id`` (listing every branch if the filter
-        hides it)."""
-        if not self.grid.select(branch_id):
-            self.action_clear_filter()
-            self.grid.select(branch_id)
+        """Per-branch palette entries that can act now (see :func:`branch_entries`)."""
+        return branch_entries(self, screen)
 
 
 def create_app(
