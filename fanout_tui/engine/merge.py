@@ -127,11 +127,15 @@ def _missing_line(branch: BranchReport) -> str:
 
 def why_missing(branch: BranchReport) -> str:
     """Why ``branch`` is missing from the merge, short: ``"failed: exit code 7"``."""
-    words = status_words(branch.status)
-    if not branch.error:
+    return status_and_reason(status_words(branch.status), branch.error)
+
+
+def status_and_reason(words: str, reason: str | None) -> str:
+    """A status in words with its reason: ``"failed: exit code 7"``; a reason that already
+    says the status (``"timed out after 30s"``) stands alone."""
+    if not reason:
         return words
-    # "timed out after 30s" already says its status; don't repeat it.
-    return branch.error if branch.error.startswith(words) else f"{words}: {branch.error}"
+    return reason if reason.startswith(words) else f"{words}: {reason}"
 
 
 def _missing_object(branch: BranchReport) -> dict[str, Any]:

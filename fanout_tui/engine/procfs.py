@@ -15,6 +15,7 @@ class ProcStat:
     pid: int
     state: str
     """One letter: R running, S sleeping, D disk wait, T stopped, Z zombie, X dead…"""
+    ppid: int
     pgid: int
     start_time: int
     """Clock ticks after boot at which the process started (field 22)."""
@@ -35,9 +36,13 @@ def read_stat(pid: int) -> ProcStat | None:
     # The command name (field 2) is in parentheses and may itself contain ") ".
     fields = raw[raw.rfind(b")") + 2 :].split()
     try:
-        # After the name: state is field 3, pgrp field 5, starttime field 22.
+        # After the name: state is field 3, ppid field 4, pgrp field 5, starttime field 22.
         return ProcStat(
-            pid=pid, state=fields[0].decode(), pgid=int(fields[2]), start_time=int(fields[19])
+            pid=pid,
+            state=fields[0].decode(),
+            ppid=int(fields[1]),
+            pgid=int(fields[2]),
+            start_time=int(fields[19]),
         )
     except (IndexError, ValueError):
         return None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Set
 
 import anyio
 
@@ -40,11 +39,18 @@ def marked_processes(marks: set[str]) -> list[tuple[procfs.ProcStat, str]]:
     ]
 
 
-async def end_marked_groups(mark: str, grace_s: float, *, skip: Set[int] = frozenset()) -> int:
+async def end_marked_groups(mark: str, grace_s: float, *, escaped_only: bool = False) -> int:
     """End every process group holding a process marked ``mark``, all at once (SIGTERM,
-    ``grace_s``, SIGKILL), but the groups in ``skip`` (being ended already); return how
-    many there were."""
-    groups = {stat.pgid for stat, _ in marked_processes({mark})} - skip
+    ``grace_s``, SIGKILL); return how many there were.
+
+    ``escaped_only`` leaves alone the groups led by our own children: the attempts'
+    groups, which their branches are ending already (one SIGTERM each, not two).
+    """
+    marked = [stat for stat, _ in marked_processes({mark})]
+    groups = {stat.pgid for stat in marked}
+    if escaped_only:
+        own = os.getpid()
+        groups -= {stat.pgid for stat in marked if stat.pid == stat.pgid and stat.ppid == own}
     if groups:
         async with anyio.create_task_group() as tg:
             for pgid in groups:

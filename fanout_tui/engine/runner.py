@@ -24,7 +24,7 @@ import random
 import sys
 import traceback
 from collections import deque
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import anyio
@@ -46,7 +46,6 @@ from fanout_tui.engine.events import (
     Event,
     MergeState,
     PolicyState,
-    ProcessStarted,
     ResultsChanged,
     ReusedResult,
     RunFinished,
@@ -166,8 +165,6 @@ class Engine:
         self._shutting_down = False
         self._interrupted = False
         self._grace_cut = GraceCut()
-        self._groups: dict[str, int] = {}
-        """The process group of each branch's running attempt, by branch id."""
         self._satisfied_at_shutdown = False
         self._started_wall: float | None = None
         self._started_at: float | None = None
@@ -180,10 +177,6 @@ class Engine:
         self._listeners = (*self._listeners, listener)
 
     def _emit(self, event: Event) -> None:
-        if type(event) is ProcessStarted:
-            self._groups[event.branch_id] = event.pgid
-        elif type(event) is AttemptEnded:
-            self._groups.pop(event.branch_id, None)
         if self._emitting:  # a listener gave a command: its events follow, in order
             self._backlog.append(event)
             return
@@ -294,8 +287,7 @@ class Engine:
                     if self._shutting_down:
                         # Escaped processes get their grace alongside the branches' groups
                         # (which their branches end themselves), not after them.
-                        branch_groups = set(self._groups.values())
-                        await tg.start(self._end_escaped, branch_groups)
+                        await tg.start(self._end_escaped, True)
                     tg.cancel_scope.cancel()
         finally:
             self._tg = None
@@ -313,16 +305,16 @@ class Engine:
 
     async def _end_escaped(
         self,
-        skip: Set[int] = frozenset(),
+        escaped_only: bool = False,
         *,
         task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """End every process group of the run's marked processes but those in ``skip``
-        (shielded)."""
+        """End the process groups of the run's marked processes, shielded (see
+        :func:`~fanout_tui.engine.run_mark.end_marked_groups`)."""
         with anyio.CancelScope(shield=True):
             task_status.started()
             grace_s = max((branch.kill_grace_s for branch in self.plan.branches), default=0)
-            await end_marked_groups(self._mark, grace_s, skip=skip)
+            await end_marked_groups(self._mark, grace_s, escaped_only=escaped_only)
 
     def _start(self, run: BranchRun) -> None:
         """Begin a fresh set of attempts for ``run`` in the run's task group."""

@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from fanout_tui.engine import exit_codes
 from fanout_tui.engine.events import BranchStatus
 from fanout_tui.journal.lookup import run_outcome, shown_spec
 from fanout_tui.journal.schema import DATABASE_NAME, schema_version
 from fanout_tui.journal.store import Journal, reading
-
-EXIT_OK = 0
 
 STATE_ORDER = [str(s) for s in BranchStatus]
 COLUMNS = ("RUN", "STARTED", "DURATION", "OUTCOME", "BRANCHES", "SPEC")
@@ -30,7 +29,7 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
     """
     if not (journal / DATABASE_NAME).exists():
         out.write(f"No runs journaled in {journal}/ yet.\n")
-        return EXIT_OK
+        return exit_codes.OK
     with reading(f"{journal}/"), Journal.open_for_reading(journal) as opened:
         connection = opened.connection
         if schema_version(connection) == 0:  # an empty database: no tables yet
@@ -39,7 +38,7 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
             runs = connection.execute("SELECT * FROM runs ORDER BY started_at DESC").fetchall()
         if not runs:
             out.write(f"No runs journaled in {journal}/ yet.\n")
-            return EXIT_OK
+            return exit_codes.OK
         counts = _state_counts(connection)
         rows = []
         for run in runs:
@@ -59,7 +58,7 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
                 )
             )
     out.write(_table(COLUMNS, rows))
-    return EXIT_OK
+    return exit_codes.OK
 
 
 SETTLED = {str(s) for s in BranchStatus if s.settled}

@@ -197,10 +197,14 @@ def check_ours(connection: sqlite3.Connection, *, known: int = SCHEMA_VERSION) -
             f"its tables: {', '.join(others[:5])}{more}" if others else "no journal tables"
         )
     if version > known:
-        raise SchemaTooNew(
-            f"it was written by a newer fanout-tui (schema {version}; this one knows up to {known})"
-        )
+        raise _too_new(version, known)
     return version
+
+
+def _too_new(version: int, known: int) -> SchemaTooNew:
+    return SchemaTooNew(
+        f"it was written by a newer fanout-tui (schema {version}; this one knows up to {known})"
+    )
 
 
 def schema_version(connection: sqlite3.Connection) -> int:
@@ -222,10 +226,7 @@ def migrate(
             # Read inside the write transaction, so two processes never apply one twice.
             version = schema_version(connection)
             if version > target:
-                raise SchemaTooNew(
-                    f"it was written by a newer fanout-tui (schema {version}; "
-                    f"this one knows up to {target})"
-                )
+                raise _too_new(version, target)
             if version == target:
                 return version
             for statement in migrations[version]:

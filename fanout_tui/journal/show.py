@@ -14,20 +14,15 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from fanout_tui.engine import exit_codes
 from fanout_tui.engine.events import BranchStatus
-from fanout_tui.engine.merge import render_merged
+from fanout_tui.engine.merge import render_merged, status_and_reason
 from fanout_tui.engine.policy import status_words
 from fanout_tui.journal.history import SETTLED, duration
 from fanout_tui.journal.lookup import run_is_live
 from fanout_tui.journal.schema import DATABASE_NAME, schema_version
 from fanout_tui.journal.store import Journal, JournalError, reading
 from fanout_tui.journal.values import load_value, resolve_path
-
-EXIT_OK = 0
-EXIT_NO_RESULT = 1
-EXIT_JOURNAL = 2
-EXIT_PARTIAL = 3
-EXIT_INTERRUPTED = 130
 
 
 def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO) -> int:
@@ -58,10 +53,10 @@ def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO)
         missing = run.missing()
     out.write(render_merged(merged))
     if not missing:
-        return EXIT_OK
+        return exit_codes.OK
     out.flush()  # the result first, then the note, as a run prints them
     print(f"fanout-tui: partial: missing {missing}", file=sys.stderr)
-    return EXIT_PARTIAL
+    return exit_codes.PARTIAL
 
 
 class _RunView:
@@ -90,34 +85,31 @@ class _RunView:
             "SELECT id, status, reason FROM branches WHERE run_id = ? AND status != ? ORDER BY idx",
             (self.id, "succeeded"),
         ).fetchall()
-        described = []
-        for row in rows:
-            why = self.status(row["status"])
-            if row["reason"]:
-                why += f": {row['reason']}"
-            described.append(f"{row['id']} ({why})")
-        return ", ".join(described)
+        return ", ".join(
+            f"{row['id']} ({status_and_reason(self.status(row['status']), row['reason'])})"
+            for row in rows
+        )
 
     def why_no_result(self) -> tuple[str, int]:
         """Why the run has no merged result, after ``run <id> ``, and the exit code."""
         state, error = self.row["merge_state"], self.row["merge_error"]
         if self.live:
-            return "is still running: no merged result yet", EXIT_NO_RESULT
-        if self.killed or self.row["exit_code"] == EXIT_INTERRUPTED:
+            return "is still running: no merged result yet", exit_codes.NOT_SATISFIED
+        if self.killed or self.row["exit_code"] == exit_codes.INTERRUPTED:
             missing = self.missing()
             unsettled = f"; missing {missing}" if missing else ""
             return (
                 f"was interrupted before its policy was satisfied: no merged result{unsettled}",
-                EXIT_INTERRUPTED,
+                exit_codes.INTERRUPTED,
             )
         if state == "merge_failed":
-            return f"has no merged result: the merge failed: {error}", EXIT_NO_RESULT
+            return f"has no merged result: the merge failed: {error}", exit_codes.NOT_SATISFIED
         because = f": {error}" if error else ""
         missing = self.missing()
         without = f"; missing {missing}" if missing else ""
         return (
             f"has no merged result: its policy was not satisfied{because}{without}",
-            EXIT_NO_RESULT,
+            exit_codes.NOT_SATISFIED,
         )
 
     def load(self, inline: str | None, file: str | None, *, what: str) -> Any:
@@ -202,8 +194,8 @@ def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
     if problem is not None:
         out.flush()
         print(f"fanout-tui: {problem}", file=sys.stderr)
-        return EXIT_JOURNAL
-    return EXIT_OK
+        return exit_codes.USAGE
+    return exit_codes.OK
 
 
 def _describe_attempt(run: _RunView, attempt: sqlite3.Row) -> str:

@@ -22,6 +22,7 @@ from fanout_tui.spec.errors import SpecError, SpecIssue, did_you_mean, shown_val
 from fanout_tui.spec.interpolate import (
     MARKER,
     NO_MATRIX,
+    NOT_EXPANDED_HERE,
     Combination,
     InterpolationError,
     MatrixValue,
@@ -493,7 +494,7 @@ class _Expander:
     def _refuse_interpolation_elsewhere(self, value: Any, path: FieldPath) -> None:
         if isinstance(value, str):
             if MARKER in value and not _interpolated(path):
-                self.report(path, "${{ … }} is not expanded in this field")
+                self.report(path, NOT_EXPANDED_HERE)
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not path and is_extension(key):

@@ -15,6 +15,8 @@ from typing import Any
 from fanout_tui.spec.errors import did_you_mean
 
 MARKER = "${{"
+NOT_EXPANDED_HERE = "${{ … }} is not expanded in this field"
+"""What a spec error says of an interpolation in a field that takes none."""
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _REFERENCE = re.compile(r"\s*(\w+)\.([A-Za-z_][A-Za-z0-9_-]*)\s*")
 

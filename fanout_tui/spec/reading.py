@@ -17,9 +17,10 @@ MAX_SPEC_BYTES = 1024 * 1024
 TOO_LARGE = f"is too large to be a spec (more than {MAX_SPEC_BYTES // 1024} KiB)"
 """What a report says of a spec over :data:`MAX_SPEC_BYTES`."""
 
-LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+LINE_BREAK = "\r\n|[\r\n\x85\u2028\u2029]"
 """What YAML 1.1 (PyYAML and libyaml) counts as a line break: the lines we count ourselves
-must be those of its marks (``str.splitlines`` breaks on more)."""
+must be those of its marks (``str.splitlines`` breaks on more). A pattern for
+:func:`split_lines`, compiled only when an error needs it (not on a cached start)."""
 
 
 def read_spec_bytes(path: Path) -> bytes:
@@ -47,7 +48,7 @@ def read_spec_bytes(path: Path) -> bytes:
 def position_after(text: str) -> tuple[int, int]:
     """The line and column (from 1) where the spec goes on after ``text``, counted as YAML
     counts them (see :data:`LINE_BREAK`)."""
-    lines = LINE_BREAK.split(text)
+    lines = split_lines(text)
     return len(lines), len(lines[-1]) + 1
 
 
@@ -61,3 +62,8 @@ def decode_spec(data: bytes, origin: Path | None) -> str:
         line, column = position_after(data[: error.start].decode("utf-8-sig"))
         message = f"is not UTF-8 text (byte 0x{data[error.start]:02x}); is it a binary file?"
         raise SpecError([SpecIssue(message, path=origin, line=line, column=column)]) from None
+
+
+def split_lines(text: str) -> list[str]:
+    """``text`` cut into lines where YAML cuts it (see :data:`LINE_BREAK`)."""
+    return re.split(LINE_BREAK, text)

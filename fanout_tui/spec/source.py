@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from fanout_tui.spec.errors import SpecError, SpecIssue
 from fanout_tui.spec.interpolate import MARKER
-from fanout_tui.spec.reading import LINE_BREAK, MAX_SPEC_BYTES, TOO_LARGE, position_after
+from fanout_tui.spec.reading import MAX_SPEC_BYTES, TOO_LARGE, position_after, split_lines
 
 MAX_VALUES = 100_000
 """Most values a document may hold once aliases are followed."""
@@ -177,7 +177,7 @@ def _syntax_issue(error: yaml.MarkedYAMLError, origin: Path | None, text: str) -
 def _tab_near(text: str, line: int, column: int) -> int | None:
     """The column (from 0) of a tab in the indentation of ``line``, when the error at
     ``column`` is there: tabs cannot indent YAML, and the parser's words do not say so."""
-    lines = LINE_BREAK.split(text)
+    lines = split_lines(text)
     if line >= len(lines):
         return None
     written = lines[line]

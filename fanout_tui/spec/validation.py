@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from fanout_tui.spec.errors import SpecError, SpecIssue, closest, did_you_mean, shown_value
-from fanout_tui.spec.interpolate import MARKER
+from fanout_tui.spec.interpolate import MARKER, NOT_EXPANDED_HERE
 from fanout_tui.spec.models import SpecFile, is_extension
 from fanout_tui.spec.source import FieldPath, SpecSource
 
@@ -92,7 +92,8 @@ def _for_models(source: SpecSource) -> dict[str, Any]:
         return {**mapping, "env": env}
 
     data: dict[str, Any] = dict(source.data)
-    data["defaults"] = holder(data.get("defaults"), ("defaults",))
+    if "defaults" in data:
+        data["defaults"] = holder(data["defaults"], ("defaults",))
     merge = data.get("merge")
     if isinstance(merge, dict) and "synthesizer" in merge:
         synthesizer = holder(merge["synthesizer"], ("merge", "synthesizer"))
@@ -102,9 +103,7 @@ def _for_models(source: SpecSource) -> dict[str, Any]:
         data["branches"] = [
             holder(branch, ("branches", index)) for index, branch in enumerate(branches)
         ]
-    return {
-        key: value for key, value in data.items() if key in source.data and not is_extension(key)
-    }
+    return {key: value for key, value in data.items() if not is_extension(key)}
 
 
 def _written_env_value(source: SpecSource, path: FieldPath, value: Any) -> Any:
@@ -154,7 +153,7 @@ def _issue(source: SpecSource, path: FieldPath, detail: ErrorDetails) -> SpecIss
             message = f"{key_path[-1]!r}: {_message(detail, value)}"
         return source.issue(key_path, message, at_key=True)
     if isinstance(value, str) and MARKER in value:
-        return source.issue(path, "${{ … }} is not expanded in this field")
+        return source.issue(path, NOT_EXPANDED_HERE)
     if kind == "missing":
         name = str(path[-1])
         return source.issue(path[:-1], f"missing required field {name!r}")

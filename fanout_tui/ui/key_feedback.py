@@ -20,7 +20,7 @@ def why_no_retry(view: BranchView) -> str:
     where = f"{view.label} {status_phrase(status)}"
     if status.cancellable:
         return f"{where}; c cancels it."
-    if status.retryable or view.can_retry:
+    if view.can_retry:
         return f"{where}, but the run is stopping; nothing more is retried."
     return f"{where}; there is nothing to retry."
 

@@ -14,12 +14,12 @@ _PREVIEW_CHARS = 4096
 """A panel's preview is cut from at most this much of a result's text."""
 
 
-def result_text(result: object, *, indent: int | None = 2) -> str:
-    """``result`` as text, JSON indented by ``indent`` (``None``: on one line)."""
+def result_text(result: object) -> str:
+    """``result`` as text: a string as it is, anything else as indented JSON."""
     if isinstance(result, str):
         return result
     try:
-        return _encoder(indent).encode(result)
+        return _encoder(2).encode(result)
     except (TypeError, ValueError, RecursionError):
         return repr(result)
 

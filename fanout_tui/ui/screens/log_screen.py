@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import ClassVar
 
 from textual.app import ComposeResult, SystemCommand
@@ -49,15 +50,11 @@ class LogScreen(Screen[None]):
         yield SystemCommand(
             "Search the log", "/ · find text in every attempt", self.action_start_search
         )
-        yield SystemCommand("Next match", "n · the next hit of the search", self._next_hit)
-        yield SystemCommand("Previous match", "N · the previous hit", self._previous_hit)
+        next_hit = partial(self.action_next_hit, 1)
+        yield SystemCommand("Next match", "n · the next hit of the search", next_hit)
+        previous_hit = partial(self.action_next_hit, -1)
+        yield SystemCommand("Previous match", "N · the previous hit", previous_hit)
         yield SystemCommand("Back", "escape · back to the dashboard", self.action_back)
-
-    def _next_hit(self) -> None:
-        self.action_next_hit(1)
-
-    def _previous_hit(self) -> None:
-        self.action_next_hit(-1)
 
     def _title(self) -> str:
         view = self.view
