@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from fanout_tui import __version__
 from fanout_tui.bundled import bundled_sample
-from fanout_tui.engine import exit_codes
+from fanout_tui.engine import ExitCode
 
 SUBCOMMANDS = ("check", "schema", "runs")
 
@@ -158,19 +158,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(_run_parser().parse_args(args))
     except SystemExit as exit_:
         # argparse exits 2 on usage errors and 0 for --help; keep its codes.
-        return exit_.code if isinstance(exit_.code, int) else exit_codes.USAGE
+        return exit_.code if isinstance(exit_.code, int) else ExitCode.USAGE
     except KeyboardInterrupt:
-        return exit_codes.INTERRUPTED
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``| head``); say nothing more.
         sys.stderr.close()
-        return exit_codes.OK
+        return ExitCode.OK
     except OSError as error:
         if error.errno not in _OUTPUT_FULL:
             raise
         # stdout cannot take what check, schema or runs print: as any failure of theirs
         print(f"fanout-tui: cannot write: {error.strerror}", file=sys.stderr)
-        return exit_codes.USAGE
+        return ExitCode.USAGE
 
 
 _OUTPUT_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
@@ -213,28 +213,27 @@ def _use_bundled_sample(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from fanout_tui.spec import SpecError, describe_plan, load_plan
-    from fanout_tui.spec.masking import too_short_to_mask
+    from fanout_tui.spec import SpecError, describe_plan, load_plan, too_short_to_mask
 
     _use_bundled_sample(args)
     try:
         plan = load_plan(args.spec)
     except SpecError as error:
         print(error, file=sys.stderr)
-        return exit_codes.USAGE
+        return ExitCode.USAGE
     refusal = too_short_to_mask(plan.secrets)
     if refusal is not None:
         print(f"fanout-tui: {refusal}", file=sys.stderr)
-        return exit_codes.USAGE
+        return ExitCode.USAGE
     print(describe_plan(plan))
-    return exit_codes.OK
+    return ExitCode.OK
 
 
 def _schema() -> int:
     from fanout_tui.spec import spec_json_schema
 
     print(json.dumps(spec_json_schema(), indent=2))
-    return exit_codes.OK
+    return ExitCode.OK
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -247,7 +246,7 @@ def _runs(args: argparse.Namespace) -> int:
         return list_runs(journal, out=sys.stdout)
     except JournalError as error:
         print(f"fanout-tui: {error}", file=sys.stderr)
-        return exit_codes.USAGE
+        return ExitCode.USAGE
 
 
 def _run(args: argparse.Namespace) -> int:

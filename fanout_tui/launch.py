@@ -16,16 +16,15 @@ from typing import TextIO
 
 from fanout_tui.engine import (
     Engine,
+    ExitCode,
+    PolicyState,
     ReusedResult,
     RunOutcome,
     build_report,
-    exit_codes,
     render_merged,
 )
-from fanout_tui.engine.events import PolicyState
 from fanout_tui.journal import Journal, JournalError
-from fanout_tui.spec import SpecError, load_plan_cached
-from fanout_tui.spec.masking import too_short_to_mask
+from fanout_tui.spec import SpecError, load_plan_cached, too_short_to_mask
 
 
 def launch(args: argparse.Namespace, *, headless: bool) -> int:
@@ -34,11 +33,11 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         plan = load_plan_cached(args.spec)
     except SpecError as error:
         print(error, file=sys.stderr)
-        return exit_codes.USAGE
+        return ExitCode.USAGE
     refusal = too_short_to_mask(plan.secrets)
     if refusal is not None:
         print(f"fanout-tui: {refusal}", file=sys.stderr)
-        return exit_codes.USAGE
+        return ExitCode.USAGE
     if args.concurrency:
         plan = dataclasses.replace(plan, concurrency=args.concurrency)
     output_path = args.output or plan.output
@@ -46,7 +45,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         problem = None if path is None else _unwritable(path)
         if problem is not None:
             print(f"fanout-tui: {option} {path}: {problem}", file=sys.stderr)
-            return exit_codes.USAGE
+            return ExitCode.USAGE
 
     with ExitStack() as stack:
         reused: dict[str, ReusedResult] = {}
@@ -54,7 +53,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         if args.no_journal:
             if args.resume is not None:
                 print("fanout-tui: --resume needs the journal", file=sys.stderr)
-                return exit_codes.USAGE
+                return ExitCode.USAGE
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fanout-")))
             recorder = None
         else:
@@ -79,7 +78,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
                 recorder = journal.start_run(plan, resumed_from=resumed_from)
             except JournalError as error:
                 print(f"fanout-tui: {error}", file=sys.stderr)
-                return exit_codes.USAGE
+                return ExitCode.USAGE
             log_dir = recorder.log_dir
 
         engine = Engine(
@@ -123,7 +122,7 @@ def _deliver(
     if report_path is not None:
         report = json.dumps(build_report(outcome), indent=2, default=str) + "\n"
         if not _write_text(report_path, report, "the report"):
-            code = exit_codes.NOT_SATISFIED
+            code = ExitCode.NOT_SATISFIED
     if outcome.merge.state is not PolicyState.MERGED:
         if output_path is not None and output_path.is_file():
             try:
@@ -134,7 +133,7 @@ def _deliver(
                     f"{error.strerror}; this run has no merged result",
                     file=sys.stderr,
                 )
-                return exit_codes.NOT_SATISFIED
+                return ExitCode.NOT_SATISFIED
             print(
                 f"fanout-tui: removed {output_path}, an earlier run's result: this run has "
                 "no merged result",
@@ -143,7 +142,7 @@ def _deliver(
         return code
     text = render_merged(outcome.merge.merged)
     if output_path is not None and not _write_text(output_path, text, "the merged result"):
-        code = exit_codes.NOT_SATISFIED
+        code = ExitCode.NOT_SATISFIED
     try:
         stdout.write(text)
         stdout.flush()
@@ -151,7 +150,7 @@ def _deliver(
         pass  # the reader has what it wanted
     except OSError as error:
         print(f"fanout-tui: cannot print the merged result: {error.strerror}", file=sys.stderr)
-        code = exit_codes.NOT_SATISFIED
+        code = ExitCode.NOT_SATISFIED
     return code
 
 

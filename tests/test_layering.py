@@ -44,8 +44,8 @@ def test_running_a_cached_plan_imports_no_validation_or_rendering_library() -> N
         "fanout_tui.engine",
         "fanout_tui.journal",
         "fanout_tui.headless",
-        "fanout_tui.spec.plan",
-        "fanout_tui.spec.plan_cache",
+        "fanout_tui.spec._plan",
+        "fanout_tui.spec._plan_cache",
     ]
     heavy = {"pydantic", "pydantic_core", "yaml", "jsonschema", "textual", "rich"}
     code = (

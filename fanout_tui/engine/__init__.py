@@ -1,32 +1,94 @@
 """The fan-out engine: runs an expanded plan on anyio, publishes events, takes commands.
 
+This face is the engine's whole public API; its modules (``_name.py``) are private. Names
+load on first use (PEP 562), so that ``from fanout_tui.engine import ExitCode`` (as the
+command line does for ``--version``) does not pay for the scheduler and anyio.
+
 Never imports Textual (a test enforces it); usable as a library and headless.
 """
 
-from fanout_tui.engine.clock import Clock, SystemClock
-from fanout_tui.engine.control import EngineControl, Listener
-from fanout_tui.engine.events import (
-    AttemptEnded,
-    AttemptStarted,
-    BranchReport,
-    BranchStateChanged,
-    BranchStatus,
-    Event,
-    MergeState,
-    OutputLines,
-    PolicyState,
-    ProcessStarted,
-    ResultsChanged,
-    ReusedResult,
-    RunFinished,
-    RunOutcome,
-    results_document,
-)
-from fanout_tui.engine.merge import render_merged
-from fanout_tui.engine.report import build_report
-from fanout_tui.engine.runner import Engine
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fanout_tui.engine._clock import Clock, SystemClock
+    from fanout_tui.engine._control import EngineControl, Listener
+    from fanout_tui.engine._events import (
+        AttemptEnded,
+        AttemptStarted,
+        BranchReport,
+        BranchStateChanged,
+        BranchStatus,
+        Event,
+        MergeState,
+        OutputLines,
+        PolicyState,
+        ProcessStarted,
+        ResultsChanged,
+        ReusedResult,
+        RunFinished,
+        RunOutcome,
+        Stream,
+        results_document,
+    )
+    from fanout_tui.engine._exit_codes import ExitCode
+    from fanout_tui.engine._lines import printable
+    from fanout_tui.engine._merge import render_merged, status_and_reason, why_missing
+    from fanout_tui.engine._policy import status_words
+    from fanout_tui.engine._process import end_process_group, end_process_group_if_same
+    from fanout_tui.engine._report import build_report, outcome_word
+    from fanout_tui.engine._resources import GLOBAL_CAP
+    from fanout_tui.engine._run_mark import RUN_MARK, marked_processes
+    from fanout_tui.engine._runner import Engine
+
+_HOMES = {
+    "Clock": "_clock",
+    "SystemClock": "_clock",
+    "EngineControl": "_control",
+    "Listener": "_control",
+    **dict.fromkeys(
+        (
+            "AttemptEnded",
+            "AttemptStarted",
+            "BranchReport",
+            "BranchStateChanged",
+            "BranchStatus",
+            "Event",
+            "MergeState",
+            "OutputLines",
+            "PolicyState",
+            "ProcessStarted",
+            "ResultsChanged",
+            "ReusedResult",
+            "RunFinished",
+            "RunOutcome",
+            "Stream",
+            "results_document",
+        ),
+        "_events",
+    ),
+    "ExitCode": "_exit_codes",
+    "printable": "_lines",
+    "render_merged": "_merge",
+    "status_and_reason": "_merge",
+    "why_missing": "_merge",
+    "status_words": "_policy",
+    "end_process_group": "_process",
+    "end_process_group_if_same": "_process",
+    "build_report": "_report",
+    "outcome_word": "_report",
+    "GLOBAL_CAP": "_resources",
+    "RUN_MARK": "_run_mark",
+    "marked_processes": "_run_mark",
+    "Engine": "_runner",
+}
+"""The private module that defines each exported name."""
 
 __all__ = [
+    "GLOBAL_CAP",
+    "RUN_MARK",
     "AttemptEnded",
     "AttemptStarted",
     "BranchReport",
@@ -36,6 +98,7 @@ __all__ = [
     "Engine",
     "EngineControl",
     "Event",
+    "ExitCode",
     "Listener",
     "MergeState",
     "OutputLines",
@@ -45,8 +108,31 @@ __all__ = [
     "ReusedResult",
     "RunFinished",
     "RunOutcome",
+    "Stream",
     "SystemClock",
     "build_report",
+    "end_process_group",
+    "end_process_group_if_same",
+    "marked_processes",
+    "outcome_word",
+    "printable",
     "render_merged",
     "results_document",
+    "status_and_reason",
+    "status_words",
+    "why_missing",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import an exported name from its module on first use (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

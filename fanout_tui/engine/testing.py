@@ -26,11 +26,10 @@ from typing import Any
 
 import anyio
 
-from fanout_tui.engine.attempt import AttemptResult
-from fanout_tui.engine.clock import Clock
-from fanout_tui.engine.events import BranchStatus, Event, OutputLines
-from fanout_tui.engine.masking import Masker
-from fanout_tui.spec.plan import BranchPlan
+from fanout_tui.engine._attempt import AttemptResult
+from fanout_tui.engine._clock import Clock
+from fanout_tui.engine._events import BranchStatus, Event, OutputLines
+from fanout_tui.spec import BranchPlan, Masker
 
 
 class FakeClock:

@@ -19,18 +19,18 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TextIO
 
-from fanout_tui.engine.events import (
+from fanout_tui.engine import (
     AttemptEnded,
     BranchStateChanged,
     BranchStatus,
     Event,
     PolicyState,
     RunOutcome,
+    outcome_word,
+    status_words,
+    why_missing,
 )
-from fanout_tui.engine.merge import why_missing
-from fanout_tui.engine.policy import status_words
-from fanout_tui.engine.report import outcome_word
-from fanout_tui.spec.plan import Plan
+from fanout_tui.spec import Plan
 
 MAX_ID_WIDTH = 24
 """Longer branch ids are printed whole; shorter ones are padded to the longest, up to this."""

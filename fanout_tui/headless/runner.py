@@ -9,8 +9,7 @@ import threading
 import anyio
 from anyio.abc import TaskStatus
 
-from fanout_tui.engine.control import EngineControl
-from fanout_tui.engine.events import RunOutcome
+from fanout_tui.engine import EngineControl, RunOutcome
 from fanout_tui.headless.progress import ProgressPrinter
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

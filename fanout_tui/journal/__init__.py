@@ -1,7 +1,7 @@
 """The run journal: every run recorded in SQLite under ``.fanout/``, resumable after a crash."""
 
-from fanout_tui.journal.history import list_runs
-from fanout_tui.journal.show import show_run
-from fanout_tui.journal.store import Journal, JournalError, Resumption, RunRecorder
+from fanout_tui.journal._history import list_runs
+from fanout_tui.journal._show import show_run
+from fanout_tui.journal._store import Journal, JournalError, Resumption, RunRecorder
 
 __all__ = ["Journal", "JournalError", "Resumption", "RunRecorder", "list_runs", "show_run"]

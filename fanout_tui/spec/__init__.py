@@ -21,7 +21,7 @@ How a spec becomes a plan (the models in :mod:`.models` say what each field mean
   ``min_success`` (best_effort only; default 1) may be a percentage, rounded up to a count.
 
 Imports nothing else of the package (a test enforces it). The names below load on first
-use, so that importing :mod:`fanout_tui.spec.plan` (as the engine does) or running a plan
+use, so that importing :mod:`fanout_tui.spec._plan` (as the engine does) or running a plan
 from the cache (:mod:`.plan_cache`) never pays for pydantic and PyYAML.
 """
 
@@ -31,10 +31,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fanout_tui.spec.describe import describe_plan
-    from fanout_tui.spec.errors import SpecError, SpecIssue
-    from fanout_tui.spec.loader import load_plan, load_plan_text
-    from fanout_tui.spec.plan import (
+    from fanout_tui.spec._describe import describe_plan
+    from fanout_tui.spec._errors import SpecError, SpecIssue
+    from fanout_tui.spec._loader import load_plan, load_plan_text
+    from fanout_tui.spec._masking import (
+        MASK,
+        MIN_MASKED_LENGTH,
+        Masker,
+        StreamMasker,
+        too_short_to_mask,
+    )
+    from fanout_tui.spec._plan import (
         BranchPlan,
         ConflictRule,
         MergePlan,
@@ -48,12 +55,16 @@ if TYPE_CHECKING:
         ResourceLimit,
         RetryPolicy,
     )
-    from fanout_tui.spec.plan_cache import load_plan_cached
-    from fanout_tui.spec.schema import spec_json_schema
+    from fanout_tui.spec._plan_cache import load_plan_cached
+    from fanout_tui.spec._schema import spec_json_schema
+    from fanout_tui.spec._units import format_duration
 
 __all__ = [
+    "MASK",
+    "MIN_MASKED_LENGTH",
     "BranchPlan",
     "ConflictRule",
+    "Masker",
     "MergePlan",
     "MergeStrategy",
     "OutputContract",
@@ -66,17 +77,24 @@ __all__ = [
     "RetryPolicy",
     "SpecError",
     "SpecIssue",
+    "StreamMasker",
     "describe_plan",
+    "format_duration",
     "load_plan",
     "load_plan_cached",
     "load_plan_text",
     "spec_json_schema",
+    "too_short_to_mask",
 ]
 
 _OUTSIDE_PLAN = {
     "SpecError": "errors",
     "SpecIssue": "errors",
     "describe_plan": "describe",
+    "format_duration": "units",
+    **dict.fromkeys(
+        ("MASK", "MIN_MASKED_LENGTH", "Masker", "StreamMasker", "too_short_to_mask"), "masking"
+    ),
     "load_plan": "loader",
     "load_plan_cached": "plan_cache",
     "load_plan_text": "loader",
@@ -91,7 +109,7 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{home}"), name)
+    value = getattr(import_module(f"{__name__}._{home}"), name)
     globals()[name] = value
     return value
 

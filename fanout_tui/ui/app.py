@@ -23,9 +23,7 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerFailed, WorkerState
 
-from fanout_tui.engine.clock import Clock, SystemClock
-from fanout_tui.engine.control import EngineControl
-from fanout_tui.engine.events import BranchStatus, Event, RunOutcome
+from fanout_tui.engine import BranchStatus, Clock, EngineControl, Event, RunOutcome, SystemClock
 from fanout_tui.ui import key_feedback
 from fanout_tui.ui.commands import BranchCommands, PaletteCommand, branch_entries, key_entries
 from fanout_tui.ui.model import BranchFilter, BranchView, Changes, RunModel

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 
-from fanout_tui.engine.events import BranchStatus, ReusedResult
+from fanout_tui.engine import BranchStatus, ReusedResult
 
 GLYPHS: dict[BranchStatus, str] = {
     BranchStatus.PENDING: "·",

@@ -12,8 +12,7 @@ from enum import StrEnum
 from itertools import repeat
 from pathlib import Path
 
-from fanout_tui.engine.events import BranchStatus, Stream
-from fanout_tui.engine.lines import printable
+from fanout_tui.engine import BranchStatus, Stream, printable
 from fanout_tui.ui.badges import WORDS, format_duration, reused_note
 from fanout_tui.ui.model import AttemptRecord, BranchView
 from fanout_tui.ui.result_text import result_text

@@ -14,7 +14,8 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from fanout_tui.engine.events import (
+from fanout_tui.engine import (
+    GLOBAL_CAP,
     AttemptEnded,
     AttemptStarted,
     BranchStateChanged,
@@ -29,8 +30,7 @@ from fanout_tui.engine.events import (
     RunOutcome,
     Stream,
 )
-from fanout_tui.engine.resources import GLOBAL_CAP
-from fanout_tui.spec.plan import BranchPlan, Plan
+from fanout_tui.spec import BranchPlan, Plan
 from fanout_tui.ui.result_text import preview_lines
 
 OUTPUT_LINES_KEPT = 1000

@@ -17,7 +17,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from fanout_tui.bundled import data_dir
-from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine import BranchStatus
 from fanout_tui.ui.badges import status_variable
 
 STATUS_BASE_COLOURS: dict[BranchStatus, str] = {

@@ -37,9 +37,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from fanout_tui.engine import Engine  # noqa: E402
-from fanout_tui.engine.events import BranchStatus, Event, OutputLines  # noqa: E402
+from fanout_tui.engine._events import BranchStatus, Event, OutputLines  # noqa: E402
 from fanout_tui.headless import run_headless  # noqa: E402
-from fanout_tui.spec.plan import BranchPlan, Plan  # noqa: E402
+from fanout_tui.spec._plan import BranchPlan, Plan  # noqa: E402
 from fanout_tui.ui.app import GC_THRESHOLDS, FanoutApp, create_app  # noqa: E402
 from tests.ui.fakes import ScriptedEngine, make_plan, output, started, state  # noqa: E402
 

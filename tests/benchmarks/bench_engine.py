@@ -28,7 +28,7 @@ import anyio
 
 from fanout_tui.engine import Engine, Event
 from fanout_tui.engine.testing import ScriptedExecutor
-from fanout_tui.spec.plan import BranchPlan, Plan
+from fanout_tui.spec._plan import BranchPlan, Plan
 
 FANOUT = [sys.executable, "-m", "fanout_tui"]
 

@@ -29,11 +29,11 @@ import anyio
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from fanout_tui.engine.attempt import execute_attempt  # noqa: E402
-from fanout_tui.engine.clock import SystemClock  # noqa: E402
-from fanout_tui.engine.events import Event, OutputLines  # noqa: E402
-from fanout_tui.engine.masking import Masker  # noqa: E402
-from fanout_tui.spec.plan import BranchPlan  # noqa: E402
+from fanout_tui.engine._attempt import execute_attempt  # noqa: E402
+from fanout_tui.engine._clock import SystemClock  # noqa: E402
+from fanout_tui.engine._events import Event, OutputLines  # noqa: E402
+from fanout_tui.spec._masking import Masker  # noqa: E402
+from fanout_tui.spec._plan import BranchPlan  # noqa: E402
 
 _UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3}
 

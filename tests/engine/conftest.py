@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from fanout_tui.engine.events import BranchStateChanged, BranchStatus, Event, ResultsChanged
-from fanout_tui.engine.runner import Engine
+from fanout_tui.engine._events import BranchStateChanged, BranchStatus, Event, ResultsChanged
+from fanout_tui.engine._runner import Engine
 from fanout_tui.engine.testing import FakeClock, ScriptedExecutor
-from fanout_tui.spec.plan import BranchPlan, Plan, RetryPolicy
+from fanout_tui.spec._plan import BranchPlan, Plan, RetryPolicy
 
 E = TypeVar("E")
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from fanout_tui.engine.attempt import attempt_log_paths, execute_attempt
-from fanout_tui.engine.clock import SystemClock
-from fanout_tui.engine.events import Event, OutputLines
-from fanout_tui.engine.masking import Masker
-from fanout_tui.spec.plan import BranchPlan
+from fanout_tui.engine._attempt import attempt_log_paths, execute_attempt
+from fanout_tui.engine._clock import SystemClock
+from fanout_tui.engine._events import Event, OutputLines
+from fanout_tui.spec._masking import Masker
+from fanout_tui.spec._plan import BranchPlan
 
 SIZE = 100 * 1024 * 1024
 LINE = "some line of text, secret-ish"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from fanout_tui.engine.backoff import backoff_delay, backoff_step
+from fanout_tui.engine._backoff import backoff_delay, backoff_step
 from fanout_tui.engine.testing import ScriptedExecutor, fail, ok
 
 from .conftest import branch, make_plan, retries, rig

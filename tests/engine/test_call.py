@@ -13,12 +13,12 @@ from typing import Any
 import anyio
 import pytest
 
-from fanout_tui.engine import procfs
-from fanout_tui.engine.attempt import AttemptResult, attempt_log_paths, execute_attempt
-from fanout_tui.engine.clock import SystemClock
-from fanout_tui.engine.events import BranchStatus, Event, OutputLines, ProcessStarted
-from fanout_tui.engine.masking import Masker
-from fanout_tui.spec.plan import BranchPlan, OutputContract, OutputFormat
+from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._attempt import AttemptResult, attempt_log_paths, execute_attempt
+from fanout_tui.engine._clock import SystemClock
+from fanout_tui.engine._events import BranchStatus, Event, OutputLines, ProcessStarted
+from fanout_tui.spec._masking import Masker
+from fanout_tui.spec._plan import BranchPlan, OutputContract, OutputFormat
 
 pytestmark = pytest.mark.anyio
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from fanout_tui.engine.attempt import AttemptResult
-from fanout_tui.engine.events import BranchStatus
-from fanout_tui.engine.executor import AttemptRunner
-from fanout_tui.engine.masking import Masker
+from fanout_tui.engine._attempt import AttemptResult
+from fanout_tui.engine._events import BranchStatus
+from fanout_tui.engine._executor import AttemptRunner
 from fanout_tui.engine.testing import FakeClock
-from fanout_tui.spec.plan import BranchPlan
+from fanout_tui.spec._masking import Masker
+from fanout_tui.spec._plan import BranchPlan
 
 pytestmark = pytest.mark.anyio
 

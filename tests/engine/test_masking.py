@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fanout_tui.engine.masking import Masker
+from fanout_tui.spec._masking import Masker
 
 
 def test_every_value_is_replaced() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from fanout_tui.engine.events import BranchReport, BranchStatus
-from fanout_tui.engine.merge import MergeError, combine, render_merged
-from fanout_tui.spec.plan import ConflictRule, MergePlan, MergeStrategy
+from fanout_tui.engine._events import BranchReport, BranchStatus
+from fanout_tui.engine._merge import MergeError, combine, render_merged
+from fanout_tui.spec._plan import ConflictRule, MergePlan, MergeStrategy
 
 S = BranchStatus
 CONCAT = MergePlan(strategy=MergeStrategy.CONCATENATE)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fanout_tui.engine.events import BranchReport, BranchStatus
-from fanout_tui.engine.merge import MergeError, combine
-from fanout_tui.spec.plan import ConflictRule, MergePlan, MergeStrategy
+from fanout_tui.engine._events import BranchReport, BranchStatus
+from fanout_tui.engine._merge import MergeError, combine
+from fanout_tui.spec._plan import ConflictRule, MergePlan, MergeStrategy
 
 record = st.fixed_dictionaries(
     {"k": st.sampled_from(["x", "y", "z"])},

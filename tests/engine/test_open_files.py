@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from fanout_tui.engine import open_files
-from fanout_tui.engine.open_files import FILES_PER_ATTEMPT, RESERVED_FILES, capped_concurrency
+from fanout_tui.engine import _open_files as open_files
+from fanout_tui.engine._open_files import FILES_PER_ATTEMPT, RESERVED_FILES, capped_concurrency
 
 
 class FakeLimits:

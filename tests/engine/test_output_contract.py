@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from fanout_tui.engine.output import ContractError, check_schema, parse_output
-from fanout_tui.spec.plan import OutputContract, OutputFormat
+from fanout_tui.engine._output import ContractError, check_schema, parse_output
+from fanout_tui.spec._plan import OutputContract, OutputFormat
 
 DOC_SCHEMA = {"type": "object", "required": ["doc"], "properties": {"doc": {"type": "string"}}}
 

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fanout_tui.engine.lines import LineSplitter, printable
+from fanout_tui.engine._lines import LineSplitter, printable
 
 
 def _split(pieces: list[str], cap: int = 64 * 1024) -> list[str]:

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fanout_tui.engine.lines import LineSplitter
-from fanout_tui.engine.masking import Masker
-from fanout_tui.engine.streams import LogFile, OutputPump, OutputSink
+from fanout_tui.engine._lines import LineSplitter
+from fanout_tui.engine._streams import LogFile, OutputPump, OutputSink
+from fanout_tui.spec._masking import Masker
 
 MASKER = Masker({"TOKEN": "tok3n"})
 

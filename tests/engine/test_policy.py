@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fanout_tui.engine.events import BranchReport, BranchStatus, MergeState, PolicyState
-from fanout_tui.engine.policy import judge
-from fanout_tui.spec.plan import PolicyMode, PolicyPlan
+from fanout_tui.engine._events import BranchReport, BranchStatus, MergeState, PolicyState
+from fanout_tui.engine._policy import judge
+from fanout_tui.spec._plan import PolicyMode, PolicyPlan
 
 S = BranchStatus
 ALL = PolicyPlan(mode=PolicyMode.ALL_OR_NOTHING)

@@ -10,8 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from fanout_tui.engine import procfs
-from fanout_tui.engine.process import (
+from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._process import (
     end_process_group,
     end_process_group_if_same,
     group_alive,

@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from fanout_tui.engine.events import BranchReport, BranchStatus, MergeState, PolicyState, RunOutcome
-from fanout_tui.engine.report import build_report
+from fanout_tui.engine._events import (
+    BranchReport,
+    BranchStatus,
+    MergeState,
+    PolicyState,
+    RunOutcome,
+)
+from fanout_tui.engine._report import build_report
 
 S = BranchStatus
 STARTED = 1_700_000_000.25  # 2023-11-14T22:13:20.250Z

@@ -7,11 +7,11 @@ import random
 import anyio
 import pytest
 
-from fanout_tui.engine import open_files
-from fanout_tui.engine.events import BranchStatus
-from fanout_tui.engine.resources import GLOBAL_CAP, ResourcePool, TokenBucket
+from fanout_tui.engine import _open_files as open_files
+from fanout_tui.engine._events import BranchStatus
+from fanout_tui.engine._resources import GLOBAL_CAP, ResourcePool, TokenBucket
 from fanout_tui.engine.testing import FakeClock, ScriptedExecutor, fail, hang, ok
-from fanout_tui.spec.plan import Rate, ResourceLimit
+from fanout_tui.spec._plan import Rate, ResourceLimit
 
 from .conftest import branch, make_plan, retries, rig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from fanout_tui.engine.events import (
+from fanout_tui.engine._events import (
     AttemptEnded,
     BranchStateChanged,
     BranchStatus,
@@ -13,7 +13,7 @@ from fanout_tui.engine.events import (
     ReusedResult,
 )
 from fanout_tui.engine.testing import ScriptedExecutor, fail, hang, ok
-from fanout_tui.spec.plan import PolicyMode, PolicyPlan
+from fanout_tui.spec._plan import PolicyMode, PolicyPlan
 
 from .conftest import Rig, branch, make_plan, retries, rig
 

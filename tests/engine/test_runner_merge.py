@@ -8,9 +8,9 @@ from typing import Any
 import anyio
 import pytest
 
-from fanout_tui.engine.events import BranchStatus, PolicyState
+from fanout_tui.engine._events import BranchStatus, PolicyState
 from fanout_tui.engine.testing import ScriptedExecutor, Step, fail, ok, time_out
-from fanout_tui.spec.plan import (
+from fanout_tui.spec._plan import (
     BranchPlan,
     ConflictRule,
     MergePlan,

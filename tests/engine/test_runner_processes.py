@@ -13,17 +13,17 @@ from pathlib import Path
 import anyio
 import pytest
 
-from fanout_tui.engine import procfs
-from fanout_tui.engine.events import (
+from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._events import (
     AttemptEnded,
     AttemptStarted,
     BranchStatus,
     PolicyState,
     ProcessStarted,
 )
-from fanout_tui.engine.run_mark import RUN_MARK
-from fanout_tui.engine.runner import Engine
-from fanout_tui.spec.plan import BranchPlan, MergePlan, MergeStrategy, Plan, PolicyMode, PolicyPlan
+from fanout_tui.engine._run_mark import RUN_MARK
+from fanout_tui.engine._runner import Engine
+from fanout_tui.spec._plan import BranchPlan, MergePlan, MergeStrategy, Plan, PolicyMode, PolicyPlan
 
 from .conftest import Recorder, branch, make_plan, retries
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fanout_tui.engine.attempt import AttemptResult
-from fanout_tui.engine.events import (
+from fanout_tui.engine._attempt import AttemptResult
+from fanout_tui.engine._events import (
     AttemptEnded,
     AttemptStarted,
     BranchStateChanged,
@@ -15,9 +15,9 @@ from fanout_tui.engine.events import (
     ReusedResult,
     RunFinished,
 )
-from fanout_tui.engine.runner import Engine
+from fanout_tui.engine._runner import Engine
 from fanout_tui.engine.testing import FakeClock, ScriptedExecutor, fail, ok, time_out
-from fanout_tui.spec.plan import ResourceLimit
+from fanout_tui.spec._plan import ResourceLimit
 
 from .conftest import branch, make_plan, retries, rig
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from fanout_tui.engine.events import BranchStatus
-from fanout_tui.engine.masking import Masker
+from fanout_tui.engine._events import BranchStatus
 from fanout_tui.engine.testing import (
     AttemptCall,
     FakeClock,
@@ -15,6 +14,7 @@ from fanout_tui.engine.testing import (
     fail,
     ok,
 )
+from fanout_tui.spec._masking import Masker
 
 from .conftest import branch
 

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from fanout_tui.engine.events import (
+from fanout_tui.engine._events import (
     AttemptEnded,
     BranchReport,
     BranchStateChanged,
@@ -17,7 +17,7 @@ from fanout_tui.engine.events import (
     RunOutcome,
 )
 from fanout_tui.headless import ProgressPrinter
-from fanout_tui.spec.plan import BranchPlan, Plan
+from fanout_tui.spec._plan import BranchPlan, Plan
 
 S = BranchStatus
 

@@ -13,8 +13,8 @@ import threading
 import anyio
 import pytest
 
-from fanout_tui.engine.control import Listener
-from fanout_tui.engine.events import (
+from fanout_tui.engine._control import Listener
+from fanout_tui.engine._events import (
     BranchReport,
     BranchStateChanged,
     BranchStatus,
@@ -23,7 +23,7 @@ from fanout_tui.engine.events import (
     RunOutcome,
 )
 from fanout_tui.headless import run_headless
-from fanout_tui.spec.plan import BranchPlan, Plan
+from fanout_tui.spec._plan import BranchPlan, Plan
 
 
 class ScriptedEngine:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fanout_tui.engine.attempt import attempt_log_paths
-from fanout_tui.engine.events import (
+from fanout_tui.engine._attempt import attempt_log_paths
+from fanout_tui.engine._events import (
     AttemptEnded,
     AttemptStarted,
     BranchReport,
@@ -16,9 +16,9 @@ from fanout_tui.engine.events import (
     ProcessStarted,
     RunOutcome,
 )
-from fanout_tui.engine.streams import LogFile
+from fanout_tui.engine._streams import LogFile
 from fanout_tui.journal import RunRecorder
-from fanout_tui.spec.plan import BranchPlan, Plan
+from fanout_tui.spec._plan import BranchPlan, Plan
 
 
 def make_plan(tmp_path: Path, commands: dict[str, str], *, secrets: tuple[str, ...] = ()) -> Plan:

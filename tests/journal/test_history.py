@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.cli import main
-from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine._events import BranchStatus
 from fanout_tui.journal import Journal, JournalError, list_runs, show_run
 
 from .builders import make_plan, outcome_of, run_branch

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from fanout_tui.engine import procfs
-from fanout_tui.engine.run_mark import RUN_MARK
+from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._run_mark import RUN_MARK
 from fanout_tui.journal import Journal
 
 from .builders import make_plan

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine._events import BranchStatus
 from fanout_tui.journal import Journal, list_runs, show_run
-from fanout_tui.journal.schema import DATABASE_NAME, MIGRATIONS, connect, migrate, schema_version
+from fanout_tui.journal._schema import DATABASE_NAME, MIGRATIONS, connect, migrate, schema_version
 
 from .builders import make_plan, outcome_of, run_branch
 

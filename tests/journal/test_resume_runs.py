@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.cli import main
-from fanout_tui.journal.leftovers import is_alive
+from fanout_tui.journal._leftovers import is_alive
 
 from .cli_runs import (
     counted,

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.cli import main
-from fanout_tui.engine.events import BranchStateChanged, BranchStatus
-from fanout_tui.journal import Journal, JournalError, schema
-from fanout_tui.journal import recorder as recorder_module
-from fanout_tui.journal.leftovers import process_start_time
-from fanout_tui.spec.plan import Plan
+from fanout_tui.engine._events import BranchStateChanged, BranchStatus
+from fanout_tui.journal import Journal, JournalError
+from fanout_tui.journal import _recorder as recorder_module
+from fanout_tui.journal import _schema as schema
+from fanout_tui.journal._leftovers import process_start_time
+from fanout_tui.spec._plan import Plan
 
 from .builders import make_plan, outcome_of, run_branch, start_attempt
 

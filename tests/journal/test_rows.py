@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fanout_tui.engine.events import (
+from fanout_tui.engine._events import (
     AttemptEnded,
     AttemptStarted,
     BranchStateChanged,
@@ -23,10 +23,10 @@ from fanout_tui.engine.events import (
     ProcessStarted,
     ResultsChanged,
 )
-from fanout_tui.engine.masking import Masker
-from fanout_tui.journal.rows import Finish, RowWriter, journaled
-from fanout_tui.journal.schema import connect, migrate, transaction
-from fanout_tui.spec.plan import BranchPlan, Plan
+from fanout_tui.journal._rows import Finish, RowWriter, journaled
+from fanout_tui.journal._schema import connect, migrate, transaction
+from fanout_tui.spec._masking import Masker
+from fanout_tui.spec._plan import BranchPlan, Plan
 
 from .builders import outcome_of
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.journal import Journal, JournalError
-from fanout_tui.journal.schema import (
+from fanout_tui.journal._schema import (
     DATABASE_NAME,
     MIGRATIONS,
     SCHEMA_VERSION,

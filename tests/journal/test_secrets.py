@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fanout_tui.engine.events import BranchStatus
+from fanout_tui.engine._events import BranchStatus
 from fanout_tui.journal import Journal
 
 from .builders import make_plan, outcome_of, run_branch

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fanout_tui.engine.events import (
+from fanout_tui.engine._events import (
     BranchStatus,
     MergeState,
     OutputLines,
@@ -19,10 +19,10 @@ from fanout_tui.engine.events import (
     RunFinished,
 )
 from fanout_tui.journal import Journal, JournalError
-from fanout_tui.journal import recorder as recorder_module
-from fanout_tui.journal.lookup import run_outcome
-from fanout_tui.journal.schema import DATABASE_NAME, SCHEMA_VERSION
-from fanout_tui.journal.values import LARGE_VALUE_BYTES
+from fanout_tui.journal import _recorder as recorder_module
+from fanout_tui.journal._lookup import run_outcome
+from fanout_tui.journal._schema import DATABASE_NAME, SCHEMA_VERSION
+from fanout_tui.journal._values import LARGE_VALUE_BYTES
 
 from .builders import make_plan, outcome_of, run_branch
 

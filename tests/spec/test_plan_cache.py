@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from fanout_tui.cli import main
-from fanout_tui.spec import SpecError, load_plan, load_plan_cached, plan_cache
-from fanout_tui.spec import loader as loader_module
+from fanout_tui.spec import SpecError, load_plan, load_plan_cached
+from fanout_tui.spec import _loader as loader_module
+from fanout_tui.spec import _plan_cache as plan_cache
 
 SPEC = """\
 version: 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.spec import SpecError, load_plan, load_plan_text
-from fanout_tui.spec.source import _tab_near
+from fanout_tui.spec._source import _tab_near
 
 
 def _error_for(path: Path) -> SpecError:

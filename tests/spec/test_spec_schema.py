@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from fanout_tui.spec import SpecError, load_plan, load_plan_text, spec_json_schema
-from fanout_tui.spec.units import (
+from fanout_tui.spec._units import (
     DURATION_PATTERN,
     SHARE_PATTERN,
     ZERO_DURATION_PATTERN,

@@ -6,16 +6,16 @@ import math
 
 import pytest
 
-from fanout_tui.spec.interpolate import (
+from fanout_tui.spec._interpolate import (
     Combination,
     InterpolationError,
     MatrixValue,
     compile_template,
     matrix_text,
 )
-from fanout_tui.spec.masking import SecretMask
-from fanout_tui.spec.plan import Rate
-from fanout_tui.spec.units import format_duration, parse_duration, parse_percent, parse_rate
+from fanout_tui.spec._masking import Masker
+from fanout_tui.spec._plan import Rate
+from fanout_tui.spec._units import format_duration, parse_duration, parse_percent, parse_rate
 
 
 @pytest.mark.parametrize(
@@ -146,9 +146,9 @@ def test_template_errors(text: str, fragment: str) -> None:
 
 
 def test_secret_mask_hides_values_longest_first_and_skips_tiny_ones() -> None:
-    mask = SecretMask(
+    mask = Masker.from_environ(
         ["TOKEN", "SHORT", "LONGER", "UNSET"],
         {"TOKEN": "abcd", "LONGER": "abcdefgh", "SHORT": "ab"},
     )
-    assert mask("x abcdefgh y abcd z ab") == "x *** y *** z ab"
-    assert SecretMask([], {})("abcd") == "abcd"
+    assert mask.mask("x abcdefgh y abcd z ab") == "x *** y *** z ab"
+    assert Masker.from_environ([], {}).mask("abcd") == "abcd"

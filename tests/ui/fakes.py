@@ -9,8 +9,8 @@ from typing import Any
 
 import anyio
 
-from fanout_tui.engine.control import Listener
-from fanout_tui.engine.events import (
+from fanout_tui.engine._control import Listener
+from fanout_tui.engine._events import (
     AttemptEnded,
     AttemptStarted,
     BranchReport,
@@ -25,7 +25,7 @@ from fanout_tui.engine.events import (
     RunFinished,
     RunOutcome,
 )
-from fanout_tui.spec.plan import (
+from fanout_tui.spec._plan import (
     BranchPlan,
     MergePlan,
     MergeStrategy,

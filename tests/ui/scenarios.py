@@ -9,10 +9,10 @@ from textual.command import CommandList
 from textual.pilot import Pilot
 
 from fanout_tui.bundled import data_dir
-from fanout_tui.engine.events import BranchStatus as S
-from fanout_tui.engine.events import Event
-from fanout_tui.engine.events import PolicyState as P
-from fanout_tui.spec.plan import PolicyMode
+from fanout_tui.engine._events import BranchStatus as S
+from fanout_tui.engine._events import Event
+from fanout_tui.engine._events import PolicyState as P
+from fanout_tui.spec._plan import PolicyMode
 from fanout_tui.ui.app import FanoutApp, create_app
 from tests.ui.fakes import (
     FixedClock,

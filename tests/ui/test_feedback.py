@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fanout_tui.engine.events import BranchStatus as S
+from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.ui.app import FanoutApp
 from fanout_tui.ui.screens.merged_screen import MergedScreen
 from tests.ui import scenarios

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fanout_tui.engine.events import BranchStatus as S
-from fanout_tui.engine.events import PolicyState as P
+from fanout_tui.engine._events import BranchStatus as S
+from fanout_tui.engine._events import PolicyState as P
 from fanout_tui.ui.badges import format_duration
 from fanout_tui.ui.model import BranchFilter, RunModel
 from fanout_tui.ui.widgets.merge_preview import merge_title

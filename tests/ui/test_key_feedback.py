@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fanout_tui.engine.events import BranchStatus as S
+from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.ui import key_feedback
 from fanout_tui.ui.model import BranchFilter, BranchView, RunModel
 from tests.ui.fakes import make_plan

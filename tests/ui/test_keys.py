@@ -10,8 +10,8 @@ from textual.command import CommandPalette
 from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
-from fanout_tui.engine.events import BranchStatus as S
-from fanout_tui.engine.events import PolicyState as P
+from fanout_tui.engine._events import BranchStatus as S
+from fanout_tui.engine._events import PolicyState as P
 from fanout_tui.ui.app import FanoutApp
 from fanout_tui.ui.model import BranchFilter
 from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen

@@ -6,8 +6,8 @@ from math import ceil
 
 import pytest
 
-from fanout_tui.engine.events import BranchStatus as S
-from fanout_tui.engine.events import PolicyState as P
+from fanout_tui.engine._events import BranchStatus as S
+from fanout_tui.engine._events import PolicyState as P
 from fanout_tui.ui import app as app_module
 from fanout_tui.ui.app import (
     FRAME_SECONDS,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fanout_tui.engine.events import BranchStatus as S
-from fanout_tui.engine.events import Event
+from fanout_tui.engine._events import BranchStatus as S
+from fanout_tui.engine._events import Event
 from fanout_tui.ui.log_document import branch_log
 from fanout_tui.ui.model import RunModel
 from fanout_tui.ui.screens.log_screen import LogScreen

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fanout_tui.engine.events import BranchStatus as S
-from fanout_tui.engine.events import PolicyState as P
+from fanout_tui.engine._events import BranchStatus as S
+from fanout_tui.engine._events import PolicyState as P
 from fanout_tui.ui.model import OUTPUT_LINES_KEPT, BranchFilter, RunModel
 from tests.ui.fakes import ended, make_plan, merge_state, output, started, state
 

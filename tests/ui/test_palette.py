@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 
-from fanout_tui.engine.events import BranchStatus as S
+from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.ui.app import FanoutApp
 from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen
 from fanout_tui.ui.screens.dashboard import DashboardScreen

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from fanout_tui.engine.events import BranchStatus as S
+from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.ui.app import FanoutApp
 from fanout_tui.ui.badges import fit
 from fanout_tui.ui.model import RunModel

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fanout_tui.engine.events import BranchStateChanged, ReusedResult
-from fanout_tui.engine.events import BranchStatus as S
+from fanout_tui.engine._events import BranchStateChanged, ReusedResult
+from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.ui.log_document import branch_log
 from fanout_tui.ui.model import RunModel
 from fanout_tui.ui.result_text import PREVIEW_LINES, preview_lines, result_text

@@ -14,8 +14,7 @@ from textual.highlight import highlight
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Static
 
-from fanout_tui.engine.events import MergeState, PolicyState
-from fanout_tui.engine.merge import render_merged
+from fanout_tui.engine import MergeState, PolicyState, render_merged
 from fanout_tui.ui.result_text import result_text
 from fanout_tui.ui.widgets.merge_preview import merge_title
 

@@ -22,8 +22,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from fanout_tui.engine.events import BranchStatus
-from fanout_tui.engine.lines import printable
+from fanout_tui.engine import BranchStatus, printable
 from fanout_tui.ui.badges import (
     GLYPHS,
     WORDS,

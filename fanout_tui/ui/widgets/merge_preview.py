@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from fanout_tui.engine.events import MergeState, PolicyState
+from fanout_tui.engine import MergeState, PolicyState
 from fanout_tui.ui.result_text import result_head
 
 PREVIEW_CHARS = 4000

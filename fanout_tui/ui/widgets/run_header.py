@@ -7,7 +7,7 @@ from textual import events
 from textual.content import Content
 from textual.widgets import Static
 
-from fanout_tui.engine.events import BranchStatus, PolicyState
+from fanout_tui.engine import BranchStatus, PolicyState
 from fanout_tui.ui.badges import GLYPHS, fit, format_duration, status_variable
 from fanout_tui.ui.model import BranchFilter, RunModel
 

@@ -1,0 +1,37 @@
+"""How one attempt ended, and the reasons a failed or timed-out attempt gives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fanout_tui.engine._events import BranchStatus
+from fanout_tui.spec import BranchPlan, format_duration
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    """How one attempt ended.
+
+    ``status`` is SUCCEEDED, FAILED or TIMED_OUT (never CANCELLED: cancellation
+    propagates as an exception). ``reason`` is one short sentence when it did not succeed.
+    """
+
+    status: BranchStatus
+    reason: str | None = None
+    exit_code: int | None = None
+    result: Any = None
+    """The parsed (and masked) output when SUCCEEDED."""
+
+
+def failed(reason: str, *, exit_code: int | None = None) -> AttemptResult:
+    """A failed attempt with its one-sentence ``reason``."""
+    return AttemptResult(BranchStatus.FAILED, reason=reason, exit_code=exit_code)
+
+
+def timed_out(branch: BranchPlan) -> AttemptResult:
+    """An attempt ended by ``branch.timeout_s``: "timed out after 30s"."""
+    seconds = branch.timeout_s or 0.0
+    return AttemptResult(
+        BranchStatus.TIMED_OUT, reason=f"timed out after {format_duration(seconds)}"
+    )
