@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
+from fanout_tui import __version__
 from fanout_tui.engine import (
     Engine,
     ExitCode,
@@ -30,7 +31,7 @@ from fanout_tui.spec import SpecError, load_plan_cached, too_short_to_mask
 def launch(args: argparse.Namespace, *, headless: bool) -> int:
     """Run the spec named in ``args`` (see :mod:`fanout_tui.cli`); return the exit code."""
     try:
-        plan = load_plan_cached(args.spec)
+        plan = load_plan_cached(args.spec, release=__version__, install=Path(__file__).parent)
     except SpecError as error:
         print(error, file=sys.stderr)
         return ExitCode.USAGE
