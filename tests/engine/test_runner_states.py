@@ -154,11 +154,12 @@ async def test_a_timed_out_attempt_is_retried_and_can_end_timed_out() -> None:
 
 
 async def test_an_executor_that_raises_fails_the_branch_not_the_run() -> None:
-    async def broken(*args: object, **kwargs: object) -> AttemptResult:
-        raise OSError("no such thing")
+    class Broken(ScriptedExecutor):
+        async def run_attempt(self, *args: object, **kwargs: object) -> AttemptResult:
+            raise OSError("no such thing")
 
     clock = FakeClock()
-    engine = Engine(make_plan("a", "b"), clock=clock, executor=broken)
+    engine = Engine(make_plan("a", "b"), clock=clock, executor=Broken())
     async with clock.autojump():
         outcome = await engine.run()
     assert [b.status for b in outcome.branches] == [S.FAILED, S.FAILED]
