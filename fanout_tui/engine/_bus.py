@@ -4,9 +4,10 @@ Two ways to follow a run, for two kinds of consumer:
 
 * **Synchronous listeners** (:meth:`EventBus.add_listener`) are called in order, on the
   engine's event loop, before :meth:`EventBus.publish` returns. The journal recorder is
-  one: it must see every event, in order, and write it down before the run moves on (a
-  resume trusts what it wrote). The dashboard is another: it only appends each event to
-  the batch it applies once a frame, which costs less than a stream's hand-over per event.
+  one: it must see every event, in order, and can never be dropped for being slow, since
+  a resume trusts what it wrote; it hands each event to its writer thread at once. The
+  dashboard is another: it only appends each event to the batch it applies once a frame,
+  cheaper than a stream's hand-over per event, and a frame's batch is its only buffer.
   A listener must be cheap; one that raises is dropped (its traceback goes to stderr).
 * **Event streams** (:meth:`EventBus.stream`) are for library users and remote viewers
   that consume at their own pace in their own task. Each has a bounded buffer; publishing

@@ -95,7 +95,7 @@ class Engine:
             self._executor, self._masker, self._clock, log_dir, environment=environment
         )
         self._bus = EventBus()
-        pool = ResourcePool(
+        self._pool = pool = ResourcePool(
             plan.resources, capped_concurrency(plan.concurrency, len(plan.branches)), self._clock
         )
         self._scheduler = Scheduler(
@@ -121,8 +121,6 @@ class Engine:
             random=random,
             settled=self._check_done,
         )
-        self._has_rates = pool.has_rates
-        self._refill = pool.run_refill_timer
         self._tg: anyio.abc.TaskGroup | None = None
         self._done: anyio.Event | None = None
         self._started = False
@@ -175,11 +173,19 @@ class Engine:
         self._started_at = self._clock.now()
         self._done = anyio.Event()
         try:
+            outcome = await self._run_to_end()
+            self._bus.publish(RunFinished(outcome))
+        finally:
+            self._bus.close()  # every stream ends, even when the run itself failed
+        return outcome
+
+    async def _run_to_end(self) -> RunOutcome:
+        try:
             if not self._shutting_down:
                 async with anyio.create_task_group() as tg:
                     self._tg = self._scheduler.task_group = self._merge.task_group = tg
-                    if self._has_rates:
-                        tg.start_soon(self._refill)
+                    if self._pool.has_rates:
+                        tg.start_soon(self._pool.run_refill_timer)
                     tg.start_soon(functools.partial(self._merge.run, active=self._active))
                     self._scheduler.begin()
                     await self._done.wait()
@@ -195,10 +201,7 @@ class Engine:
             await self._end_leftovers()  # what escaped since, or while nothing was ending
         if self._merge.dirty:
             self._merge.recompute()
-        outcome = self.outcome()
-        self._bus.publish(RunFinished(outcome))
-        self._bus.close()
-        return outcome
+        return self.outcome()
 
     async def _end_leftovers(
         self,
