@@ -171,15 +171,16 @@ class Engine:
         self._stay_open = stay_open
         self._started_wall = self._clock.wall()
         self._started_at = self._clock.now()
-        self._done = anyio.Event()
+        done = self._done = anyio.Event()
         try:
-            outcome = await self._run_to_end()
+            outcome = await self._run_to_end(done)
             self._bus.publish(RunFinished(outcome))
         finally:
             self._bus.close()  # every stream ends, even when the run itself failed
         return outcome
 
-    async def _run_to_end(self) -> RunOutcome:
+    async def _run_to_end(self, done: anyio.Event) -> RunOutcome:
+        """Run every branch until ``done`` is set, end what is left, return the outcome."""
         try:
             if not self._shutting_down:
                 async with anyio.create_task_group() as tg:
@@ -188,7 +189,7 @@ class Engine:
                         tg.start_soon(self._pool.run_refill_timer)
                     tg.start_soon(functools.partial(self._merge.run, active=self._active))
                     self._scheduler.begin()
-                    await self._done.wait()
+                    await done.wait()
                     if self._shutting_down:
                         # Escaped processes get their grace alongside the branches' groups
                         # (which their branches end themselves), not after them.
