@@ -45,7 +45,6 @@ _TOKEN_EPSILON = 1e-9
 """Float slack when counting tokens, so a refill timed exactly on a clock tick counts."""
 
 
-
 class Wait(NamedTuple):
     """What a waiter waits on: a named resource, or the global cap."""
 

@@ -267,9 +267,7 @@ class Engine:
 
     def cancel_all(self) -> int:
         """Cancel every active branch; return how many."""
-        return sum(
-            self.cancel(run.id) for run in self._scheduler.order if run.status.cancellable
-        )
+        return sum(self.cancel(run.id) for run in self._scheduler.order if run.status.cancellable)
 
     def shutdown(self, *, interrupted: bool = False, kill_now: bool = False) -> None:
         """Cancel everything and make :meth:`run` return (see ``EngineControl.shutdown``)."""
