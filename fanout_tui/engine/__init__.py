@@ -13,6 +13,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fanout_tui.engine._attempt_result import AttemptResult
+    from fanout_tui.engine._bus import EventStream, EventStreamDropped
     from fanout_tui.engine._clock import Clock, SystemClock
     from fanout_tui.engine._control import EngineControl, Listener
     from fanout_tui.engine._events import (
@@ -33,17 +35,20 @@ if TYPE_CHECKING:
         Stream,
         results_document,
     )
+    from fanout_tui.engine._executor import Executor, LocalExecutor
     from fanout_tui.engine._exit_codes import ExitCode
     from fanout_tui.engine._lines import printable
     from fanout_tui.engine._merge import render_merged, status_and_reason, why_missing
     from fanout_tui.engine._policy import status_words
     from fanout_tui.engine._process import end_process_group, end_process_group_if_same
     from fanout_tui.engine._report import build_report, outcome_word
-    from fanout_tui.engine._resources import GLOBAL_CAP
     from fanout_tui.engine._run_mark import RUN_MARK, marked_processes
     from fanout_tui.engine._runner import Engine
 
 _HOMES = {
+    "AttemptResult": "_attempt_result",
+    "EventStream": "_bus",
+    "EventStreamDropped": "_bus",
     "Clock": "_clock",
     "SystemClock": "_clock",
     "EngineControl": "_control",
@@ -69,6 +74,8 @@ _HOMES = {
         ),
         "_events",
     ),
+    "Executor": "_executor",
+    "LocalExecutor": "_executor",
     "ExitCode": "_exit_codes",
     "printable": "_lines",
     "render_merged": "_merge",
@@ -79,7 +86,6 @@ _HOMES = {
     "end_process_group_if_same": "_process",
     "build_report": "_report",
     "outcome_word": "_report",
-    "GLOBAL_CAP": "_resources",
     "RUN_MARK": "_run_mark",
     "marked_processes": "_run_mark",
     "Engine": "_runner",
@@ -87,9 +93,9 @@ _HOMES = {
 """The private module that defines each exported name."""
 
 __all__ = [
-    "GLOBAL_CAP",
     "RUN_MARK",
     "AttemptEnded",
+    "AttemptResult",
     "AttemptStarted",
     "BranchReport",
     "BranchStateChanged",
@@ -98,8 +104,12 @@ __all__ = [
     "Engine",
     "EngineControl",
     "Event",
+    "EventStream",
+    "EventStreamDropped",
+    "Executor",
     "ExitCode",
     "Listener",
+    "LocalExecutor",
     "MergeState",
     "OutputLines",
     "PolicyState",

@@ -72,8 +72,10 @@ class BranchStateChanged:
 
     ``reason`` is one short human sentence for failed / timed_out / cancelled (and for
     retrying: why the last attempt failed). ``waiting_on`` names the resource (or
-    ``"concurrency"`` for the global cap) while waiting. ``reused_from`` is the result
-    taken from an earlier, journaled run, for as long as the branch holds it.
+    ``"concurrency"`` for the global cap) while waiting, and ``waiting_on_global_cap``
+    says which of the two it is (a resource may be named ``concurrency`` too).
+    ``reused_from`` is the result taken from an earlier, journaled run, for as long as
+    the branch holds it.
     """
 
     branch_id: str
@@ -84,6 +86,7 @@ class BranchStateChanged:
     reason: str | None = None
     waiting_on: str | None = None
     reused_from: ReusedResult | None = None
+    waiting_on_global_cap: bool = False
 
     @property
     def reused(self) -> bool:

@@ -1,27 +1,33 @@
-"""How the scheduler calls an attempt executor, and what it asks of one.
+"""The executor seam: where attempts run, and how the scheduler asks for one.
 
-The real executor is :func:`fanout_tui.engine._attempt.execute_attempt`; tests inject a
-scripted one (:class:`fanout_tui.engine.testing.ScriptedExecutor`).
+The scheduler, the merge and the policy never touch a process. Everything that does
+(starting an attempt, streaming its output, ending it when it is cancelled or times out,
+cutting grace periods short, ending what a run left behind) goes through one
+:class:`Executor`. :class:`LocalExecutor` runs attempts here as subprocesses (and call
+workers); another implementation (a remote worker) only has to provide the same three
+methods. Tests inject a scripted one (:class:`fanout_tui.engine.testing.ScriptedExecutor`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from fanout_tui.engine._attempt import AttemptResult
+from fanout_tui.engine._attempt import AttemptResult, execute_attempt
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event
 from fanout_tui.engine._lines import printable
+from fanout_tui.engine._process import GRACE_CUT, GraceCut
+from fanout_tui.engine._run_mark import end_marked_groups
 from fanout_tui.spec import BranchPlan, Masker
 
 
-class AttemptExecutor(Protocol):
-    """Runs one attempt of a branch; the signature of ``execute_attempt``."""
+class Executor(Protocol):
+    """Runs a run's attempts somewhere, and ends whatever they leave behind."""
 
-    def __call__(
+    async def run_attempt(
         self,
         branch: BranchPlan,
         attempt: int,
@@ -32,9 +38,96 @@ class AttemptExecutor(Protocol):
         log_dir: Path | None,
         stdin: bytes | None = None,
         environment: Mapping[str, str] | None = None,
-    ) -> Awaitable[AttemptResult]:
-        """Run the attempt; when cancelled, end its processes and re-raise."""
+    ) -> AttemptResult:
+        """Start attempt ``attempt`` of ``branch``, stream it, and return how it ended.
+
+        Output goes to ``emit`` as masked :class:`~fanout_tui.engine._events.OutputLines`
+        (and a started process as :class:`~fanout_tui.engine._events.ProcessStarted`),
+        and in full to the attempt's log files in ``log_dir``. ``branch.timeout_s`` is
+        measured on ``clock``; a timeout is a TIMED_OUT result. What the branch does
+        never raises (a failure is a FAILED result).
+
+        Cancellation (the scheduler cancels the attempt's scope) ends the attempt's
+        whole process group, its ``kill_grace`` given, before it propagates.
+
+        Args:
+            branch: The branch to run.
+            attempt: The attempt number, from 1.
+            emit: Receives the attempt's events; must be cheap.
+            masker: Masks every line, log byte and the result.
+            clock: Measures the timeout.
+            log_dir: Folder for the attempt's full logs (``None``: none).
+            stdin: Bytes for the attempt's stdin (the synthesizer's results document).
+            environment: The environment its processes start from (the run's mark in
+                it), the branch's ``env`` on top.
+        """
         ...
+
+    def cut_grace(self) -> None:
+        """From now on end processes without their grace (SIGKILL at once), including
+        those waiting out their grace now: an operator asked twice to stop."""
+        ...
+
+    async def end_leftovers(self, mark: str, grace_s: float, *, escaped_only: bool) -> None:
+        """End what the run's attempts left running, found by the run's ``mark``
+        (processes that escaped their group, like a daemon).
+
+        ``escaped_only``: leave alone the attempts' own groups, which their cancelled
+        attempts are ending already. Called at the end of the run, shielded.
+        """
+        ...
+
+
+class LocalExecutor:
+    """Runs attempts on this machine: commands and call workers as subprocesses, each in
+    its own process group (:func:`~fanout_tui.engine._attempt.execute_attempt`).
+
+    One per engine: :meth:`cut_grace` applies to every attempt it runs.
+    """
+
+    def __init__(self) -> None:
+        self._grace_cut = GraceCut()
+
+    async def run_attempt(
+        self,
+        branch: BranchPlan,
+        attempt: int,
+        *,
+        emit: Callable[[Event], None],
+        masker: Masker,
+        clock: Clock,
+        log_dir: Path | None,
+        stdin: bytes | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> AttemptResult:
+        """Run the attempt as a subprocess (see :meth:`Executor.run_attempt`)."""
+        token = GRACE_CUT.set(self._grace_cut)  # for the attempt and every task it starts
+        try:
+            return await execute_attempt(
+                branch,
+                attempt,
+                emit=emit,
+                masker=masker,
+                clock=clock,
+                log_dir=log_dir,
+                stdin=stdin,
+                environment=environment,
+            )
+        finally:
+            GRACE_CUT.reset(token)
+
+    def cut_grace(self) -> None:
+        """End every grace period now, and every later one at once."""
+        self._grace_cut.cut()
+
+    async def end_leftovers(self, mark: str, grace_s: float, *, escaped_only: bool) -> None:
+        """End the process groups of the processes marked ``mark`` (see
+        :func:`~fanout_tui.engine._run_mark.end_marked_groups`)."""
+        token = GRACE_CUT.set(self._grace_cut)
+        try:
+            await end_marked_groups(mark, grace_s, escaped_only=escaped_only)
+        finally:
+            GRACE_CUT.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +138,7 @@ class AttemptRunner:
     attempt with the error as its reason instead of ending the run. Cancellation passes.
     """
 
-    executor: AttemptExecutor
+    executor: Executor
     masker: Masker
     clock: Clock
     log_dir: Path | None
@@ -62,7 +155,7 @@ class AttemptRunner:
     ) -> AttemptResult:
         """Run one attempt of ``branch``; its reason comes back masked."""
         try:
-            result = await self.executor(
+            result = await self.executor.run_attempt(
                 branch,
                 attempt,
                 emit=emit,

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from types import TracebackType
+from typing import NamedTuple
 
 import anyio
 import anyio.lowlevel
@@ -35,7 +36,7 @@ from fanout_tui.engine._clock import Clock
 from fanout_tui.spec import Rate, ResourceLimit
 
 GLOBAL_CAP = "concurrency"
-"""What a branch waiting on the global cap says it waits on."""
+"""The name the global cap goes by (in :meth:`ResourcePool.in_use` and :class:`Wait`)."""
 
 _GLOBAL_KEY = "\0global"
 """Internal name of the global cap (cannot clash with a resource name)."""
@@ -43,8 +44,18 @@ _GLOBAL_KEY = "\0global"
 _TOKEN_EPSILON = 1e-9
 """Float slack when counting tokens, so a refill timed exactly on a clock tick counts."""
 
-WaitCallback = Callable[[str], None]
-"""Told what a waiter waits on: a resource name, or :data:`GLOBAL_CAP`."""
+
+class Wait(NamedTuple):
+    """What a waiter waits on: a named resource, or the global cap."""
+
+    name: str
+    """The resource's name, or :data:`GLOBAL_CAP` for the global cap."""
+    global_cap: bool = False
+    """True for the global cap (a resource may be named ``concurrency`` too)."""
+
+
+WaitCallback = Callable[[Wait], None]
+"""Told what a waiter waits on."""
 
 
 class TokenBucket:
@@ -83,10 +94,10 @@ class TokenBucket:
 class _Limit:
     """One limited thing: a named resource or the global cap."""
 
-    __slots__ = ("bucket", "capacity", "in_use", "label")
+    __slots__ = ("bucket", "capacity", "in_use", "wait")
 
-    def __init__(self, label: str, capacity: int | None, bucket: TokenBucket | None) -> None:
-        self.label = label
+    def __init__(self, wait: Wait, capacity: int | None, bucket: TokenBucket | None) -> None:
+        self.wait = wait
         self.capacity = capacity
         self.bucket = bucket
         self.in_use = 0
@@ -100,7 +111,7 @@ class _Waiter:
         self.on_wait = on_wait
         self.ready = anyio.Event()
         self.granted = False
-        self.waiting_on: str | None = None
+        self.waiting_on: Wait | None = None
 
 
 class Lease:
@@ -147,12 +158,18 @@ class ResourcePool:
         now = clock.now()
         self._limits: dict[str, _Limit] = {
             name: _Limit(
-                name, limit.concurrency, TokenBucket(limit.rate, now) if limit.rate else None
+                Wait(name),
+                limit.concurrency,
+                TokenBucket(limit.rate, now) if limit.rate else None,
             )
             for name, limit in resources.items()
             if limit.concurrency is not None or limit.rate is not None
         }
-        self._global = _Limit(GLOBAL_CAP, concurrency, None) if concurrency is not None else None
+        self._global = (
+            _Limit(Wait(GLOBAL_CAP, global_cap=True), concurrency, None)
+            if concurrency is not None
+            else None
+        )
         self._queue: deque[_Waiter] = deque()
         self._without_global = 0
         """Waiters that take no global slot (the synthesizer)."""
@@ -226,9 +243,9 @@ class ResourcePool:
 
     @staticmethod
     def _tell(waiter: _Waiter, limit: _Limit) -> None:
-        if waiter.waiting_on != limit.label:
-            waiter.waiting_on = limit.label
-            waiter.on_wait(limit.label)
+        if waiter.waiting_on != limit.wait:
+            waiter.waiting_on = limit.wait
+            waiter.on_wait(limit.wait)
 
     def _free(self, limit: _Limit, now: float) -> bool:
         """True when ``limit`` has a slot and a token now (asks the timer for the next token)."""

@@ -183,7 +183,8 @@ class AttemptCall:
 
 @dataclass
 class ScriptedExecutor:
-    """An attempt executor that plays a script instead of starting processes.
+    """An :class:`~fanout_tui.engine._executor.Executor` that plays a script instead of
+    starting processes.
 
     Args:
         script: Branch id to the steps of its successive attempts; when a branch's steps
@@ -201,7 +202,7 @@ class ScriptedExecutor:
     """Branch id to a function called synchronously as each of its attempts starts."""
     _played: dict[str, int] = field(default_factory=dict, repr=False)
 
-    async def __call__(
+    async def run_attempt(
         self,
         branch: BranchPlan,
         attempt: int,
@@ -213,7 +214,7 @@ class ScriptedExecutor:
         stdin: bytes | None = None,
         environment: Mapping[str, str] | None = None,
     ) -> AttemptResult:
-        """Play the next step of ``branch``'s script (the executor's signature)."""
+        """Play the next step of ``branch``'s script (see ``Executor.run_attempt``)."""
         steps = self.script.get(branch.id, ())
         done = self._played.get(branch.id, 0)
         self._played[branch.id] = done + 1
@@ -244,6 +245,12 @@ class ScriptedExecutor:
         if result is None and step.status is BranchStatus.SUCCEEDED:
             result = branch.id
         return AttemptResult(step.status, step.reason, step.exit_code, result)
+
+    def cut_grace(self) -> None:
+        """Nothing to cut: a scripted attempt ends in its step's ``stop_s``."""
+
+    async def end_leftovers(self, mark: str, grace_s: float, *, escaped_only: bool) -> None:
+        """Nothing to end: a script starts no processes."""
 
     def attempts_of(self, branch_id: str) -> list[AttemptCall]:
         """The attempts of one branch, in order."""

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from fanout_tui.engine import (
-    GLOBAL_CAP,
     AttemptEnded,
     AttemptStarted,
     BranchStateChanged,
@@ -87,6 +86,7 @@ class BranchView:
     max_attempts: int = 1
     reason: str | None = None
     waiting_on: str | None = None
+    waiting_on_global_cap: bool = False
     reused_from: ReusedResult | None = None
     """The earlier run's result the branch holds, until an operator's retry."""
     reused_preview: tuple[str, ...] = ()
@@ -117,15 +117,8 @@ class BranchView:
 
     @property
     def waiting_for(self) -> str | None:
-        """What the branch waits on, in words: a resource's name, or "the global cap".
-
-        The engine names the global cap ``"concurrency"``; a branch that uses a resource
-        of that name may wait on either, and then the name stands as it is.
-        """
-        waiting_on = self.waiting_on
-        if waiting_on == GLOBAL_CAP and GLOBAL_CAP not in self.plan.uses:
-            return "the global cap"
-        return waiting_on
+        """What the branch waits on, in words: a resource's name, or "the global cap"."""
+        return "the global cap" if self.waiting_on_global_cap else self.waiting_on
 
     @property
     def can_retry(self) -> bool:
@@ -287,6 +280,7 @@ class RunModel:
         view.max_attempts = event.max_attempts
         view.reason = event.reason
         view.waiting_on = event.waiting_on
+        view.waiting_on_global_cap = event.waiting_on_global_cap
         if event.reused_from is not view.reused_from:
             view.reused_from = event.reused_from
             view.reused_preview = (

@@ -9,7 +9,7 @@ import pytest
 
 from fanout_tui.engine import _open_files as open_files
 from fanout_tui.engine._events import BranchStatus
-from fanout_tui.engine._resources import GLOBAL_CAP, ResourcePool, TokenBucket
+from fanout_tui.engine._resources import GLOBAL_CAP, ResourcePool, TokenBucket, Wait
 from fanout_tui.engine.testing import FakeClock, ScriptedExecutor, fail, hang, ok
 from fanout_tui.spec._plan import Rate, ResourceLimit
 
@@ -24,7 +24,7 @@ def limits(**spec: int) -> dict[str, ResourceLimit]:
 
 async def test_a_free_pool_grants_at_once_and_counts_holders() -> None:
     pool = ResourcePool(limits(db=2), concurrency=3, clock=FakeClock())
-    told: list[str] = []
+    told: list[Wait] = []
     lease = await pool.acquire(["db", "undeclared"], on_wait=told.append)
     assert (pool.in_use("db"), pool.in_use(GLOBAL_CAP), told) == (1, 1, [])
     lease.release()
@@ -56,7 +56,7 @@ async def test_a_later_waiter_never_overtakes_an_earlier_one_on_a_shared_resourc
     pool = ResourcePool(limits(x=1, y=1), concurrency=None, clock=clock)
     holds_x = await pool.acquire(["x"], on_wait=lambda _: None)
     granted: list[str] = []
-    told: dict[str, list[str]] = {"b": [], "c": [], "d": []}
+    told: dict[str, list[Wait]] = {"b": [], "c": [], "d": []}
 
     async def take(name: str, uses: list[str], hold: float) -> None:
         with await pool.acquire(uses, on_wait=told[name].append):
@@ -72,8 +72,8 @@ async def test_a_later_waiter_never_overtakes_an_earlier_one_on_a_shared_resourc
         tg.start_soon(take, "d", ["y"], 1.0)  # must queue behind b on y
         await clock.sleep(0.1)
     assert granted == ["c", "b", "d"]
-    assert told["b"] == ["x", "y"]
-    assert told["d"] == ["y"]
+    assert told["b"] == [Wait("x"), Wait("y")]
+    assert told["d"] == [Wait("y")]
 
 
 @pytest.mark.parametrize("granted_first", [False, True])

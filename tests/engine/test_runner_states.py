@@ -81,7 +81,29 @@ async def test_a_branch_waits_on_the_global_cap_and_says_so() -> None:
     assert r.recorder.states("b") == [S.PENDING, S.WAITING, S.RUNNING, S.SUCCEEDED]
     waiting = [c for c in r.recorder.changes("b") if c.status is S.WAITING]
     assert waiting[0].waiting_on == "concurrency"
+    assert waiting[0].waiting_on_global_cap
     assert [c.started for c in r.executor.calls] == [0.0, 5.0]
+
+
+async def test_a_wait_on_the_global_cap_is_told_apart_from_a_resource_of_that_name() -> None:
+    plan = make_plan(
+        branch("a", uses=("concurrency",)),
+        branch("b", uses=("concurrency",)),
+        "c",
+        "d",
+        concurrency=2,
+        resources={"concurrency": ResourceLimit("concurrency", concurrency=1)},
+    )
+    r = rig(plan, ScriptedExecutor(default=ok(duration=5)))
+    async with r.clock.autojump():
+        await r.engine.run()
+    waits = {
+        c.branch_id: (c.waiting_on, c.waiting_on_global_cap)
+        for c in r.recorder.of(BranchStateChanged)
+        if c.status is S.WAITING
+    }
+    assert waits["b"] == ("concurrency", False)
+    assert waits["d"] == ("concurrency", True)
 
 
 async def test_a_branch_waits_on_a_named_resource_and_says_so() -> None:
@@ -154,11 +176,12 @@ async def test_a_timed_out_attempt_is_retried_and_can_end_timed_out() -> None:
 
 
 async def test_an_executor_that_raises_fails_the_branch_not_the_run() -> None:
-    async def broken(*args: object, **kwargs: object) -> AttemptResult:
-        raise OSError("no such thing")
+    class Broken(ScriptedExecutor):
+        async def run_attempt(self, *args: object, **kwargs: object) -> AttemptResult:
+            raise OSError("no such thing")
 
     clock = FakeClock()
-    engine = Engine(make_plan("a", "b"), clock=clock, executor=broken)
+    engine = Engine(make_plan("a", "b"), clock=clock, executor=Broken())
     async with clock.autojump():
         outcome = await engine.run()
     assert [b.status for b in outcome.branches] == [S.FAILED, S.FAILED]

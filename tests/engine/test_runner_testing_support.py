@@ -71,7 +71,7 @@ async def test_the_script_plays_steps_in_order_and_repeats_the_last() -> None:
     async with clock.autojump():
         for attempt in (1, 2, 3):
             results.append(
-                await executor(
+                await executor.run_attempt(
                     branch("a"),
                     attempt,
                     emit=lambda _: None,

@@ -203,6 +203,7 @@ def state(
     at: float = 1000.0,
     reason: str | None = None,
     waiting_on: str | None = None,
+    global_cap: bool = False,
     reused: bool = False,
 ) -> BranchStateChanged:
     earlier = ReusedResult(f"{branch_id}'s earlier result", attempt, 1.5, "d34020ff3f7b")
@@ -215,6 +216,7 @@ def state(
         reason=reason,
         waiting_on=waiting_on,
         reused_from=earlier if reused else None,
+        waiting_on_global_cap=global_cap,
     )
 
 

@@ -27,7 +27,7 @@ def grid_text(app: FanoutApp) -> str:
 async def test_a_branch_waiting_on_the_global_cap_says_so_in_words() -> None:
     plan = make_plan(["capped", "queued"])
     events = [
-        state("capped", S.WAITING, attempt=0, waiting_on="concurrency"),
+        state("capped", S.WAITING, attempt=0, waiting_on="concurrency", global_cap=True),
         state("queued", S.WAITING, attempt=0, waiting_on="llm-api"),
     ]
     app = build(ScriptedEngine(plan, events)).app
