@@ -33,7 +33,16 @@ if TYPE_CHECKING:
         Stream,
         results_document,
     )
+    from fanout_tui.engine._executor import INTERNAL_ERRORS
     from fanout_tui.engine._exit_codes import ExitCode
+    from fanout_tui.engine._leftovers import (
+        KilledRun,
+        LeftoverGroup,
+        Leftovers,
+        end_leftovers,
+        process_alive,
+        process_start_time,
+    )
     from fanout_tui.engine._lines import printable
     from fanout_tui.engine._merge import render_merged, status_and_reason, why_missing
     from fanout_tui.engine._policy import status_words
@@ -69,7 +78,19 @@ _HOMES = {
         ),
         "_events",
     ),
+    "INTERNAL_ERRORS": "_executor",
     "ExitCode": "_exit_codes",
+    **dict.fromkeys(
+        (
+            "KilledRun",
+            "LeftoverGroup",
+            "Leftovers",
+            "end_leftovers",
+            "process_alive",
+            "process_start_time",
+        ),
+        "_leftovers",
+    ),
     "printable": "_lines",
     "render_merged": "_merge",
     "status_and_reason": "_merge",
@@ -88,6 +109,7 @@ _HOMES = {
 
 __all__ = [
     "GLOBAL_CAP",
+    "INTERNAL_ERRORS",
     "RUN_MARK",
     "AttemptEnded",
     "AttemptStarted",
@@ -99,6 +121,9 @@ __all__ = [
     "EngineControl",
     "Event",
     "ExitCode",
+    "KilledRun",
+    "LeftoverGroup",
+    "Leftovers",
     "Listener",
     "MergeState",
     "OutputLines",
@@ -111,11 +136,14 @@ __all__ = [
     "Stream",
     "SystemClock",
     "build_report",
+    "end_leftovers",
     "end_process_group",
     "end_process_group_if_same",
     "marked_processes",
     "outcome_word",
     "printable",
+    "process_alive",
+    "process_start_time",
     "render_merged",
     "results_document",
     "status_and_reason",

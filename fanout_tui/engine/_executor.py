@@ -6,6 +6,8 @@ scripted one (:class:`fanout_tui.engine.testing.ScriptedExecutor`).
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,16 @@ from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event
 from fanout_tui.engine._lines import printable
 from fanout_tui.spec import BranchPlan, Masker
+
+
+INTERNAL_ERRORS = "fanout_tui.engine.internal_errors"
+"""The :mod:`logging` logger that receives, at level ERROR, the full traceback (masked)
+of every unexpected exception that failed an attempt. It has no handler of its own but a
+:class:`logging.NullHandler`: an application adds one (a ``fanout-tui`` run writes them
+to ``internal-errors.log`` in the run's folder, and to stderr with ``--debug``)."""
+
+_internal_errors = logging.getLogger(INTERNAL_ERRORS)
+_internal_errors.addHandler(logging.NullHandler())
 
 
 class AttemptExecutor(Protocol):
@@ -42,7 +54,8 @@ class AttemptRunner:
     """An executor bound to the run's masker, clock and log folder.
 
     An executor that raises (a bug, not a branch failure: those are results) fails the
-    attempt with the error as its reason instead of ending the run. Cancellation passes.
+    attempt with the error as its reason instead of ending the run, and its traceback
+    goes to the :data:`INTERNAL_ERRORS` logger. Cancellation passes.
     """
 
     executor: AttemptExecutor
@@ -74,6 +87,10 @@ class AttemptRunner:
             )
         except Exception as error:
             reason = self.reason(f"the attempt could not run: {error}")
+            trace = self.masker.mask("".join(traceback.format_exception(error)).rstrip())
+            _internal_errors.error(
+                "branch %s, attempt %d: %s\n%s", branch.id, attempt, reason, trace
+            )
             return AttemptResult(BranchStatus.FAILED, reason)
         if result.reason is None:
             return result

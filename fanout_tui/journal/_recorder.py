@@ -80,7 +80,6 @@ class RunRecorder:
         self._database = database
         self._error: BaseException | None = None
         self._closed = False
-        self._stopped = False
         self._recorded_outcome: RunOutcome | None = None
         """The outcome of the engine's ``RunFinished``, once recorded."""
         self._hurry = threading.Event()
@@ -186,7 +185,6 @@ class RunRecorder:
         finally:
             if connection is not None:
                 connection.close()
-            self._stopped = True
             _release_waiters(self._queue)  # nobody may wait on a writer that is gone
 
 
