@@ -19,7 +19,6 @@ from fanout_tui.engine._events import BranchStatus, Event
 from fanout_tui.engine._lines import printable
 from fanout_tui.spec import BranchPlan, Masker
 
-
 INTERNAL_ERRORS = "fanout_tui.engine.internal_errors"
 """The :mod:`logging` logger that receives, at level ERROR, the full traceback (masked)
 of every unexpected exception that failed an attempt. It has no handler of its own but a

@@ -50,6 +50,7 @@ class RunRecorder:
 
     Attributes:
         run_id: The run's id in the journal.
+        run_dir: The run's folder in the journal.
         log_dir: The folder where the engine writes each attempt's stdout and stderr.
     """
 
@@ -67,6 +68,7 @@ class RunRecorder:
         masker: Masker,
     ) -> None:
         self.run_id = run_id
+        self.run_dir = run_dir
         self.log_dir = log_dir
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._writer = RowWriter(
