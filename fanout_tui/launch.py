@@ -101,7 +101,10 @@ def run_spec(
     :class:`~fanout_tui.engine.ExitCode`).
 
     The merged result (when the policy is satisfied) is printed on stdout; what the
-    operator should know goes to stderr as ``fanout-tui:`` sentences.
+    operator should know goes to stderr as ``fanout-tui:`` sentences. It runs event
+    loops of its own: from async code, drive the parts on your loop instead
+    (:meth:`~fanout_tui.journal.Journal.prepare_resume`,
+    :func:`~fanout_tui.engine.end_leftovers`, :meth:`~fanout_tui.engine.Engine.run`).
 
     Args:
         plan: The plan to run, as :func:`load_spec` returns it.
@@ -171,9 +174,10 @@ def run_spec(
         if recorder is not None:
             recorder.finish(outcome)
         if errors.logged:
+            what = "an attempt" if errors.logged == 1 else f"{errors.logged} attempts"
             print(
-                f"fanout-tui: internal errors failed {errors.logged} attempt(s); "
-                f"their tracebacks are in {errors.path}",
+                f"fanout-tui: an internal error failed {what}; the traceback is in "
+                f"{errors.path}",
                 file=sys.stderr,
             )
 

@@ -58,8 +58,7 @@ def find_leftovers(connection: sqlite3.Connection) -> Leftovers:
         now = time.time()
         with transaction(connection):
             connection.executemany(
-                "UPDATE attempts SET ended_at = ?, status = 'interrupted', reason = ? "
-                "WHERE id = ?",
+                "UPDATE attempts SET ended_at = ?, status = 'interrupted', reason = ? WHERE id = ?",
                 ((now, INTERRUPTED_REASON, row["id"]) for row in open_attempts),
             )
     groups = tuple(
