@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fanout_tui import launch
+from fanout_tui.cli import main
 from fanout_tui.engine import BranchStatus, Engine, ExitCode
 from fanout_tui.engine._attempt_result import AttemptResult
 from fanout_tui.launch import FrontEnd, run_spec
@@ -100,3 +101,14 @@ def test_a_run_without_internal_errors_leaves_no_file(
     assert _run(plan, journal=None) == ExitCode.OK
     assert list(tmp_path.glob("fanout-tui-*")) == []
     assert "tracebacks" not in capsys.readouterr().err
+
+
+def test_the_command_line_passes_debug_on(
+    plan: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "spec.yaml").write_text(
+        "version: 1\nname: demo\nbranches:\n  - {id: broken, run: 'true'}\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["spec.yaml", "--headless", "--no-journal", "--debug"]) == ExitCode.NOT_SATISFIED
+    assert "_fail_deep_inside" in capsys.readouterr().err
