@@ -35,21 +35,22 @@ if TYPE_CHECKING:
     )
     from fanout_tui.engine._executor import INTERNAL_ERRORS
     from fanout_tui.engine._exit_codes import ExitCode
-    from fanout_tui.engine._leftovers import (
+    from fanout_tui.engine._left_behind import (
+        RUN_MARK,
         KilledRun,
         LeftoverGroup,
         Leftovers,
-        end_leftovers,
         process_alive,
         process_start_time,
     )
+    from fanout_tui.engine._leftovers import end_leftovers
     from fanout_tui.engine._lines import printable
     from fanout_tui.engine._merge import render_merged, status_and_reason, why_missing
     from fanout_tui.engine._policy import status_words
     from fanout_tui.engine._process import end_process_group, end_process_group_if_same
     from fanout_tui.engine._report import build_report, outcome_word
     from fanout_tui.engine._resources import GLOBAL_CAP
-    from fanout_tui.engine._run_mark import RUN_MARK, marked_processes
+    from fanout_tui.engine._run_mark import marked_processes
     from fanout_tui.engine._runner import Engine
 
 _HOMES = {
@@ -82,15 +83,16 @@ _HOMES = {
     "ExitCode": "_exit_codes",
     **dict.fromkeys(
         (
+            "RUN_MARK",
             "KilledRun",
             "LeftoverGroup",
             "Leftovers",
-            "end_leftovers",
             "process_alive",
             "process_start_time",
         ),
-        "_leftovers",
+        "_left_behind",
     ),
+    "end_leftovers": "_leftovers",
     "printable": "_lines",
     "render_merged": "_merge",
     "status_and_reason": "_merge",
@@ -101,7 +103,6 @@ _HOMES = {
     "build_report": "_report",
     "outcome_word": "_report",
     "GLOBAL_CAP": "_resources",
-    "RUN_MARK": "_run_mark",
     "marked_processes": "_run_mark",
     "Engine": "_runner",
 }

@@ -1,14 +1,15 @@
 """Processes a killed run left behind: whether a process still lives, and ending the
 process groups of a killed run's attempts.
 
-A journal says what to look for (:class:`Leftovers`); this module does the ending, on
+A journal says what to look for (:class:`~fanout_tui.engine._left_behind.Leftovers`);
+this module does the ending, on
 the caller's event loop (:func:`end_leftovers` is a coroutine: a resume can be driven
 from inside an async application).
 
 Leftovers are found two ways. Each attempt's leader pid, group and start time are
 recorded once it has started; a pid alone can be recycled, but a pid together with its
-start time (``/proc/PID/stat`` field 22, clock ticks since boot) names one process for
-good, so such a group is signalled only while both still match
+start time names one process for good (:mod:`fanout_tui.engine._left_behind`), so such a
+group is signalled only while both still match
 (:func:`~fanout_tui.engine._process.end_process_group_if_same`). And every process of a
 journaled run carries the run's id as its mark (:mod:`fanout_tui.engine._run_mark`), so
 a process started just before the kill, whose pid never reached the journal, is found by
@@ -17,11 +18,10 @@ that mark in ``/proc``, and so is a grandchild that left its group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import anyio
 
 from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._left_behind import KilledRun, LeftoverGroup, Leftovers
 from fanout_tui.engine._process import end_process_group, end_process_group_if_same
 from fanout_tui.engine._run_mark import marked_processes
 
@@ -31,54 +31,6 @@ CLOCK_SLACK_S = 2.0
 
 GRACE_S = 2.0
 """Between SIGTERM and SIGKILL for a leftover group (its branch's own grace is unknown)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LeftoverGroup:
-    """The process group of an attempt that a killed run recorded."""
-
-    pid: int
-    """The attempt's leader pid."""
-    pgid: int
-    """Its process group id."""
-    start_time: int | None
-    """The leader's start time (clock ticks since boot); ``None`` when not recorded."""
-
-
-@dataclass(frozen=True, slots=True)
-class KilledRun:
-    """A run whose fanout-tui is gone before it recorded its end."""
-
-    mark: str
-    """The value of the run mark its processes carry (the run's id in the journal)."""
-    started_at: float
-    """When it started, seconds since the epoch: older processes are not its own."""
-
-
-@dataclass(frozen=True, slots=True)
-class Leftovers:
-    """What killed runs may have left running: what :func:`end_leftovers` looks for."""
-
-    groups: tuple[LeftoverGroup, ...] = ()
-    """The groups their unfinished attempts recorded."""
-    runs: tuple[KilledRun, ...] = ()
-    """The killed runs, whose marked processes are ended wherever they are."""
-
-    def __bool__(self) -> bool:
-        return bool(self.groups or self.runs)
-
-
-def process_start_time(pid: int) -> int | None:
-    """The start time of ``pid`` in clock ticks since boot, or ``None`` when it is gone."""
-    return procfs.start_time(pid)
-
-
-def process_alive(pid: int | None, start_time: int | None) -> bool:
-    """Whether the process ``pid`` that started at ``start_time`` still runs (not a zombie)."""
-    if pid is None or start_time is None:
-        return False
-    stat = procfs.read_stat(pid)
-    return stat is not None and stat.alive and stat.start_time == start_time
 
 
 def marked_groups(runs: tuple[KilledRun, ...]) -> set[int]:
