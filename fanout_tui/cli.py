@@ -253,7 +253,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     with _exempt_from_collection():
-        from fanout_tui.launch import FrontEnd, UnusableSpec, load_spec, run_spec
+        from fanout_tui.launch import DEFAULT_JOURNAL, FrontEnd, UnusableSpec, load_spec, run_spec
 
     _use_bundled_sample(args)
     headless = args.headless or not sys.stdout.isatty()
@@ -265,7 +265,7 @@ def _run(args: argparse.Namespace) -> int:
             return ExitCode.USAGE
         return run_spec(
             plan,
-            journal=None if args.no_journal else (args.journal or Path(".fanout")),
+            journal=None if args.no_journal else (args.journal or DEFAULT_JOURNAL),
             resume=args.resume,
             front_end=FrontEnd.HEADLESS if headless else FrontEnd.DASHBOARD,
             output=args.output,

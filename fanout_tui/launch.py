@@ -12,11 +12,9 @@ import contextlib
 import dataclasses
 import enum
 import json
-import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
@@ -24,7 +22,6 @@ from typing import TextIO
 import anyio
 
 from fanout_tui.engine import (
-    INTERNAL_ERRORS,
     Engine,
     ExitCode,
     PolicyState,
@@ -34,14 +31,12 @@ from fanout_tui.engine import (
     end_leftovers,
     render_merged,
 )
+from fanout_tui.internal_errors import INTERNAL_ERRORS_LOG, internal_errors_logged
 from fanout_tui.journal import Journal, JournalError
 from fanout_tui.spec import Plan, SpecError, load_plan_cached, too_short_to_mask
 
 DEFAULT_JOURNAL = Path(".fanout")
 """Where the journal lives unless told otherwise."""
-
-INTERNAL_ERRORS_LOG = "internal-errors.log"
-"""The file, in a journaled run's folder, that keeps the traceback of every internal error."""
 
 
 class FrontEnd(enum.StrEnum):
@@ -151,7 +146,7 @@ def run_spec(
                 return ExitCode.USAGE
             log_dir = recorder.log_dir
             errors_log = recorder.run_dir / INTERNAL_ERRORS_LOG
-        errors = stack.enter_context(_internal_errors_logged(errors_log, debug=debug))
+        errors = stack.enter_context(internal_errors_logged(errors_log, debug=debug))
 
         engine = Engine(
             plan,
@@ -174,12 +169,12 @@ def run_spec(
         if recorder is not None:
             recorder.finish(outcome)
         if errors.logged:
-            what = "an attempt" if errors.logged == 1 else f"{errors.logged} attempts"
-            print(
-                f"fanout-tui: an internal error failed {what}; the traceback is in "
-                f"{errors.path}",
-                file=sys.stderr,
+            what = (
+                "an internal error failed an attempt; its traceback is"
+                if errors.logged == 1
+                else f"internal errors failed {errors.logged} attempts; their tracebacks are"
             )
+            print(f"fanout-tui: {what} in {errors.path}", file=sys.stderr)
 
     return _deliver(outcome, output_path=output_path, report_path=report, stdout=sys.stdout)
 
@@ -204,66 +199,6 @@ def _prepare_resume(
         groups = "group" if ended == 1 else "groups"
         notices.append(f"ended {ended} process {groups} that an interrupted run left running")
     return resumed_from, reused
-
-
-class _ErrorsFile(logging.Handler):
-    """Writes internal errors to a private file (0600) made only when the first one
-    comes, and counts them; without a path, to a temporary file kept after the run."""
-
-    def __init__(self, path: Path | None) -> None:
-        super().__init__()
-        self.path = path
-        """Where they are written (a temporary file's, once the first one came)."""
-        self.logged = 0
-        """How many were written."""
-        self._stream: TextIO | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = self.format(record)
-            if self._stream is None:
-                self._stream = self._open()
-            self._stream.write(text + "\n")
-            self._stream.flush()
-            self.logged += 1
-        except Exception:  # a full disk must not fail the branch a second time
-            self.handleError(record)
-
-    def _open(self) -> TextIO:
-        if self.path is None:
-            fd, name = tempfile.mkstemp(prefix="fanout-tui-", suffix=f"-{INTERNAL_ERRORS_LOG}")
-            self.path = Path(name)
-        else:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return open(fd, "a", encoding="utf-8")
-
-    def close(self) -> None:
-        """Close the file, if one was made."""
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
-        super().close()
-
-
-@contextlib.contextmanager
-def _internal_errors_logged(path: Path | None, *, debug: bool) -> Iterator[_ErrorsFile]:
-    """Send the engine's internal errors to ``path`` (a temporary file when ``None``)
-    and, with ``debug``, to stderr too, while the block runs."""
-    logger = logging.getLogger(INTERNAL_ERRORS)
-    errors_file = _ErrorsFile(path)
-    handlers: list[logging.Handler] = [errors_file]
-    if debug:
-        handlers.append(logging.StreamHandler(sys.stderr))
-    formatter = logging.Formatter("%(asctime)s %(message)s")
-    for handler in handlers:
-        handler.setFormatter(formatter)
-        logger.addHandler(handler)
-    try:
-        yield errors_file
-    finally:
-        for handler in handlers:
-            logger.removeHandler(handler)
-            handler.close()
 
 
 def _deliver(

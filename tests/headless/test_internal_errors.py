@@ -13,6 +13,7 @@ from fanout_tui import launch
 from fanout_tui.cli import main
 from fanout_tui.engine import BranchStatus, Engine, ExitCode
 from fanout_tui.engine._attempt_result import AttemptResult
+from fanout_tui.internal_errors import INTERNAL_ERRORS_LOG
 from fanout_tui.launch import FrontEnd, run_spec
 from fanout_tui.spec import BranchPlan, Plan
 
@@ -67,11 +68,11 @@ def test_the_branch_fails_briefly_and_the_traceback_goes_to_the_runs_folder(
     assert code == ExitCode.NOT_SATISFIED
     assert "the attempt could not run: a bug met broken holding" in err  # the short reason
     assert "Traceback" not in err  # only with --debug
-    text = _only_log(tmp_path / ".fanout" / "runs", f"*/{launch.INTERNAL_ERRORS_LOG}")
+    text = _only_log(tmp_path / ".fanout" / "runs", f"*/{INTERNAL_ERRORS_LOG}")
     assert "branch broken, attempt 1: the attempt could not run: a bug met broken" in text
     assert "Traceback (most recent call last)" in text and "_fail_deep_inside" in text
     assert SECRET not in text
-    assert f"the traceback is in {tmp_path / '.fanout'}" in err
+    assert f"its traceback is in {tmp_path / '.fanout'}" in err
 
 
 def test_debug_prints_the_traceback_on_stderr_too(
@@ -87,9 +88,9 @@ def test_without_a_journal_the_traceback_goes_to_a_temporary_file(
     plan: Plan, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _run(plan, journal=None)
-    text = _only_log(tmp_path / "tmp", f"fanout-tui-*-{launch.INTERNAL_ERRORS_LOG}")
+    text = _only_log(tmp_path / "tmp", f"fanout-tui-*-{INTERNAL_ERRORS_LOG}")
     assert "_fail_deep_inside" in text
-    assert f"the traceback is in {tmp_path / 'tmp'}" in capsys.readouterr().err
+    assert f"its traceback is in {tmp_path / 'tmp'}" in capsys.readouterr().err
 
 
 def test_a_run_without_internal_errors_leaves_no_file(
