@@ -21,6 +21,7 @@ from typing import TextIO
 
 import anyio
 
+from fanout_tui import __version__
 from fanout_tui.engine import (
     Engine,
     ExitCode,
@@ -65,13 +66,13 @@ def load_spec(path: Path, *, cached: bool = True) -> Plan:
     Raises:
         UnusableSpec: the spec is wrong, or a secret's value is too short to mask.
     """
-    if cached:
-        load = load_plan_cached
-    else:
-        from fanout_tui.spec import load_plan as load  # validation libraries load here
-
     try:
-        plan = load(path)
+        if cached:
+            plan = load_plan_cached(path, release=__version__, install=Path(__file__).parent)
+        else:
+            from fanout_tui.spec import load_plan  # the validation libraries load here
+
+            plan = load_plan(path)
     except SpecError as error:
         raise UnusableSpec(str(error)) from None
     refusal = too_short_to_mask(plan.secrets)

@@ -1,6 +1,6 @@
 """The spec language: YAML in, a validated and expanded :class:`Plan` out.
 
-How a spec becomes a plan (the models in :mod:`.models` say what each field means):
+How a spec becomes a plan (the models in :mod:`._models` say what each field means):
 
 - ``defaults`` may set ``timeout``, ``kill_grace``, ``retry``, ``env``, ``cwd``, ``uses``,
   ``output`` and ``success``; a branch inherits each one it does not set. ``env`` merges
@@ -22,7 +22,7 @@ How a spec becomes a plan (the models in :mod:`.models` say what each field mean
 
 Imports nothing else of the package (a test enforces it). The names below load on first
 use, so that importing :mod:`fanout_tui.spec._plan` (as the engine does) or running a plan
-from the cache (:mod:`.plan_cache`) never pays for pydantic and PyYAML.
+from the cache (:mod:`._plan_cache`) never pays for pydantic and PyYAML.
 """
 
 from __future__ import annotations

@@ -95,14 +95,6 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return by_case[matches[0]] if matches else None
 
 
-def one_of(choices: Iterable[str]) -> str:
-    """``'a', 'b' or 'c'``: the choices quoted, for a message."""
-    quoted = [repr(choice) for choice in choices]
-    if len(quoted) <= 1:
-        return "".join(quoted)
-    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
-
-
 def shown_value(value: object) -> str:
     """A value as a message quotes it: text in quotes, anything else as JSON would write it."""
     if isinstance(value, str):

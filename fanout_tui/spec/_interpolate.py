@@ -36,14 +36,6 @@ class InterpolationError(ValueError):
         self.hint = hint
 
 
-def matrix_text(value: MatrixValue) -> str:
-    """A matrix value as it reads inside a string (``true``, ``3``, ``1.5``, ``ch1``), for
-    a value whose text as written is not known."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 @dataclass(frozen=True, slots=True)
 class Combination:
     """One matrix combination: each name's value as YAML read it, and as it was written.

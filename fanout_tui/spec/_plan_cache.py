@@ -7,11 +7,13 @@ the user's cache folder (``$XDG_CACHE_HOME/fanout-tui/plans/``, by default
 takes the plan from there without importing either.
 
 An entry records everything its plan was derived from and is used only while all of it
-still matches: the fanout-tui and Python versions, the spec loader's own source files
-(size and modification time, as for ``.pyc`` files), the spec's absolute path, the
-SHA-256 of the spec's bytes, and the SHA-256 of the value of every environment variable
-loading read (``${{ env.NAME }}``, and HOME for a ``~`` in a path), or that it was unset.
-A plan that read a variable named in ``secrets`` is never written: the value is in it.
+still matches: the fanout-tui release and the folder it is installed in (both given by
+the caller: this package imports nothing else of fanout-tui), the Python version, the spec
+loader's own source files (size and modification time, as for ``.pyc`` files), the spec's
+absolute path, the SHA-256 of the spec's bytes, and the SHA-256 of the value of every
+environment variable loading read (``${{ env.NAME }}``, and HOME for a ``~`` in a path),
+or that it was unset. A plan that read a variable named in ``secrets`` is never written:
+the value is in it.
 
 An entry is trusted only when it is a regular file owned by the current user that neither
 group nor others may write. An entry that cannot be read (corrupt, truncated, from an
@@ -34,7 +36,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from fanout_tui import __version__
 from fanout_tui.spec._plan import Plan
 from fanout_tui.spec._reading import read_spec_bytes
 
@@ -56,11 +57,17 @@ def cache_folder() -> Path | None:
     return Path(base, "fanout-tui", "plans")
 
 
-def load_plan_cached(path: Path) -> Plan:
+def load_plan_cached(path: Path, *, release: str, install: Path) -> Plan:
     """Like :func:`~fanout_tui.spec._loader.load_plan`, through the cache of validated plans.
 
     The plan comes from the cache when this spec's entry still matches; otherwise the spec
     is loaded in full (``SpecError`` when it is wrong) and the entry is written.
+
+    Args:
+        path: the spec file.
+        release: the running fanout-tui's version (``fanout_tui.__version__``).
+        install: the folder of the running fanout-tui package, so that two installs of
+            one release (a checkout and a wheel, say) never take each other's entries.
     """
     path = Path(path)
     data = read_spec_bytes(path)
@@ -69,7 +76,8 @@ def load_plan_cached(path: Path) -> Plan:
     entry = folder / hashlib.sha256(os.fsencode(spec_path)).hexdigest() if folder else None
     key = {
         "format": FORMAT,
-        "fanout_tui": __version__,
+        "release": release,
+        "install": os.path.abspath(install),
         "python": sys.version,
         "code": _code_stamp(),
         "spec_path": spec_path,

@@ -108,8 +108,7 @@ def _for_models(source: SpecSource) -> dict[str, Any]:
 
 def _written_env_value(source: SpecSource, path: FieldPath, value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        written = source.text_as_written(path, value)
-        return written if written is not None else str(value)
+        return source.written[path]  # the parser keeps the text of every number
     return value
 
 

@@ -1,8 +1,9 @@
 """The dashboard app: runs the engine on its own event loop and draws its events.
 
-The engine's listener only appends events to a buffer; a timer drains the buffer about
-thirty times a second and redraws what changed in one batch. Keys become engine commands
-(retry, cancel, ...); the app itself never starts a process.
+The engine's listener only appends events to a buffer; a timer draws a frame about thirty
+times a second (:mod:`fanout_tui.ui.frames`), and the screens redraw what it changed.
+The screens own their keys; the app wires them up, asks before quitting and ends the run.
+It never starts a process.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import gc
 import signal
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
-from math import ceil
 from pathlib import Path
-from time import perf_counter
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -23,39 +22,20 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerFailed, WorkerState
 
-from fanout_tui.engine import BranchStatus, Clock, EngineControl, Event, RunOutcome, SystemClock
-from fanout_tui.ui import key_feedback
+from fanout_tui.engine import Clock, EngineControl, RunOutcome, SystemClock
 from fanout_tui.ui.commands import BranchCommands, PaletteCommand, branch_entries, key_entries
-from fanout_tui.ui.model import BranchFilter, BranchView, Changes, RunModel
+from fanout_tui.ui.frames import FRAME_SECONDS, FrameFeed
+from fanout_tui.ui.model import RunModel
 from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen
 from fanout_tui.ui.screens.dashboard import DashboardScreen
-from fanout_tui.ui.screens.help_screen import HelpScreen
-from fanout_tui.ui.screens.log_screen import LogScreen
-from fanout_tui.ui.screens.merged_screen import MergedScreen
 from fanout_tui.ui.terminal import dashboard_driver
 from fanout_tui.ui.theming import discover_themes, status_colour_defaults, theme_dirs
-from fanout_tui.ui.widgets.branch_grid import BranchGrid
 
 DEFAULT_THEME = "fanout-dark"
-FRAME_SECONDS = 1 / 30
-"""The dashboard redraws at most this often."""
-LOG_RELOAD_FRAMES = 30
-"""An open log screen reloads its files at most once per this many frames."""
-LOG_RELOAD_SHARE = 0.1
-"""A reload that takes long (a log of hundreds of thousands of lines) waits until it has
-cost at most this share of the time, so that keys stay responsive."""
-OUTPUT_ROWS_PER_FRAME = 25
-"""Output alone redraws panels only after one frame per this many panels it touched (at
-most :data:`MAX_OUTPUT_FRAMES`): one chatty branch shows every frame, two hundred show
-about four times a second, and the frames in between are free for keys."""
-MAX_OUTPUT_FRAMES = 8
 GC_THRESHOLDS = (10_000, 50, 100)
 """Garbage collector thresholds while the dashboard runs (Python's default: 700, 10, 10)."""
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 """Signals that end the run as cleanly as ``q`` does."""
-_BRANCH_ACTIONS = frozenset({"retry_branch", "cancel_branch"})
-_RUN_ACTIONS = frozenset({"retry_failed", "cancel_all"})
-"""Actions a key may ask for where the footer hides it (see ``FanoutApp.action_anyway``)."""
 
 
 class FanoutApp(App[RunOutcome]):
@@ -81,24 +61,15 @@ class FanoutApp(App[RunOutcome]):
         super().__init__()
         self.engine = engine
         self._notices = tuple(notices)
-        self.model = RunModel(engine.plan)
-        self.clock: Clock = clock or SystemClock()
-        self._pending: list[Event] = []
-        engine.add_listener(self._pending.append)
-        self._started_at = self.clock.now()
-        self._settled_at: float | None = None
-        self._last_second = -1
-        self._frames = 0
-        self._unshown_output: set[str] = set()
-        self._output_shown_at = 0
-        self._log_stale = False
-        self._log_reloaded_at = 0
-        self._log_reload_frames = LOG_RELOAD_FRAMES
+        clock = clock or SystemClock()
+        self._frames = FrameFeed(RunModel(engine.plan), clock)
+        engine.add_listener(self._frames.add)
+        self._dashboard = DashboardScreen(engine, self._frames, clock.now)
         self._outcome: RunOutcome | None = None
         self._engine_worker: Worker[None] | None = None
+        self._asking = False
         self._quitting = False
         self._killing = False
-        self.grid = BranchGrid(self.model.branches, self.clock.now, id="branches")
         self._notes = self._load_themes(theme, theme_folders or theme_dirs())
 
     # -- themes ----------------------------------------------------------------------
@@ -127,14 +98,7 @@ class FanoutApp(App[RunOutcome]):
     # -- life of the app -------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[None]:
-        return DashboardScreen(self.model, self.grid)
-
-    @property
-    def dashboard(self) -> DashboardScreen:
-        """The main screen."""
-        screen = self.screen_stack[0]
-        assert isinstance(screen, DashboardScreen)
-        return screen
+        return self._dashboard
 
     def on_mount(self) -> None:
         for note in self._notes:
@@ -167,7 +131,7 @@ class FanoutApp(App[RunOutcome]):
         elif not self._killing:
             self._killing = True
             self.notify("Killing every process still running (SIGKILL).", timeout=30)
-            self.engine.shutdown(interrupted=self.model.active > 0, kill_now=True)
+            self.engine.shutdown(interrupted=self._frames.model.active > 0, kill_now=True)
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver for this platform, made safe against a terminal that hangs up."""
@@ -189,191 +153,10 @@ class FanoutApp(App[RunOutcome]):
             error = event.worker.error
             self.notify(f"The engine stopped: {error}", severity="error", timeout=30)
 
-    def elapsed(self) -> float:
-        """Seconds since the run started (frozen while every branch has settled)."""
-        end = self._settled_at if self._settled_at is not None else self.clock.now()
-        return max(0.0, end - self._started_at)
-
     def draw_frame(self) -> None:
-        """Fold buffered events into the model and redraw what changed."""
-        if not self.screen_stack:
-            return  # the app is closing: a last tick of the frame timer draws nothing
-        changes: Changes | None = None
-        if self._pending:
-            events = self._pending.copy()
-            self._pending.clear()
-            changes = self.model.apply(events)
-        self._frames += 1
-        if self.model.active == 0:
-            if self._settled_at is None:
-                self._settled_at = self.clock.now()
-        else:
-            self._settled_at = None
-        second = int(self.elapsed())
-        tick = second != self._last_second
-        self._last_second = second
-        if changes:
-            self._note_changes_for_open_screen(changes)
-        if changes or self._unshown_output:
-            changes = self._paced(changes or Changes())
-        self._reload_open_log()
-        if not (changes or tick):
-            return
-        self.dashboard.show(changes or Changes(), self.elapsed())
-        if tick and self.grid.any_visible_running():
-            self.grid.refresh()
-
-    def _paced(self, changes: Changes) -> Changes:
-        """``changes``, with panels whose only news is output held back while it is due
-        (see :data:`OUTPUT_ROWS_PER_FRAME`); anything else shows at once, with them."""
-        self._unshown_output |= changes.branches
-        wait = min(MAX_OUTPUT_FRAMES, len(self._unshown_output) // OUTPUT_ROWS_PER_FRAME)
-        due = self._frames - self._output_shown_at >= wait
-        if due or changes.statuses or changes.merge or changes.finished:
-            changes.branches, self._unshown_output = self._unshown_output, set()
-            self._output_shown_at = self._frames
-        else:
-            changes.branches = set()
-        return changes
-
-    def _note_changes_for_open_screen(self, changes: Changes) -> None:
-        screen = self.screen
-        if isinstance(screen, MergedScreen) and changes.merge:
-            screen.merge_changed(self.model.merge)
-        elif isinstance(screen, LogScreen) and screen.view.id in changes.branches:
-            self._log_stale = True
-
-    def _reload_open_log(self) -> None:
-        """Reload an open log that changed; reading files is not free, so at most once
-        per LOG_RELOAD_FRAMES frames, and less often when a reload takes long."""
-        screen = self.screen
-        if (
-            self._log_stale
-            and isinstance(screen, LogScreen)
-            and self._frames - self._log_reloaded_at >= self._log_reload_frames
-        ):
-            self._log_stale = False
-            self._log_reloaded_at = self._frames
-            began = perf_counter()
-            screen.branch_changed()
-            cost = (perf_counter() - began) / FRAME_SECONDS / LOG_RELOAD_SHARE
-            self._log_reload_frames = max(LOG_RELOAD_FRAMES, ceil(cost))
-
-    # -- what keys may do now --------------------------------------------------------
-
-    @property
-    def focused_branch(self) -> BranchView | None:
-        """The branch the dashboard's cursor is on."""
-        return self.grid.current
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        view = self.focused_branch
-        # The footer offers only what can act now (False hides a key; at 80 columns
-        # every cell of the footer counts).
-        if action == "retry_branch":
-            return view is not None and view.can_retry
-        if action == "cancel_branch":
-            return view is not None and view.status.cancellable
-        if action == "show_log":
-            return view is not None
-        if action == "retry_failed":
-            return self.model.any_retryable
-        if action == "cancel_all":
-            return self.model.active > 0
-        return True
-
-    # -- actions ---------------------------------------------------------------------
-
-    def _branch(self, branch_id: str | None) -> BranchView | None:
-        if branch_id is None:
-            return self.focused_branch
-        return self.model.by_id.get(branch_id)
-
-    def action_retry_branch(self, branch_id: str | None = None) -> None:
-        """Retry the focused branch (or ``branch_id``)."""
-        view = self._branch(branch_id)
-        if view is not None and not self.engine.retry(view.id):
-            self._catch_up()
-            self.notify(key_feedback.why_no_retry(view))
-
-    def action_cancel_branch(self, branch_id: str | None = None) -> None:
-        """Cancel the focused branch (or ``branch_id``)."""
-        view = self._branch(branch_id)
-        if view is None:
-            return
-        if not self.engine.cancel(view.id):
-            self._catch_up()
-            self.notify(key_feedback.why_no_cancel(view, stopping=self._quitting))
-        elif view.status is BranchStatus.RUNNING:  # it shows running until its group is gone
-            self.notify(key_feedback.cancelling(view))
-
-    def action_retry_failed(self) -> None:
-        """Retry every failed, timed-out or cancelled branch."""
-        count = self.engine.retry_failed()
-        if not count:
-            self._catch_up()
-        self.notify(key_feedback.retry_failed_reply(count, stopping=self._quitting))
-
-    def action_cancel_all(self) -> None:
-        """Cancel every active branch."""
-        count = self.engine.cancel_all()
-        if not count:
-            self._catch_up()
-        self.notify(key_feedback.cancel_all_reply(count, active=self.model.active))
-
-    def action_anyway(self, action: str) -> None:
-        """A key the footer hides because it cannot act (``r`` on a running branch).
-
-        The engine may have moved on since the last frame: with its news folded in, the
-        key acts if it can now, and otherwise says why it does nothing.
-        """
-        self._catch_up()
-        if action in _BRANCH_ACTIONS:
-            view = self.focused_branch
-            if view is None:
-                self.notify(key_feedback.no_branch_listed(self.grid.branch_filter))
-            elif self.check_action(action, ()):
-                getattr(self, f"action_{action}")()
-            elif action == "retry_branch":
-                self.notify(key_feedback.why_no_retry(view))
-            else:
-                self.notify(key_feedback.why_no_cancel(view, stopping=self._quitting))
-        elif action in _RUN_ACTIONS:
-            getattr(self, f"action_{action}")()
-
-    def _catch_up(self) -> None:
-        """Fold the engine's buffered events in now, so that what a key says reflects the
-        branch as it is, not as the last frame drew it (``r r r`` faster than a frame)."""
-        if self.screen_stack:
-            self.draw_frame()
-
-    def action_show_log(self, branch_id: str | None = None) -> None:
-        """Open the full log of the focused branch (or ``branch_id``)."""
-        view = self._branch(branch_id)
-        if view is not None:
-            self._log_stale = False
-            self._log_reloaded_at = self._frames
-            self.push_screen(LogScreen(view))
-
-    def action_show_merged(self) -> None:
-        """Open the merged result."""
-        self.push_screen(
-            MergedScreen(self.model.merge, len(self.model.branches), self.model.plan.output)
-        )
-
-    def action_cycle_filter(self) -> None:
-        """List all branches, then the failed ones, then the running ones."""
-        self.grid.branch_filter = self.grid.branch_filter.next()
-        self.dashboard.show(None, self.elapsed())
-
-    def action_clear_filter(self) -> None:
-        """List every branch again."""
-        self.grid.branch_filter = BranchFilter.ALL
-        self.dashboard.show(None, self.elapsed())
-
-    def action_show_help(self) -> None:
-        """Open the help screen."""
-        self.push_screen(HelpScreen())
+        """Fold buffered events into the model and let the screens redraw what changed."""
+        if self.screen_stack:  # else the app is closing: a last tick draws nothing
+            self._frames.draw()
 
     def action_request_quit(self) -> None:
         """Quit, asking first while branches are still active; asked again while quitting,
@@ -381,15 +164,18 @@ class FanoutApp(App[RunOutcome]):
         if self._quitting:
             self.quit_on_signal()
             return
-        if isinstance(self.screen, ConfirmQuitScreen):
+        if self._asking:
             return
         self.draw_frame()
-        if self.model.active:
-            self.push_screen(ConfirmQuitScreen(self.model.active), self._quit_answered)
+        active = self._frames.model.active
+        if active:
+            self._asking = True
+            self.push_screen(ConfirmQuitScreen(active), self._quit_answered)
         else:
             self.begin_quit()
 
     def _quit_answered(self, quit_now: bool | None) -> None:
+        self._asking = False
         if quit_now:
             self.begin_quit()
 
@@ -402,12 +188,14 @@ class FanoutApp(App[RunOutcome]):
         if self._quitting:
             return
         self._quitting = True
+        self._dashboard.stopping = True
         self.draw_frame()
         # Quitting interrupts the run only if a branch still had work to do; with every
         # branch settled the outcome stands as it is (exit 1 when blocked, as headless).
-        if self.model.active:
+        active = self._frames.model.active
+        if active:
             self.notify("Stopping every branch…", timeout=30)
-        self.engine.shutdown(interrupted=self.model.active > 0)
+        self.engine.shutdown(interrupted=active > 0)
         self.run_worker(self._exit_when_stopped(), name="quit")
 
     async def _exit_when_stopped(self) -> None:
@@ -424,11 +212,14 @@ class FanoutApp(App[RunOutcome]):
         for command in super().get_system_commands(screen):
             if command.callback != self.action_quit:  # the dashboard's "Quit" asks first
                 yield command
-        yield from key_entries(self, screen)
+        yield from key_entries(self._dashboard, screen)
+        yield SystemCommand(
+            "Quit", "q · quit (asks first while branches run)", self.action_request_quit
+        )
 
     def branch_commands(self, screen: Screen[object]) -> Iterable[PaletteCommand]:
         """Per-branch palette entries that can act now (see :func:`branch_entries`)."""
-        return branch_entries(self, screen)
+        return branch_entries(self._dashboard, screen)
 
 
 def create_app(

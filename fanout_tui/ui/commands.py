@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from textual.app import SystemCommand
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -16,9 +16,6 @@ from fanout_tui.ui.badges import status_phrase
 from fanout_tui.ui.model import BranchFilter
 from fanout_tui.ui.screens.dashboard import DashboardScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen
-
-if TYPE_CHECKING:
-    from fanout_tui.ui.app import FanoutApp
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,76 +70,74 @@ class BranchCommands(Provider):
                 yield Hit(score, matcher.highlight(command.title), command.run, help=command.help)
 
 
-def key_entries(app: FanoutApp, screen: Screen[object]) -> Iterable[SystemCommand]:
-    """Every key of the dashboard (and of ``screen``) as a palette entry; the help line
-    starts with the key."""
+def key_entries(dashboard: DashboardScreen, screen: Screen[object]) -> Iterable[SystemCommand]:
+    """Every key of the dashboard (and of ``screen``) as a palette entry, the quit key
+    aside (it is the app's); the help line starts with the key."""
     if isinstance(screen, ScreenCommands):
         yield from screen.palette_commands()
     yield SystemCommand(
         "Retry all failed",
         "R · retry every failed, timed-out or cancelled branch",
-        app.action_retry_failed,
+        dashboard.action_retry_failed,
     )
-    yield SystemCommand("Cancel all", "C · cancel every branch still active", app.action_cancel_all)
     yield SystemCommand(
-        "Merged result", "m · show the merged result (s saves it)", app.action_show_merged
+        "Cancel all", "C · cancel every branch still active", dashboard.action_cancel_all
+    )
+    yield SystemCommand(
+        "Merged result", "m · show the merged result (s saves it)", dashboard.action_show_merged
     )
     if not isinstance(screen, MergedScreen):
         yield SystemCommand(
             "Save the merged result",
             "s on the merged result · to the spec's output, or a path you type",
-            partial(save_merged, app),
+            partial(save_merged, dashboard),
         )
     yield SystemCommand(
-        "Filter branches", "f · list all / failed / running", app.action_cycle_filter
+        "Filter branches", "f · list all / failed / running", dashboard.action_cycle_filter
     )
-    if isinstance(screen, DashboardScreen) and app.grid.branch_filter is not BranchFilter.ALL:
+    if screen is dashboard and dashboard.grid.branch_filter is not BranchFilter.ALL:
         yield SystemCommand(
-            "Show every branch", "escape · list every branch again", app.action_clear_filter
+            "Show every branch", "escape · list every branch again", dashboard.action_clear_filter
         )
-    yield SystemCommand("Help", "? · show every key", app.action_show_help)
-    yield SystemCommand("Quit", "q · quit (asks first while branches run)", app.action_request_quit)
+    yield SystemCommand("Help", "? · show every key", dashboard.action_show_help)
 
 
-def branch_entries(app: FanoutApp, screen: Screen[object]) -> Iterable[PaletteCommand]:
+def branch_entries(dashboard: DashboardScreen, screen: Screen[object]) -> Iterable[PaletteCommand]:
     """Per-branch palette entries that can act now (going to a branch: on the dashboard
     only, where its panel is)."""
-    for view in app.model.branches:
+    for view in dashboard.model.branches:
         label = view.label
         now = f"{view.id} {status_phrase(view.status)}"
-        if isinstance(screen, DashboardScreen):
+        if screen is dashboard:
             yield PaletteCommand(
                 f"Go to {label}",
                 f"arrows or h j k l · {now}",
-                partial(go_to, app, view.id),
+                partial(go_to, dashboard, view.id),
                 discover=False,  # one per branch: found by typing, not listed
             )
         if view.can_retry:
             yield PaletteCommand(
-                f"Retry {label}", f"r · {now}", partial(app.action_retry_branch, view.id)
+                f"Retry {label}", f"r · {now}", partial(dashboard.action_retry_branch, view.id)
             )
         if view.status.cancellable:
             yield PaletteCommand(
-                f"Cancel {label}", f"c · {now}", partial(app.action_cancel_branch, view.id)
+                f"Cancel {label}", f"c · {now}", partial(dashboard.action_cancel_branch, view.id)
             )
         yield PaletteCommand(
             f"Log of {label}",
             "enter · every attempt's stdout and stderr",
-            partial(app.action_show_log, view.id),
+            partial(dashboard.action_show_log, view.id),
         )
 
 
-def save_merged(app: FanoutApp) -> None:
+def save_merged(dashboard: DashboardScreen) -> None:
     """Open the merged result and save it (the palette's "Save the merged result")."""
-    app.action_show_merged()
-    screen = app.screen
-    assert isinstance(screen, MergedScreen)
-    screen.action_save()
+    dashboard.open_merged().action_save()
 
 
-def go_to(app: FanoutApp, branch_id: str) -> None:
+def go_to(dashboard: DashboardScreen, branch_id: str) -> None:
     """Put the dashboard's cursor on ``branch_id`` (listing every branch if the filter
     hides it)."""
-    if not app.grid.select(branch_id):
-        app.action_clear_filter()
-        app.grid.select(branch_id)
+    if not dashboard.grid.select(branch_id):
+        dashboard.action_clear_filter()
+        dashboard.grid.select(branch_id)

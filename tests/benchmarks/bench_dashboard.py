@@ -42,6 +42,7 @@ from fanout_tui.headless import run_headless  # noqa: E402
 from fanout_tui.spec._plan import BranchPlan, Plan  # noqa: E402
 from fanout_tui.ui.app import GC_THRESHOLDS, FanoutApp, create_app  # noqa: E402
 from tests.ui.fakes import ScriptedEngine, make_plan, output, started, state  # noqa: E402
+from tests.ui.scenarios import dashboard  # noqa: E402
 
 SIZE = (160, 50)
 
@@ -87,14 +88,14 @@ async def first_paint(count: int) -> tuple[float, float]:
     def on_frame() -> None:
         now = time.perf_counter()
         marks.setdefault("first", now)
-        if app.model.settled == count // 2 and "complete" not in marks:
+        if dashboard(app).model.settled == count // 2 and "complete" not in marks:
             marks["complete"] = now
 
     watch_frames(app, on_frame)
     async with app.run_test(size=SIZE) as pilot:
         while "complete" not in marks:
             await pilot.pause(0.01)
-        assert app.grid.layout_mode == "dense"
+        assert dashboard(app).grid.layout_mode == "dense"
     return marks["first"] - begin, marks["complete"] - begin
 
 
@@ -115,7 +116,7 @@ async def latency_under_load(
 
     def on_frame() -> None:
         before = pending.get("before")
-        focused = app.focused_branch
+        focused = dashboard(app).grid.current
         if before is not None and focused is not None and focused.id != before:
             pending["latency"] = time.perf_counter() - pending["pressed"]
             pending["before"] = None
@@ -147,8 +148,8 @@ async def latency_under_load(
         started_at, emitted_before = time.perf_counter(), emitted
         for n in range(presses):
             key = "j" if n % 2 == 0 else "k"
-            assert app.focused_branch is not None
-            pending.update(before=app.focused_branch.id, shown=asyncio.Event(),
+            assert dashboard(app).grid.current is not None
+            pending.update(before=dashboard(app).grid.current.id, shown=asyncio.Event(),
                            pressed=time.perf_counter())
             app.post_message(_key(key))
             await pending["shown"].wait()
@@ -208,7 +209,7 @@ async def time_dashboard(plan: Plan, logs: Path) -> float:
     begin = time.perf_counter()
     app = create_app(engine)
     async with app.run_test(size=SIZE) as pilot:
-        while app.model.active or app.model.merge.state.value == "waiting":
+        while dashboard(app).model.active or dashboard(app).model.merge.state.value == "waiting":
             await pilot.pause(0.02)
         app.begin_quit()
         while app.return_value is None:

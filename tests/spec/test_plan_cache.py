@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+import fanout_tui
+from fanout_tui import __version__
 from fanout_tui.cli import main
-from fanout_tui.spec import SpecError, load_plan, load_plan_cached
+from fanout_tui.spec import Plan, SpecError, load_plan, load_plan_cached
 from fanout_tui.spec import _loader as loader_module
 from fanout_tui.spec import _plan_cache as plan_cache
 
@@ -34,6 +36,15 @@ branches:
 resources:
   api: {concurrency: 2, rate: 30/min}
 """
+
+
+RELEASE = __version__
+INSTALL = Path(fanout_tui.__file__).parent
+"""What the command line gives the cache: the release and the package's folder."""
+
+
+def _cached(path: Path, *, release: str = RELEASE, install: Path = INSTALL) -> Plan:
+    return load_plan_cached(path, release=release, install=install)
 
 
 class FullLoads:
@@ -77,19 +88,19 @@ def test_a_second_load_takes_the_plan_from_the_cache(
     tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = _spec(tmp_path)
-    first = load_plan_cached(spec)
+    first = _cached(spec)
     assert first == load_plan(spec)
 
     def refuse(source: Any) -> Any:
         raise AssertionError("validated again")
 
     monkeypatch.setattr(loader_module, "validate_spec", refuse)
-    assert load_plan_cached(spec) == first
-    assert load_plan_cached(spec).branches[0].run == "echo hello 1"
+    assert _cached(spec) == first
+    assert _cached(spec).branches[0].run == "echo hello 1"
 
 
 def test_the_cache_is_private(tmp_path: Path, cache: Path) -> None:
-    load_plan_cached(_spec(tmp_path))
+    _cached(_spec(tmp_path))
     (entry,) = _entries(cache)
     assert cache.stat().st_mode & 0o777 == 0o700
     assert entry.stat().st_mode & 0o777 == 0o600
@@ -98,11 +109,11 @@ def test_the_cache_is_private(tmp_path: Path, cache: Path) -> None:
 
 def test_a_changed_spec_is_loaded_again(tmp_path: Path, cache: Path, loads: FullLoads) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     spec.write_bytes(spec.read_bytes().replace(b"name: cached", b"name: cachet"))
-    assert load_plan_cached(spec).name == "cachet"
+    assert _cached(spec).name == "cachet"
     assert loads.count == 2
-    assert load_plan_cached(spec).name == "cachet"
+    assert _cached(spec).name == "cachet"
     assert loads.count == 2
     assert len(_entries(cache)) == 1
 
@@ -111,12 +122,12 @@ def test_a_changed_variable_is_read_again(
     tmp_path: Path, cache: Path, loads: FullLoads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     monkeypatch.setenv("UNRELATED", "changes nothing")
-    load_plan_cached(spec)
+    _cached(spec)
     assert loads.count == 1
     monkeypatch.setenv("GREETING", "bonjour")
-    assert load_plan_cached(spec).branches[0].run == "echo bonjour 1"
+    assert _cached(spec).branches[0].run == "echo bonjour 1"
     assert loads.count == 2
 
 
@@ -125,9 +136,9 @@ def test_a_changed_home_moves_a_tilde_path(
 ) -> None:
     spec = _spec(tmp_path)
     monkeypatch.setenv("HOME", "/home/one")
-    assert load_plan_cached(spec).branches[0].cwd == Path("/home/one/work")
+    assert _cached(spec).branches[0].cwd == Path("/home/one/work")
     monkeypatch.setenv("HOME", "/home/two")
-    assert load_plan_cached(spec).branches[0].cwd == Path("/home/two/work")
+    assert _cached(spec).branches[0].cwd == Path("/home/two/work")
     assert loads.count == 2
 
 
@@ -135,10 +146,10 @@ def test_an_unset_variable_is_an_error_again(
     tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     monkeypatch.delenv("GREETING")
     with pytest.raises(SpecError, match="GREETING is not set"):
-        load_plan_cached(spec)
+        _cached(spec)
 
 
 def test_the_same_name_in_another_folder_is_another_entry(
@@ -149,20 +160,35 @@ def test_the_same_name_in_another_folder_is_another_entry(
         _spec(tmp_path / name)
     for name in ("a", "b", "a"):
         monkeypatch.chdir(tmp_path / name)
-        plan = load_plan_cached(Path("spec.yaml"))
+        plan = _cached(Path("spec.yaml"))
         assert plan.spec_path == tmp_path / name / "spec.yaml"
         assert plan.branches[2].python_path == (tmp_path / name,)
     assert len(_entries(cache)) == 2
 
 
 @pytest.mark.parametrize(
+    "key",
+    [{"release": "0.0.0-other"}, {"install": Path("/elsewhere/fanout_tui")}],
+    ids=["fanout-tui version", "install folder"],
+)
+def test_another_release_or_install_loads_again(
+    tmp_path: Path, cache: Path, loads: FullLoads, key: dict[str, Any]
+) -> None:
+    spec = _spec(tmp_path)
+    _cached(spec)
+    _cached(spec, **key)
+    assert loads.count == 2
+    _cached(spec, **key)
+    assert loads.count == 2
+
+
+@pytest.mark.parametrize(
     ("target", "name", "value"),
     [
-        (plan_cache, "__version__", "0.0.0-other"),
         (sys, "version", "3.99.0 (other build)"),
         (plan_cache, "_code_stamp", lambda: (("plan.py", 1, 1),)),
     ],
-    ids=["fanout-tui version", "python version", "loader source"],
+    ids=["python version", "loader source"],
 )
 def test_another_release_loads_again(
     tmp_path: Path,
@@ -174,9 +200,9 @@ def test_another_release_loads_again(
     value: object,
 ) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     monkeypatch.setattr(target, name, value)
-    load_plan_cached(spec)
+    _cached(spec)
     assert loads.count == 2
 
 
@@ -189,11 +215,11 @@ def test_an_unreadable_entry_is_loaded_again_and_rewritten(
     tmp_path: Path, cache: Path, loads: FullLoads, content: bytes
 ) -> None:
     spec = _spec(tmp_path)
-    plan = load_plan_cached(spec)
+    plan = _cached(spec)
     (entry,) = _entries(cache)
     entry.write_bytes(content)
-    assert load_plan_cached(spec) == plan
-    assert load_plan_cached(spec) == plan
+    assert _cached(spec) == plan
+    assert _cached(spec) == plan
     assert loads.count == 2
 
 
@@ -201,10 +227,10 @@ def test_an_entry_naming_a_class_that_is_gone_is_loaded_again(
     tmp_path: Path, cache: Path, loads: FullLoads
 ) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     (entry,) = _entries(cache)
     entry.write_bytes(entry.read_bytes().replace(b"BranchPlan", b"BranchPlam"))
-    load_plan_cached(spec)
+    _cached(spec)
     assert loads.count == 2
 
 
@@ -212,10 +238,10 @@ def test_an_entry_others_may_write_is_not_trusted(
     tmp_path: Path, cache: Path, loads: FullLoads
 ) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     (entry,) = _entries(cache)
     entry.chmod(0o620)
-    load_plan_cached(spec)
+    _cached(spec)
     assert loads.count == 2
     assert entry.stat().st_mode & 0o777 == 0o600  # rewritten
 
@@ -224,10 +250,10 @@ def test_an_entry_of_another_user_is_not_trusted(
     tmp_path: Path, cache: Path, loads: FullLoads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     uid = os.getuid()
     monkeypatch.setattr(plan_cache.os, "getuid", lambda: uid + 1)
-    load_plan_cached(spec)
+    _cached(spec)
     assert loads.count == 2
 
 
@@ -235,12 +261,12 @@ def test_a_symlink_in_place_of_an_entry_is_not_followed(
     tmp_path: Path, cache: Path, loads: FullLoads
 ) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     (entry,) = _entries(cache)
     elsewhere = tmp_path / "elsewhere"
     entry.rename(elsewhere)
     entry.symlink_to(elsewhere)
-    load_plan_cached(spec)
+    _cached(spec)
     assert loads.count == 2
 
 
@@ -262,11 +288,11 @@ def test_a_plan_holding_a_secret_value_is_never_written(
     monkeypatch.setenv("API_TOKEN", token)
     # An entry from before the variable was declared secret goes too.
     spec = _spec(tmp_path, SECRET_SPEC.replace("secrets: [API_TOKEN]\n", ""))
-    load_plan_cached(spec)
+    _cached(spec)
     assert _entries(cache)
     _spec(tmp_path, SECRET_SPEC)
     for _ in range(2):
-        assert token in str(load_plan_cached(spec).branches[0].run)
+        assert token in str(_cached(spec).branches[0].run)
     assert loads.count == 3
     assert _entries(cache) == []
     for folder, _, files in os.walk(tmp_path / "cache"):
@@ -279,8 +305,8 @@ def test_a_secret_the_spec_does_not_read_does_not_stop_the_cache(
 ) -> None:
     monkeypatch.setenv("API_TOKEN", "tok-5f1e9c2a7b")
     spec = _spec(tmp_path, SPEC + "secrets: [API_TOKEN]\n")
-    load_plan_cached(spec)
-    load_plan_cached(spec)
+    _cached(spec)
+    _cached(spec)
     assert loads.count == 1
     assert b"tok-5f1e9c2a7b" not in _entries(cache)[0].read_bytes()
 
@@ -293,7 +319,7 @@ def test_an_unwritable_cache_does_not_fail_the_run(
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     monkeypatch.setenv("GREETING", "hello")
     spec = _spec(tmp_path, "version: 1\nname: n\nbranches:\n- {id: a, run: 'echo $GREETING'}\n")
-    assert load_plan_cached(spec) == load_plan(spec)
+    assert _cached(spec) == load_plan(spec)
     assert main([str(spec), "--headless", "--no-journal"]) == 0
     assert capsys.readouterr().out == "hello\n"
     assert not blocker.read_text()
@@ -303,17 +329,17 @@ def test_a_bad_spec_is_reported_and_not_cached(tmp_path: Path, cache: Path) -> N
     spec = _spec(tmp_path, "version: 1\nname: n\nbranches: [{id: a, rum: echo}]\n")
     for _ in range(2):
         with pytest.raises(SpecError, match="did you mean 'run'"):
-            load_plan_cached(spec)
+            _cached(spec)
     assert _entries(cache) == []
     with pytest.raises(SpecError, match="no such file"):
-        load_plan_cached(tmp_path / "nope.yaml")
+        _cached(tmp_path / "nope.yaml")
 
 
 def test_check_always_validates_in_full(
     tmp_path: Path, cache: Path, loads: FullLoads, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = _spec(tmp_path)
-    load_plan_cached(spec)
+    _cached(spec)
     assert main(["check", str(spec)]) == 0
     assert loads.count == 2
     assert "greet-1" in capsys.readouterr().out
@@ -321,11 +347,11 @@ def test_check_always_validates_in_full(
 
 def test_a_cached_plan_loads_without_pydantic_or_yaml(tmp_path: Path, cache: Path) -> None:
     spec = _spec(tmp_path)
-    plan = load_plan_cached(spec)
+    plan = _cached(spec)
     code = (
         "import sys\n"
         "from fanout_tui.spec import load_plan_cached\n"
-        f"plan = load_plan_cached({str(spec)!r})\n"
+        f"plan = load_plan_cached({str(spec)!r}, release={RELEASE!r}, install={str(INSTALL)!r})\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'pydantic', 'yaml'})\n"
         "print(repr(plan.name), ','.join(heavy))\n"
     )
@@ -338,7 +364,7 @@ def test_a_cached_plan_loads_without_pydantic_or_yaml(tmp_path: Path, cache: Pat
 def test_writing_an_entry_removes_entries_not_written_for_a_month(
     tmp_path: Path, cache: Path
 ) -> None:
-    load_plan_cached(_spec(tmp_path))
+    _cached(_spec(tmp_path))
     (kept,) = _entries(cache)
     month_ago = kept.stat().st_mtime - plan_cache.MAX_AGE_S - 60
     stale = [cache / ("0" * 64), cache / ".abandoned.tmp"]
@@ -350,7 +376,7 @@ def test_writing_an_entry_removes_entries_not_written_for_a_month(
     os.utime(unrelated, (month_ago, month_ago))
     other = tmp_path / "other"
     other.mkdir()
-    load_plan_cached(_spec(other))  # a miss writes, and prunes
+    _cached(_spec(other))  # a miss writes, and prunes
     assert not any(path.exists() for path in stale)
     assert kept.exists() and unrelated.exists()
     assert len(_entries(cache)) == 3

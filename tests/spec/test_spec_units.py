@@ -11,7 +11,6 @@ from fanout_tui.spec._interpolate import (
     InterpolationError,
     MatrixValue,
     compile_template,
-    matrix_text,
 )
 from fanout_tui.spec._masking import Masker
 from fanout_tui.spec._plan import Rate
@@ -111,7 +110,14 @@ def test_percentages() -> None:
 
 def _combination(values: dict[str, MatrixValue]) -> Combination:
     """A combination whose texts are its values printed, as if written so."""
-    return Combination(values, {name: matrix_text(value) for name, value in values.items()})
+    return Combination(values, {name: _printed(value) for name, value in values.items()})
+
+
+def _printed(value: MatrixValue) -> str:
+    """A matrix value as YAML would print it (``true``, ``3``, ``1.5``, ``ch1``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def test_template_renders_matrix_values_and_resolves_env_once() -> None:

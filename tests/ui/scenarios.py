@@ -14,6 +14,7 @@ from fanout_tui.engine._events import Event
 from fanout_tui.engine._events import PolicyState as P
 from fanout_tui.spec._plan import PolicyMode
 from fanout_tui.ui.app import FanoutApp, create_app
+from fanout_tui.ui.screens.dashboard import DashboardScreen
 from tests.ui.fakes import (
     FixedClock,
     ScriptedEngine,
@@ -47,6 +48,13 @@ def build(engine: ScriptedEngine, *, theme: str | None = None, now: float = NOW)
     app.animation_level = "none"
     clock.t = now
     return Scenario(engine, clock, app)
+
+
+def dashboard(app: FanoutApp) -> DashboardScreen:
+    """The main screen, under whatever is open over it."""
+    screen = app.screen_stack[0]
+    assert isinstance(screen, DashboardScreen)
+    return screen
 
 
 async def settle(pilot: Pilot[object]) -> None:

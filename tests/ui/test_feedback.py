@@ -9,7 +9,7 @@ from fanout_tui.ui.app import FanoutApp
 from fanout_tui.ui.screens.merged_screen import MergedScreen
 from tests.ui import scenarios
 from tests.ui.fakes import ScriptedEngine, make_plan, started, state
-from tests.ui.scenarios import settle
+from tests.ui.scenarios import dashboard, settle
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)
@@ -64,7 +64,7 @@ async def test_the_palette_retry_all_with_none_failed_says_there_is_nothing_to_r
     app = scenarios.pending().app
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.action_retry_failed()
+        dashboard(app).action_retry_failed()
         await pilot.pause()
         assert said(app) == ["Nothing to retry: no branch failed, timed out or was cancelled."]
 
@@ -82,7 +82,7 @@ async def test_retry_pressed_again_before_a_frame_speaks_of_the_branch_as_it_is_
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for _ in range(3):  # no frame in between: as fast as the keys can come
-            app.action_retry_branch()
+            dashboard(app).action_retry_branch()
         assert engine.commands == [("retry", "stubborn")] * 3
         await pilot.pause()
         assert said(app) == ["stubborn is running; c cancels it."] * 2
@@ -98,7 +98,7 @@ async def test_a_hidden_key_acts_if_the_engine_moved_on_since_the_last_frame() -
         await settle(pilot)
         await pilot.press("l")
         engine.emit(state("chapter-1", S.FAILED, reason="exit code 1"))  # not drawn yet
-        app.action_anyway("retry_branch")
+        dashboard(app).action_anyway("retry_branch")
         assert engine.commands == [("retry", "chapter-1")]
 
 
@@ -109,7 +109,7 @@ async def test_cancel_pressed_twice_says_the_branch_is_being_cancelled() -> None
         await settle(pilot)
         await pilot.press("l")
         engine.statuses["chapter-1"] = S.SUCCEEDED  # the engine refuses: it is stopping it
-        app.action_cancel_branch()
+        dashboard(app).action_cancel_branch()
         await pilot.pause()
         assert said(app) == ["chapter-1 is running and is already being cancelled."]
 

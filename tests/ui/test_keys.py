@@ -22,7 +22,7 @@ from fanout_tui.ui.screens.merged_screen import MergedScreen, SavePathScreen
 from fanout_tui.ui.widgets.log_view import LogView
 from tests.ui import scenarios
 from tests.ui.fakes import ScriptedEngine, make_plan, merge_state, state
-from tests.ui.scenarios import palette_search, settle
+from tests.ui.scenarios import dashboard, palette_search, settle
 
 SIZE = (100, 32)
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.anyio
 
 
 def focused(app: FanoutApp) -> str | None:
-    view = app.focused_branch
+    view = dashboard(app).grid.current
     return view.id if view else None
 
 
@@ -48,7 +48,7 @@ async def test_first_branch_has_focus_and_arrows_and_hjkl_move() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert focused(app) == "intro"
-        assert app.grid.has_focus
+        assert dashboard(app).grid.has_focus
         moves = [
             ("l", "chapter-1"),
             ("j", "chapter-3"),
@@ -82,10 +82,10 @@ async def test_r_retries_the_focused_branch_only_where_it_can_act() -> None:
         await pilot.press("r")
         await settle(pilot)
         assert engine.commands == [("retry", "chapter-1")]
-        assert app.model.by_id["chapter-1"].status is S.SUCCEEDED
-        assert app.model.merge.state is P.MERGED
+        assert dashboard(app).model.by_id["chapter-1"].status is S.SUCCEEDED
+        assert dashboard(app).model.merge.state is P.MERGED
         assert "r" not in footer_keys(app)
-        assert "Merged result — complete" in str(app.dashboard.preview.render())
+        assert "Merged result — complete" in str(dashboard(app).preview.render())
 
 
 async def test_capital_r_retries_every_failed_branch() -> None:
@@ -112,7 +112,7 @@ async def test_c_cancels_the_focused_branch_only_while_it_is_active() -> None:
         await pilot.press("l", "c")
         await settle(pilot)
         assert engine.commands == [("cancel", "chapter-1")]
-        assert app.model.by_id["chapter-1"].status is S.CANCELLED
+        assert dashboard(app).model.by_id["chapter-1"].status is S.CANCELLED
         assert "c" not in footer_keys(app)
         assert "r" in footer_keys(app)  # a cancelled branch can be retried
 
@@ -244,18 +244,18 @@ async def test_f_cycles_the_filter_and_escape_shows_all_again() -> None:
     app = scenarios.mid_run().app
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert len(app.grid.visible_ids) == 6
+        assert len(dashboard(app).grid.visible_ids) == 6
         await pilot.press("f")
-        assert app.grid.branch_filter is BranchFilter.FAILED
-        assert app.grid.visible_ids == ["stats"]
+        assert dashboard(app).grid.branch_filter is BranchFilter.FAILED
+        assert dashboard(app).grid.visible_ids == ["stats"]
         assert focused(app) == "stats"
-        assert "showing failed" in str(app.dashboard.header.render())
+        assert "showing failed" in str(dashboard(app).header.render())
         await pilot.press("f")
-        assert app.grid.visible_ids == ["chapter-1", "chapter-2", "chapter-3"]
+        assert dashboard(app).grid.visible_ids == ["chapter-1", "chapter-2", "chapter-3"]
         await pilot.press("f")
-        assert len(app.grid.visible_ids) == 6
+        assert len(dashboard(app).grid.visible_ids) == 6
         await pilot.press("f", "escape")
-        assert app.grid.branch_filter is BranchFilter.ALL
+        assert dashboard(app).grid.branch_filter is BranchFilter.ALL
 
 
 async def test_question_mark_opens_help_and_escape_closes_it() -> None:
@@ -370,8 +370,8 @@ async def test_a_merge_failure_shows_its_error() -> None:
         await settle(pilot)
         scenario.engine.emit(merge_state(P.MERGE_FAILED, error="key 'doc' conflicts"))
         await settle(pilot)
-        assert "key 'doc' conflicts" in str(scenario.app.dashboard.preview.render())
-        assert "merge failed" in str(scenario.app.dashboard.header.render())
+        assert "key 'doc' conflicts" in str(dashboard(scenario.app).preview.render())
+        assert "merge failed" in str(dashboard(scenario.app).header.render())
 
 
 async def test_ctrl_c_asks_like_q_and_only_once() -> None:

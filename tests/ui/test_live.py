@@ -8,20 +8,15 @@ import pytest
 
 from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.engine._events import PolicyState as P
-from fanout_tui.ui import app as app_module
-from fanout_tui.ui.app import (
-    FRAME_SECONDS,
-    LOG_RELOAD_FRAMES,
-    LOG_RELOAD_SHARE,
-    FanoutApp,
-    create_app,
-)
+from fanout_tui.ui import frames
+from fanout_tui.ui.app import FanoutApp, create_app
+from fanout_tui.ui.frames import FRAME_SECONDS, LOG_RELOAD_FRAMES, LOG_RELOAD_SHARE
 from fanout_tui.ui.screens.log_screen import LogScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen
 from fanout_tui.ui.widgets.log_view import LogView
 from tests.ui import scenarios
 from tests.ui.fakes import FixedClock, ScriptedEngine, make_plan, merge_state, output, state
-from tests.ui.scenarios import build, settle
+from tests.ui.scenarios import build, dashboard, settle
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)
@@ -29,7 +24,8 @@ SIZE = (100, 32)
 
 def grid_text(app: FanoutApp) -> str:
     """What the branch grid shows, as plain text."""
-    return "\n".join(app.grid.render_line(y).text for y in range(app.grid.size.height))
+    grid = dashboard(app).grid
+    return "\n".join(grid.render_line(y).text for y in range(grid.size.height))
 
 
 async def test_a_reused_result_is_marked_and_shown_on_its_panel_and_in_its_log() -> None:
@@ -83,7 +79,7 @@ async def test_a_log_that_is_slow_to_reload_reloads_less_often(
     scenario = scenarios.mid_run()
     app, engine = scenario.app, scenario.engine
     ticks = iter(range(0, 10_000, 2))  # every reload "takes" 2 s
-    monkeypatch.setattr(app_module, "perf_counter", lambda: float(next(ticks)))
+    monkeypatch.setattr(frames, "perf_counter", lambda: float(next(ticks)))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("l", "enter")
@@ -135,13 +131,14 @@ async def test_the_cursor_stays_visible_while_moving_through_a_thousand_branches
     app = scenarios.thousand().app
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert app.grid.layout_mode == "dense"
+        assert dashboard(app).grid.layout_mode == "dense"
         await pilot.press("end")
-        assert app.focused_branch is not None and app.focused_branch.id == "item-0999"
-        assert app.grid.scroll_y == app.grid.max_scroll_y > 0
+        current = dashboard(app).grid.current
+        assert current is not None and current.id == "item-0999"
+        assert dashboard(app).grid.scroll_y == dashboard(app).grid.max_scroll_y > 0
         assert "item-0999" in grid_text(app)
         await pilot.press("pageup", "home")
-        assert app.grid.scroll_y == 0
+        assert dashboard(app).grid.scroll_y == 0
 
 
 async def test_a_grid_draws_only_the_rows_on_screen() -> None:
@@ -149,16 +146,16 @@ async def test_a_grid_draws_only_the_rows_on_screen() -> None:
     drawn: list[int] = []
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        original = app.grid.render_line
+        original = dashboard(app).grid.render_line
 
         def counting(y: int):  # type: ignore[no-untyped-def]
             drawn.append(y)
             return original(y)
 
-        app.grid.render_line = counting  # type: ignore[method-assign]
-        app.grid.refresh()
+        dashboard(app).grid.render_line = counting  # type: ignore[method-assign]
+        dashboard(app).grid.refresh()
         await pilot.pause()
-        height = app.grid.size.height
+        height = dashboard(app).grid.size.height
     assert 0 < len(drawn) <= height < 1000
 
 
@@ -171,8 +168,9 @@ async def test_output_of_many_panels_is_drawn_a_few_times_a_second_and_states_at
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         drawn: list[set[str]] = []
-        monkeypatch.setattr(app.grid, "branches_changed", lambda ids: drawn.append(set(ids)))
-        wait = 100 // app_module.OUTPUT_ROWS_PER_FRAME
+        grid = dashboard(app).grid
+        monkeypatch.setattr(grid, "branches_changed", lambda ids: drawn.append(set(ids)))
+        wait = 100 // frames.OUTPUT_ROWS_PER_FRAME
         engine.emit(*(output(b, ["busy"]) for b in ids))
         app.draw_frame()
         assert drawn == [set(ids)]  # the first news after a quiet spell shows at once

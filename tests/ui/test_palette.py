@@ -17,7 +17,7 @@ from fanout_tui.ui.screens.merged_screen import MergedScreen
 from fanout_tui.ui.widgets.log_view import LogView
 from tests.ui import scenarios
 from tests.ui.fakes import ScriptedEngine, make_plan, state
-from tests.ui.scenarios import palette_search, settle
+from tests.ui.scenarios import dashboard, palette_search, settle
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)
@@ -108,8 +108,9 @@ async def test_the_palette_goes_to_a_branch_even_one_the_filter_hides() -> None:
         await palette_search(pilot, "Go to chapter-2")
         await pilot.press("enter")
         await pilot.pause()
-        assert app.focused_branch is not None and app.focused_branch.id == "chapter-2"
-        assert len(app.grid.visible_ids) == 6
+        current = dashboard(app).grid.current
+        assert current is not None and current.id == "chapter-2"
+        assert len(dashboard(app).grid.visible_ids) == 6
 
 
 async def test_the_palette_searches_the_open_log(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from fanout_tui.ui.app import FanoutApp
 from fanout_tui.ui.badges import fit
 from fanout_tui.ui.model import RunModel
 from tests.ui.fakes import ScriptedEngine, make_plan, state
-from tests.ui.scenarios import build, settle
+from tests.ui.scenarios import build, dashboard, settle
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)
@@ -20,7 +20,8 @@ FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
 
 
 def grid_text(app: FanoutApp) -> str:
-    return "\n".join(app.grid.render_line(y).text for y in range(app.grid.size.height))
+    grid = dashboard(app).grid
+    return "\n".join(grid.render_line(y).text for y in range(grid.size.height))
 
 
 async def test_a_branch_waiting_on_the_global_cap_says_so_in_words() -> None:
@@ -51,8 +52,8 @@ async def test_a_title_with_a_joined_emoji_keeps_every_person() -> None:
     app = build(ScriptedEngine(plan, [state("family", S.RUNNING)])).app
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert f"family {FAMILY} photos" in app.grid.render_line(0).text
-        assert app.grid.render_line(0).cell_length == SIZE[0]
+        assert f"family {FAMILY} photos" in dashboard(app).grid.render_line(0).text
+        assert dashboard(app).grid.render_line(0).cell_length == SIZE[0]
 
 
 def test_cutting_a_title_never_splits_a_joined_emoji() -> None:

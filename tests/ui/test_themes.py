@@ -19,7 +19,7 @@ from fanout_tui.ui.theming import (
     user_theme_dir,
 )
 from tests.ui.fakes import ScriptedEngine, make_plan
-from tests.ui.scenarios import settle
+from tests.ui.scenarios import dashboard, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -107,7 +107,7 @@ async def test_switching_theme_live_restyles_the_status_colours() -> None:
         await settle(pilot)
         assert app.theme_variables["branch-failed"] == "#D55E00"
         assert app.theme_variables["branch-failed"] != dark
-        style = app.grid.get_component_rich_style("status--failed")
+        style = dashboard(app).grid.get_component_rich_style("status--failed")
         assert style.color is not None and style.color.triplet is not None
         assert style.color.triplet.hex.upper() == "#D55E00"
 

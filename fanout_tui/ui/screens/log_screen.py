@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from fanout_tui.ui.badges import GLYPHS, WORDS
+from fanout_tui.ui.frames import Frame, FrameFeed, LogReloadPacer
 from fanout_tui.ui.log_document import branch_log
 from fanout_tui.ui.model import BranchView
 from fanout_tui.ui.widgets.log_view import LogView
@@ -29,10 +30,12 @@ class LogScreen(Screen[None]):
         Binding("N", "next_hit(-1)", "Previous", id="log.previous"),
     ]
 
-    def __init__(self, view: BranchView) -> None:
+    def __init__(self, view: BranchView, feed: FrameFeed) -> None:
+        """Show ``view``'s log, reloading it as ``feed``'s frames change the branch."""
         super().__init__(id="log-screen")
         self.view = view
-        self._stale = False
+        self._feed = feed
+        self._reloads = LogReloadPacer(opened_at=feed.number)
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="log-title")
@@ -44,6 +47,17 @@ class LogScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(Input).display = False
         self.query_one(LogView).focus()
+        self._feed.subscribe(self._on_frame)
+        if self._feed.number != self._reloads.opened_at:
+            self._reloads.changed()  # frames were drawn before this screen followed them
+
+    def on_unmount(self) -> None:
+        self._feed.unsubscribe(self._on_frame)
+
+    def _on_frame(self, frame: Frame) -> None:
+        if self.view.id in frame.news.branches:
+            self._reloads.changed()
+        self._reloads.follow(frame, self.branch_changed)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """This screen's keys, for the command palette."""
@@ -62,7 +76,7 @@ class LogScreen(Screen[None]):
         return f"{GLYPHS[view.status]} {name} — {WORDS[view.status]} · full log"
 
     def branch_changed(self) -> None:
-        """The branch printed or moved on: reload the log (the app paces the calls)."""
+        """The branch printed or moved on: reload the log (frames pace the calls)."""
         self.query_one("#log-title", Static).update(self._title())
         self.query_one(LogView).set_lines(branch_log(self.view))
         self._show_status()

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from fanout_tui.engine import MergeState, PolicyState, render_merged
+from fanout_tui.ui.frames import Frame, FrameFeed
 from fanout_tui.ui.result_text import result_text
 from fanout_tui.ui.widgets.merge_preview import merge_title
 
@@ -71,11 +72,14 @@ class MergedScreen(Screen[None]):
         Binding("s", "anyway('save')", show=False, id="merged.save.anyway"),
     ]
 
-    def __init__(self, merge: MergeState, total: int, default_path: Path | None) -> None:
+    def __init__(self, feed: FrameFeed) -> None:
+        """Show the merge of ``feed``'s run, following it frame by frame."""
         super().__init__(id="merged-screen")
-        self.merge = merge
-        self.total = total
-        self.default_path = default_path
+        self._feed = feed
+        model = feed.model
+        self.merge = model.merge
+        self.total = len(model.branches)
+        self.default_path = model.plan.output
 
     def compose(self) -> ComposeResult:
         yield Static(merge_title(self.merge, self.total, hint=SAVE_HINT), id="merged-title")
@@ -85,6 +89,16 @@ class MergedScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#merged-scroll").focus()
+        self._feed.subscribe(self._on_frame)
+        if self._feed.model.merge is not self.merge:  # a frame came before this screen followed
+            self.merge_changed(self._feed.model.merge)
+
+    def on_unmount(self) -> None:
+        self._feed.unsubscribe(self._on_frame)
+
+    def _on_frame(self, frame: Frame) -> None:
+        if frame.news.merge:
+            self.merge_changed(self._feed.model.merge)
 
     def merge_changed(self, merge: MergeState) -> None:
         """Show the newer merge."""
