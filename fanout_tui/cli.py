@@ -93,6 +93,11 @@ def _run_parser() -> argparse.ArgumentParser:
         "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
     )
     journal.add_argument("--no-journal", action="store_true", help="do not journal this run")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="also print the traceback of an internal error on stderr",
+    )
     parser.add_argument("--version", action="version", version=f"fanout-tui {__version__}")
     return parser
 
@@ -213,17 +218,14 @@ def _use_bundled_sample(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from fanout_tui.spec import SpecError, describe_plan, load_plan, too_short_to_mask
+    from fanout_tui.launch import UnusableSpec, load_spec
+    from fanout_tui.spec import describe_plan
 
     _use_bundled_sample(args)
     try:
-        plan = load_plan(args.spec)
-    except SpecError as error:
+        plan = load_spec(args.spec, cached=False)
+    except UnusableSpec as error:
         print(error, file=sys.stderr)
-        return ExitCode.USAGE
-    refusal = too_short_to_mask(plan.secrets)
-    if refusal is not None:
-        print(f"fanout-tui: {refusal}", file=sys.stderr)
         return ExitCode.USAGE
     print(describe_plan(plan))
     return ExitCode.OK
@@ -251,12 +253,27 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     with _exempt_from_collection():
-        from fanout_tui.launch import launch
+        from fanout_tui.launch import DEFAULT_JOURNAL, FrontEnd, UnusableSpec, load_spec, run_spec
 
     _use_bundled_sample(args)
     headless = args.headless or not sys.stdout.isatty()
     try:
-        return launch(args, headless=headless)
+        try:
+            plan = load_spec(args.spec)
+        except UnusableSpec as error:
+            print(error, file=sys.stderr)
+            return ExitCode.USAGE
+        return run_spec(
+            plan,
+            journal=None if args.no_journal else (args.journal or DEFAULT_JOURNAL),
+            resume=args.resume,
+            front_end=FrontEnd.HEADLESS if headless else FrontEnd.DASHBOARD,
+            output=args.output,
+            report=args.report,
+            concurrency=args.concurrency,
+            theme=args.theme,
+            debug=args.debug,
+        )
     finally:
         gc.unfreeze()
 

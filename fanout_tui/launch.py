@@ -1,11 +1,16 @@
-"""Run a spec from the command line: load it, journal it, run it headless or in the
-dashboard, then deliver the merged result, the report and the exit code."""
+"""Run a spec as the command line does: load it, journal it, run it headless or in the
+dashboard, then deliver the merged result, the report and the exit code.
+
+:func:`run_spec` is the typed entry for a program that runs specs the way ``fanout-tui``
+does; :func:`load_spec` is the one place a spec file is loaded for a run or a check.
+The dashboard (Textual) is imported only when it is asked for.
+"""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
+import enum
 import json
 import os
 import sys
@@ -13,6 +18,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
+
+import anyio
 
 from fanout_tui import __version__
 from fanout_tui.engine import (
@@ -22,27 +29,97 @@ from fanout_tui.engine import (
     ReusedResult,
     RunOutcome,
     build_report,
+    end_leftovers,
     render_merged,
 )
+from fanout_tui.internal_errors import INTERNAL_ERRORS_LOG, internal_errors_logged
 from fanout_tui.journal import Journal, JournalError
-from fanout_tui.spec import SpecError, load_plan_cached, too_short_to_mask
+from fanout_tui.spec import Plan, SpecError, load_plan_cached, too_short_to_mask
+
+DEFAULT_JOURNAL = Path(".fanout")
+"""Where the journal lives unless told otherwise."""
 
 
-def launch(args: argparse.Namespace, *, headless: bool) -> int:
-    """Run the spec named in ``args`` (see :mod:`fanout_tui.cli`); return the exit code."""
+class FrontEnd(enum.StrEnum):
+    """What shows a run while it runs."""
+
+    HEADLESS = "headless"
+    """Progress lines on stderr; SIGINT and SIGTERM end it cleanly."""
+    DASHBOARD = "dashboard"
+    """The Textual dashboard, until the operator quits."""
+
+
+class UnusableSpec(Exception):
+    """A spec that cannot run; ``str()`` is what to tell the operator (the spec's full
+    report of problems, or one ``fanout-tui:`` sentence)."""
+
+
+def load_spec(path: Path, *, cached: bool = True) -> Plan:
+    """Load, validate and expand the spec at ``path`` for a run or a check, refusing
+    secrets too short to hide in output.
+
+    Args:
+        path: The spec file (YAML).
+        cached: Take the plan from the cache of validated plans when it still matches
+            (a run); ``False`` validates the spec in full (a check).
+
+    Raises:
+        UnusableSpec: the spec is wrong, or a secret's value is too short to mask.
+    """
     try:
-        plan = load_plan_cached(args.spec, release=__version__, install=Path(__file__).parent)
+        if cached:
+            plan = load_plan_cached(path, release=__version__, install=Path(__file__).parent)
+        else:
+            from fanout_tui.spec import load_plan  # the validation libraries load here
+
+            plan = load_plan(path)
     except SpecError as error:
-        print(error, file=sys.stderr)
-        return ExitCode.USAGE
+        raise UnusableSpec(str(error)) from None
     refusal = too_short_to_mask(plan.secrets)
     if refusal is not None:
-        print(f"fanout-tui: {refusal}", file=sys.stderr)
-        return ExitCode.USAGE
-    if args.concurrency:
-        plan = dataclasses.replace(plan, concurrency=args.concurrency)
-    output_path = args.output or plan.output
-    for option, path in (("--output", output_path), ("--report", args.report)):
+        raise UnusableSpec(f"fanout-tui: {refusal}")
+    return plan
+
+
+def run_spec(
+    plan: Plan,
+    *,
+    journal: Path | None = DEFAULT_JOURNAL,
+    resume: str | None = None,
+    front_end: FrontEnd = FrontEnd.HEADLESS,
+    output: Path | None = None,
+    report: Path | None = None,
+    concurrency: int | None = None,
+    theme: str | None = None,
+    debug: bool = False,
+) -> int:
+    """Run ``plan`` as ``fanout-tui`` does and return its exit code (see
+    :class:`~fanout_tui.engine.ExitCode`).
+
+    The merged result (when the policy is satisfied) is printed on stdout; what the
+    operator should know goes to stderr as ``fanout-tui:`` sentences. It runs event
+    loops of its own: from async code, drive the parts on your loop instead
+    (:meth:`~fanout_tui.journal.Journal.prepare_resume`,
+    :func:`~fanout_tui.engine.end_leftovers`, :meth:`~fanout_tui.engine.Engine.run`).
+
+    Args:
+        plan: The plan to run, as :func:`load_spec` returns it.
+        journal: The journal folder; ``None`` journals nothing.
+        resume: Reuse the results that succeeded in this journaled run (an id, a unique
+            prefix of one, or ``"latest"``: the latest run of this spec). What killed
+            runs left running is ended first.
+        front_end: Headless or the dashboard.
+        output: Also write the merged result here (default: the spec's ``output``).
+        report: Write a JSON report of the run here.
+        concurrency: Override the plan's global cap on running branches.
+        theme: The dashboard's theme (a shipped, user or built-in Textual theme).
+        debug: Also print the traceback of an internal error on stderr (it always goes
+            to ``internal-errors.log`` in the run's folder).
+    """
+    if concurrency:
+        plan = dataclasses.replace(plan, concurrency=concurrency)
+    output_path = output or plan.output
+    for option, path in (("--output", output_path), ("--report", report)):
         problem = None if path is None else _unwritable(path)
         if problem is not None:
             print(f"fanout-tui: {option} {path}: {problem}", file=sys.stderr)
@@ -51,36 +128,26 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
     with ExitStack() as stack:
         reused: dict[str, ReusedResult] = {}
         notices: list[str] = []  # what the resume did, for the operator
-        if args.no_journal:
-            if args.resume is not None:
+        if journal is None:
+            if resume is not None:
                 print("fanout-tui: --resume needs the journal", file=sys.stderr)
                 return ExitCode.USAGE
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fanout-")))
             recorder = None
+            errors_log = None
         else:
             try:
-                journal = stack.enter_context(Journal.open(args.journal or Path(".fanout")))
+                opened = stack.enter_context(Journal.open(journal))
                 resumed_from = None
-                if args.resume is not None:
-                    resumed_from, reused, ended = journal.prepare_resume(
-                        plan, args.resume, notify=notices.append
-                    )
-                    if resumed_from is None:
-                        notices.append(
-                            f"no earlier run of {args.spec} in {journal.label} to resume; "
-                            "running every branch"
-                        )
-                    if ended:
-                        groups = "group" if ended == 1 else "groups"
-                        notices.append(
-                            f"ended {ended} process {groups} that an interrupted run left "
-                            "running"
-                        )
-                recorder = journal.start_run(plan, resumed_from=resumed_from)
+                if resume is not None:
+                    resumed_from, reused = _prepare_resume(opened, plan, resume, notices)
+                recorder = opened.start_run(plan, resumed_from=resumed_from)
             except JournalError as error:
                 print(f"fanout-tui: {error}", file=sys.stderr)
                 return ExitCode.USAGE
             log_dir = recorder.log_dir
+            errors_log = recorder.run_dir / INTERNAL_ERRORS_LOG
+        errors = stack.enter_context(internal_errors_logged(errors_log, debug=debug))
 
         engine = Engine(
             plan,
@@ -90,7 +157,7 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         )
         if recorder is not None:
             engine.add_listener(recorder.record)
-        if headless:
+        if front_end is FrontEnd.HEADLESS:
             from fanout_tui.headless import run_headless
 
             for notice in notices:
@@ -99,11 +166,40 @@ def launch(args: argparse.Namespace, *, headless: bool) -> int:
         else:
             from fanout_tui.ui import run_dashboard
 
-            outcome = run_dashboard(engine, theme=args.theme, notices=notices)
+            outcome = run_dashboard(engine, theme=theme, notices=notices)
         if recorder is not None:
             recorder.finish(outcome)
+        if errors.logged:
+            what = (
+                "an internal error failed an attempt; its traceback is"
+                if errors.logged == 1
+                else f"internal errors failed {errors.logged} attempts; their tracebacks are"
+            )
+            print(f"fanout-tui: {what} in {errors.path}", file=sys.stderr)
 
-    return _deliver(outcome, output_path=output_path, report_path=args.report, stdout=sys.stdout)
+    return _deliver(outcome, output_path=output_path, report_path=report, stdout=sys.stdout)
+
+
+def _prepare_resume(
+    journal: Journal, plan: Plan, resume: str, notices: list[str]
+) -> tuple[str | None, dict[str, ReusedResult]]:
+    """Find the run to resume and end what killed runs left running (on a loop of its
+    own: the front end starts its loop later); return the run and its reusable results.
+
+    Raises:
+        JournalError: ``resume`` names no run, or the journal cannot be read.
+    """
+    resumed_from, reused, leftovers = journal.prepare_resume(plan, resume, notify=notices.append)
+    if resumed_from is None:
+        spec = plan.spec_path or plan.name
+        notices.append(
+            f"no earlier run of {spec} in {journal.label} to resume; running every branch"
+        )
+    ended = anyio.run(end_leftovers, leftovers) if leftovers else 0
+    if ended:
+        groups = "group" if ended == 1 else "groups"
+        notices.append(f"ended {ended} process {groups} that an interrupted run left running")
+    return resumed_from, reused
 
 
 def _deliver(

@@ -35,14 +35,23 @@ if TYPE_CHECKING:
         Stream,
         results_document,
     )
-    from fanout_tui.engine._executor import Executor, LocalExecutor
+    from fanout_tui.engine._executor import INTERNAL_ERRORS, Executor, LocalExecutor
     from fanout_tui.engine._exit_codes import ExitCode
+    from fanout_tui.engine._left_behind import (
+        RUN_MARK,
+        KilledRun,
+        LeftoverGroup,
+        Leftovers,
+        process_alive,
+        process_start_time,
+    )
+    from fanout_tui.engine._leftovers import end_leftovers
     from fanout_tui.engine._lines import printable
     from fanout_tui.engine._merge import render_merged, status_and_reason, why_missing
     from fanout_tui.engine._policy import status_words
     from fanout_tui.engine._process import end_process_group, end_process_group_if_same
     from fanout_tui.engine._report import build_report, outcome_word
-    from fanout_tui.engine._run_mark import RUN_MARK, marked_processes
+    from fanout_tui.engine._run_mark import marked_processes
     from fanout_tui.engine._runner import Engine
 
 _HOMES = {
@@ -76,7 +85,20 @@ _HOMES = {
     ),
     "Executor": "_executor",
     "LocalExecutor": "_executor",
+    "INTERNAL_ERRORS": "_executor",
     "ExitCode": "_exit_codes",
+    **dict.fromkeys(
+        (
+            "RUN_MARK",
+            "KilledRun",
+            "LeftoverGroup",
+            "Leftovers",
+            "process_alive",
+            "process_start_time",
+        ),
+        "_left_behind",
+    ),
+    "end_leftovers": "_leftovers",
     "printable": "_lines",
     "render_merged": "_merge",
     "status_and_reason": "_merge",
@@ -86,13 +108,13 @@ _HOMES = {
     "end_process_group_if_same": "_process",
     "build_report": "_report",
     "outcome_word": "_report",
-    "RUN_MARK": "_run_mark",
     "marked_processes": "_run_mark",
     "Engine": "_runner",
 }
 """The private module that defines each exported name."""
 
 __all__ = [
+    "INTERNAL_ERRORS",
     "RUN_MARK",
     "AttemptEnded",
     "AttemptResult",
@@ -108,6 +130,9 @@ __all__ = [
     "EventStreamDropped",
     "Executor",
     "ExitCode",
+    "KilledRun",
+    "LeftoverGroup",
+    "Leftovers",
     "Listener",
     "LocalExecutor",
     "MergeState",
@@ -121,11 +146,14 @@ __all__ = [
     "Stream",
     "SystemClock",
     "build_report",
+    "end_leftovers",
     "end_process_group",
     "end_process_group_if_same",
     "marked_processes",
     "outcome_word",
     "printable",
+    "process_alive",
+    "process_start_time",
     "render_merged",
     "results_document",
     "status_and_reason",

@@ -10,6 +10,8 @@ methods. Tests inject a scripted one (:class:`fanout_tui.engine.testing.Scripted
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,15 @@ from fanout_tui.engine._lines import printable
 from fanout_tui.engine._process import GRACE_CUT, GraceCut
 from fanout_tui.engine._run_mark import end_marked_groups
 from fanout_tui.spec import BranchPlan, Masker
+
+INTERNAL_ERRORS = "fanout_tui.engine.internal_errors"
+"""The :mod:`logging` logger that receives, at level ERROR, the full traceback (masked)
+of every unexpected exception that failed an attempt. It has no handler of its own but a
+:class:`logging.NullHandler`: an application adds one (a ``fanout-tui`` run writes them
+to ``internal-errors.log`` in the run's folder, and to stderr with ``--debug``)."""
+
+_internal_errors = logging.getLogger(INTERNAL_ERRORS)
+_internal_errors.addHandler(logging.NullHandler())
 
 
 class Executor(Protocol):
@@ -135,7 +146,8 @@ class AttemptRunner:
     """An executor bound to the run's masker, clock and log folder.
 
     An executor that raises (a bug, not a branch failure: those are results) fails the
-    attempt with the error as its reason instead of ending the run. Cancellation passes.
+    attempt with the error as its reason instead of ending the run, and its traceback
+    goes to the :data:`INTERNAL_ERRORS` logger. Cancellation passes.
     """
 
     executor: Executor
@@ -167,6 +179,10 @@ class AttemptRunner:
             )
         except Exception as error:
             reason = self.reason(f"the attempt could not run: {error}")
+            trace = self.masker.mask("".join(traceback.format_exception(error)).rstrip())
+            _internal_errors.error(
+                "branch %s, attempt %d: %s\n%s", branch.id, attempt, reason, trace
+            )
             return AttemptResult(BranchStatus.FAILED, reason)
         if result.reason is None:
             return result

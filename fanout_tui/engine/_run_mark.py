@@ -17,10 +17,10 @@ import secrets
 import anyio
 
 from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._left_behind import RUN_MARK
 from fanout_tui.engine._process import end_process_group
 
-RUN_MARK = "FANOUT_TUI_RUN"
-"""The environment variable that carries a run's mark into every process it starts."""
+__all__ = ["RUN_MARK", "end_marked_groups", "marked_processes", "new_mark"]
 
 
 def new_mark() -> str:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import TextIO
 
 from fanout_tui.engine import BranchStatus, ExitCode
+from fanout_tui.journal._errors import reading
 from fanout_tui.journal._lookup import run_outcome, shown_spec
 from fanout_tui.journal._schema import DATABASE_NAME, schema_version
-from fanout_tui.journal._store import Journal, reading
+from fanout_tui.journal._store import Journal
 
 STATE_ORDER = [str(s) for s in BranchStatus]
 COLUMNS = ("RUN", "STARTED", "DURATION", "OUTCOME", "BRANCHES", "SPEC")

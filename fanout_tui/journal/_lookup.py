@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from fanout_tui.engine import BranchStatus, ReusedResult
-from fanout_tui.journal._leftovers import is_alive
+from fanout_tui.engine import BranchStatus, ReusedResult, process_alive
 from fanout_tui.journal._values import load_value
 from fanout_tui.spec import Plan
 
@@ -127,7 +126,7 @@ def reusable_results(
 
 def run_is_live(run: sqlite3.Row) -> bool:
     """Whether the fanout-tui process that records ``run`` still runs."""
-    return run["ended_at"] is None and is_alive(run["owner_pid"], run["owner_start_time"])
+    return run["ended_at"] is None and process_alive(run["owner_pid"], run["owner_start_time"])
 
 
 def run_outcome(run: sqlite3.Row) -> str:

@@ -50,6 +50,7 @@ class RunRecorder:
 
     Attributes:
         run_id: The run's id in the journal.
+        run_dir: The run's folder in the journal.
         log_dir: The folder where the engine writes each attempt's stdout and stderr.
     """
 
@@ -67,6 +68,7 @@ class RunRecorder:
         masker: Masker,
     ) -> None:
         self.run_id = run_id
+        self.run_dir = run_dir
         self.log_dir = log_dir
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._writer = RowWriter(
@@ -80,7 +82,6 @@ class RunRecorder:
         self._database = database
         self._error: BaseException | None = None
         self._closed = False
-        self._stopped = False
         self._recorded_outcome: RunOutcome | None = None
         """The outcome of the engine's ``RunFinished``, once recorded."""
         self._hurry = threading.Event()
@@ -186,7 +187,6 @@ class RunRecorder:
         finally:
             if connection is not None:
                 connection.close()
-            self._stopped = True
             _release_waiters(self._queue)  # nobody may wait on a writer that is gone
 
 

@@ -8,7 +8,6 @@ ends within one batch costs one insert of its attempt and one update of its bran
 
 from __future__ import annotations
 
-import shlex
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from fanout_tui.engine import (
     RunOutcome,
     outcome_word,
 )
+from fanout_tui.journal._run_rows import INSERT_BRANCH, branch_row
 from fanout_tui.journal._values import dump_value, relative_path
 from fanout_tui.spec import BranchPlan, Masker
 
@@ -61,44 +61,6 @@ def journaled(event: Event) -> bool:
 
 AttemptKey = tuple[str, int]
 """A branch id and an attempt number (the engine never reuses one within a run)."""
-
-
-INSERT_BRANCH = (
-    "INSERT INTO branches (run_id, id, idx, title, command, fingerprint, status, attempts, "
-    "duration_s, reused_from, result, result_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-"""Takes the values of :func:`branch_row`."""
-
-_PENDING = (str(BranchStatus.PENDING), 0, None, None, None, None)
-
-
-def branch_row(
-    run_id: str,
-    branch: BranchPlan,
-    masker: Masker,
-    *,
-    fingerprint: str = "",
-    earlier: tuple[object, ...] = _PENDING,
-) -> tuple[object, ...]:
-    """The values of :data:`INSERT_BRANCH` for ``branch``: a pending branch, unless
-    ``earlier`` gives status, attempts, duration_s, reused_from, result and result_file.
-
-    The fingerprint of a branch that runs comes with its first attempt (the engine
-    computes it anyway).
-    """
-    title = None if branch.title is None else masker.mask(branch.title)
-    command = masker.mask(describe_command(branch))
-    return (run_id, branch.id, branch.index, title, command, fingerprint, *earlier)
-
-
-def describe_command(branch: BranchPlan) -> str:
-    """The branch's command as the operator would type it (or its callable and arguments)."""
-    if isinstance(branch.run, tuple):
-        return shlex.join(branch.run)
-    if branch.run is not None:
-        return branch.run
-    arguments = ", ".join(f"{name}={value!r}" for name, value in branch.with_args.items())
-    return f"{branch.call}({arguments})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fanout_tui.engine import BranchStatus, ExitCode, render_merged, status_and_reason, status_words
+from fanout_tui.journal._errors import JournalError, reading
 from fanout_tui.journal._history import SETTLED, duration
 from fanout_tui.journal._lookup import run_is_live
 from fanout_tui.journal._schema import DATABASE_NAME, schema_version
-from fanout_tui.journal._store import Journal, JournalError, reading
+from fanout_tui.journal._store import Journal
 from fanout_tui.journal._values import load_value, resolve_path
 
 

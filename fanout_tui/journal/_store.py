@@ -11,18 +11,14 @@ Layout of a journal folder (``.fanout/`` by default), every folder 0700, every f
 
 from __future__ import annotations
 
-import os
-import secrets
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple, Self
+from typing import Self
 
-from fanout_tui.engine import BranchStatus, ReusedResult
+from fanout_tui.engine import Leftovers, ReusedResult
+from fanout_tui.journal._errors import JournalError, make_usable, reading
 from fanout_tui.journal._files import make_private, private_dir, private_file
-from fanout_tui.journal._leftovers import end_leftover_groups, is_alive, process_start_time
 from fanout_tui.journal._lookup import (
     LATEST,
     RunNotFound,
@@ -30,92 +26,25 @@ from fanout_tui.journal._lookup import (
     latest_run,
     other_spec_notice,
     reusable_results,
-    spec_key,
 )
 from fanout_tui.journal._recorder import RunRecorder
-from fanout_tui.journal._rows import INSERT_BRANCH, branch_row
+from fanout_tui.journal._resume import Resumption, find_leftovers
+from fanout_tui.journal._run_rows import insert_run
 from fanout_tui.journal._schema import (
     DATABASE_NAME,
-    NotAJournal,
-    SchemaTooNew,
     check_ours,
     connect_read_only,
     migrate,
     open_unchecked,
-    transaction,
     use_wal,
 )
-from fanout_tui.journal._values import dump_value
-from fanout_tui.spec import BranchPlan, Masker, Plan
+from fanout_tui.spec import Masker, Plan
 
-__all__ = ["Journal", "JournalError", "RunRecorder"]
-
-INTERRUPTED_REASON = "fanout-tui stopped before the attempt ended"
-
-
-class JournalError(Exception):
-    """The journal cannot do what was asked; str is one sentence for the operator."""
-
-
-def foreign_database(label: str, error: NotAJournal) -> str:
-    """The operator's message for a journal folder whose database is another program's."""
-    return (
-        f"cannot use the journal {label}: {label}{DATABASE_NAME} is an SQLite database of "
-        f"another program ({error}); fanout-tui leaves it alone: name another folder "
-        "with --journal"
-    )
-
-
-def _make_usable(
-    connection: sqlite3.Connection, label: str, *steps: Callable[[sqlite3.Connection], object]
-) -> None:
-    """Take ``steps`` in turn on the newly opened ``connection`` to the journal ``label``
-    (the first checks it is a journal); when one fails, close it and say why in one
-    sentence.
-
-    Raises:
-        JournalError: the database is another program's, of a later fanout-tui, or cannot
-            be read.
-    """
-    try:
-        for step in steps:
-            step(connection)
-    except NotAJournal as error:
-        connection.close()
-        raise JournalError(foreign_database(label, error)) from None
-    except (SchemaTooNew, sqlite3.Error) as error:
-        connection.close()
-        raise JournalError(f"cannot use the journal {label}: {error}") from None
-
-
-@contextmanager
-def reading(label: str) -> Iterator[None]:
-    """Turn what SQLite raises while reading the journal ``label`` (``.fanout/``) into one
-    sentence.
-
-    Raises:
-        JournalError: in place of :class:`sqlite3.Error`.
-    """
-    try:
-        yield
-    except sqlite3.Error as error:
-        raise JournalError(f"cannot read the journal {label}: {error}") from None
+__all__ = ["Journal", "JournalError", "Resumption", "RunRecorder"]
 
 
 def _nobody(notice: str) -> None:
     """Tell nobody of ``notice``."""
-
-
-class Resumption(NamedTuple):
-    """What :meth:`Journal.prepare_resume` found."""
-
-    run_id: str | None
-    """The run resumed from; None when the latest run was asked for and the spec has none
-    yet (a run killed before it was recorded, or a first run): every branch runs."""
-    reused: dict[str, ReusedResult]
-    """The results that can be reused, by branch id."""
-    ended_groups: int
-    """How many process groups that killed runs left running were ended."""
 
 
 class Journal:
@@ -152,7 +81,7 @@ class Journal:
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot open the journal {label}: {error}") from None
         # Checked to be ours before WAL, which would change another program's file.
-        _make_usable(connection, label, check_ours, use_wal, migrate)
+        make_usable(connection, label, check_ours, use_wal, migrate)
         for suffix in ("-wal", "-shm"):
             make_private(database.with_name(database.name + suffix))
         return cls(root, label, connection)
@@ -177,7 +106,7 @@ class Journal:
             connection = connect_read_only(database)
         except sqlite3.Error as error:
             raise JournalError(f"cannot open the journal {label}: {error}") from None
-        _make_usable(connection, label, check_ours)
+        make_usable(connection, label, check_ours)
         return cls(path.resolve(), label, connection)
 
     def __enter__(self) -> Self:
@@ -213,8 +142,12 @@ class Journal:
     def prepare_resume(
         self, plan: Plan, run_ref: str, *, notify: Callable[[str], None] = _nobody
     ) -> Resumption:
-        """Find the run to resume (``"latest"``: the latest of this spec), end the process
-        groups that killed runs left running, and say what can be reused.
+        """Find the run to resume (``"latest"``: the latest of this spec), say what can be
+        reused, and what killed runs may have left running (see :meth:`find_leftovers`).
+
+        Nothing is ended here and no event loop is started: the caller ends the
+        leftovers with :func:`fanout_tui.engine.end_leftovers` on its own loop, before
+        the run starts.
 
         What the operator should know of the resume beyond :class:`Resumption` (a run of
         another spec file, whose results are reused by definition all the same) is passed
@@ -228,9 +161,9 @@ class Journal:
                 run = latest_run(self._connection, plan)
             else:
                 run = find_run(self._connection, run_ref, where=self.label)
-            ended = self.end_leftovers()
+            leftovers = find_leftovers(self._connection)
             if run is None:
-                return Resumption(None, {}, ended)
+                return Resumption(None, {}, leftovers)
             reused = reusable_results(self._connection, run["id"], plan, root=self.root)
         except RunNotFound as error:
             raise JournalError(str(error)) from None
@@ -240,50 +173,25 @@ class Journal:
         notice = other_spec_notice(run, plan, len(reused))
         if notice is not None:
             notify(notice)
-        return Resumption(run["id"], reused, ended)
+        return Resumption(run["id"], reused, leftovers)
 
-    def end_leftovers(self) -> int:
-        """End what killed runs left running, and mark their open attempts interrupted;
-        return how many process groups were ended.
+    def find_leftovers(self) -> Leftovers:
+        """What killed runs may have left running, for
+        :func:`fanout_tui.engine.end_leftovers`; their open attempts are marked
+        interrupted.
 
         A run was killed when it never ended and its fanout-tui is gone. A recorded group
-        is signalled only while its leader's pid and start time both still match; a
+        is to be signalled only while its leader's pid and start time both still match; a
         process whose pid was not recorded yet is found by its run's mark
-        (:data:`~fanout_tui.engine._run_mark.RUN_MARK`).
+        (:data:`~fanout_tui.engine.RUN_MARK`).
+
+        Raises:
+            JournalError: the journal cannot be read or written.
         """
-        runs = self._connection.execute(
-            "SELECT id, started_at, owner_pid, owner_start_time FROM runs WHERE ended_at IS NULL"
-        ).fetchall()
-        killed = {
-            row["id"]: row["started_at"]
-            for row in runs
-            if not is_alive(row["owner_pid"], row["owner_start_time"])
-        }
-        if not killed:
-            return 0
-        marks = ",".join("?" * len(killed))
-        open_attempts = self._connection.execute(
-            "SELECT id, pid, pgid, process_start_time FROM attempts "
-            f"WHERE ended_at IS NULL AND run_id IN ({marks})",
-            tuple(killed),
-        ).fetchall()
-        ended = end_leftover_groups(
-            (
-                (row["pid"], row["pgid"], row["process_start_time"])
-                for row in open_attempts
-                if row["pid"] is not None and row["pgid"] is not None
-            ),
-            killed,
-        )
-        if open_attempts:
-            now = time.time()
-            with transaction(self._connection):
-                self._connection.executemany(
-                    "UPDATE attempts SET ended_at = ?, status = 'interrupted', reason = ? "
-                    "WHERE id = ?",
-                    ((now, INTERRUPTED_REASON, row["id"]) for row in open_attempts),
-                )
-        return ended
+        try:
+            return find_leftovers(self._connection)
+        except sqlite3.Error as error:
+            raise JournalError(f"cannot resume from {self.label}: {error}") from None
 
     def start_run(self, plan: Plan, *, resumed_from: str | None = None) -> RunRecorder:
         """Record a new run of ``plan``; branches reused from ``resumed_from`` are recorded
@@ -300,7 +208,14 @@ class Journal:
                 reused = self._prepared.pop(resumed_from)
             else:
                 reused = reusable_results(self._connection, resumed_from, plan, root=self.root)
-            run_id, run_dir = self._insert_run(plan, resumed_from, reused, masker)
+            run_id, run_dir = insert_run(
+                self._connection,
+                root=self.root,
+                plan=plan,
+                resumed_from=resumed_from,
+                reused=reused,
+                masker=masker,
+            )
             log_dir = private_dir(run_dir / "logs")
         except (OSError, sqlite3.Error) as error:
             raise JournalError(f"cannot record the run in {self.label}: {error}") from None
@@ -317,70 +232,3 @@ class Journal:
         )
         self._recorders.append(recorder)
         return recorder
-
-    def _insert_run(
-        self,
-        plan: Plan,
-        resumed_from: str | None,
-        reused: dict[str, ReusedResult],
-        masker: Masker,
-    ) -> tuple[str, Path]:
-        """Commit the run's row and the rows of its reused branches (a resume of this run,
-        should it be killed, finds them); the writer adds the other branches' rows."""
-        secret_names = frozenset(plan.secrets)
-        pid = os.getpid()
-        with transaction(self._connection):
-            run_id = self._new_run_id()
-            run_dir = private_dir(self.root / "runs" / run_id)
-            self._connection.execute(
-                "INSERT INTO runs (id, spec_path, spec_name, started_at, branch_count, "
-                "resumed_from, owner_pid, owner_start_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    spec_key(plan),
-                    masker.mask(plan.name),
-                    time.time(),
-                    len(plan.branches),
-                    resumed_from,
-                    pid,
-                    process_start_time(pid),
-                ),
-            )
-            self._connection.executemany(
-                INSERT_BRANCH,
-                [
-                    branch_row(
-                        run_id,
-                        branch,
-                        masker,
-                        fingerprint=branch.fingerprint(secret_names),
-                        earlier=self._earlier_columns(reused[branch.id], masker, run_dir, branch),
-                    )
-                    for branch in plan.branches
-                    if branch.id in reused
-                ],
-            )
-        return run_id, run_dir
-
-    def _earlier_columns(
-        self, earlier: ReusedResult, masker: Masker, run_dir: Path, branch: BranchPlan
-    ) -> tuple[object, ...]:
-        """status, attempts, duration_s, reused_from, result, result_file of a reused branch."""
-        inline, file = dump_value(
-            earlier.result,
-            masker,
-            root=self.root,
-            folder=run_dir / "results",
-            name=f"{branch.index}.json",
-        )
-        status = str(BranchStatus.SUCCEEDED)
-        return (status, earlier.attempts, earlier.duration_s, earlier.run_id, inline, file)
-
-    def _new_run_id(self) -> str:
-        while True:
-            run_id = secrets.token_hex(6)
-            taken = self._connection.execute(
-                "SELECT 1 FROM runs WHERE substr(id, 1, 6) = ?", (run_id[:6],)
-            ).fetchone()
-            if taken is None:  # keep six characters enough to name any run
-                return run_id

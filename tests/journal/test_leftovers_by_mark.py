@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import anyio
 import pytest
 
+from fanout_tui.engine import RUN_MARK, end_leftovers
 from fanout_tui.engine import _procfs as procfs
-from fanout_tui.engine._run_mark import RUN_MARK
 from fanout_tui.journal import Journal
 
 from .builders import make_plan
@@ -97,7 +98,7 @@ def test_resume_ends_marked_processes_whose_pid_was_never_recorded(
 ) -> None:
     run_id = _killed_run(journal, tmp_path)
     leader, grandchild = _start(started, {RUN_MARK: run_id})
-    ended = journal.end_leftovers()
+    ended = anyio.run(end_leftovers, journal.find_leftovers())
     assert leader.wait(timeout=5) == -signal.SIGTERM
     assert _gone(grandchild)
     assert ended == 2  # the leader's group and the grandchild's own
@@ -111,7 +112,7 @@ def test_resume_leaves_unmarked_and_live_runs_processes_alone(
     unmarked, _ = _start(started, {})
     of_live_run, _ = _start(started, live.marks)
     of_no_run, _ = _start(started, {RUN_MARK: "not-a-run"})
-    assert journal.end_leftovers() == 0
+    assert anyio.run(end_leftovers, journal.find_leftovers()) == 0
     assert all(p.poll() is None for p in (unmarked, of_live_run, of_no_run))
     live.close()
 
@@ -123,7 +124,7 @@ def test_a_group_with_a_member_older_than_the_run_is_left_alone(
     run_id = _killed_run(journal, tmp_path)
     journal.connection.execute("UPDATE runs SET started_at = ?", (time.time() + 60,))
     leader, grandchild = _start(started, {RUN_MARK: run_id})
-    assert journal.end_leftovers() == 0
+    assert anyio.run(end_leftovers, journal.find_leftovers()) == 0
     assert leader.poll() is None and not _gone(grandchild, within_s=0)
 
 

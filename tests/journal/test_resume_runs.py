@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fanout_tui.cli import main
-from fanout_tui.journal._leftovers import is_alive
+from fanout_tui.engine import process_alive
 
 from .cli_runs import (
     counted,
@@ -145,11 +145,11 @@ def test_resume_ends_the_process_group_a_killed_run_left(tmp_path: Path) -> None
         process.wait()
     pid, started = rows[0]["pid"], rows[0]["process_start_time"]
     try:
-        assert is_alive(pid, started)  # the leftover outlived fanout-tui
+        assert process_alive(pid, started)  # the leftover outlived fanout-tui
         write_spec(tmp_path, {"long": "true", "quick": counted("quick")})
         resumed = fanout(spec, journal, "--resume")
         assert resumed.returncode == 0, resumed.stderr
-        assert not is_alive(pid, started)
+        assert not process_alive(pid, started)
         interrupted = query(
             journal,
             "SELECT branch_id FROM attempts WHERE status = 'interrupted' AND pid = ?",
@@ -157,7 +157,7 @@ def test_resume_ends_the_process_group_a_killed_run_left(tmp_path: Path) -> None
         )
         assert [row["branch_id"] for row in interrupted] == ["long"]
     finally:
-        if is_alive(pid, started):
+        if process_alive(pid, started):
             os.killpg(pid, signal.SIGKILL)
 
 

@@ -10,14 +10,15 @@ import subprocess
 import threading
 from pathlib import Path
 
+import anyio
 import pytest
 
 from fanout_tui.cli import main
+from fanout_tui.engine import Leftovers, end_leftovers, process_start_time
 from fanout_tui.engine._events import BranchStateChanged, BranchStatus
 from fanout_tui.journal import Journal, JournalError
 from fanout_tui.journal import _recorder as recorder_module
 from fanout_tui.journal import _schema as schema
-from fanout_tui.journal._leftovers import process_start_time
 from fanout_tui.spec._plan import Plan
 
 from .builders import make_plan, outcome_of, run_branch, start_attempt
@@ -150,7 +151,8 @@ def test_resuming_a_run_that_does_not_exist_says_so(journal: Journal, tmp_path: 
 def test_the_latest_run_of_a_spec_never_run_is_none(journal: Journal, tmp_path: Path) -> None:
     other = make_plan(tmp_path / "other", {"a": "true"})
     _first_run(journal, other, {"a": BranchStatus.SUCCEEDED})
-    assert journal.prepare_resume(make_plan(tmp_path, {"a": "true"}), "latest") == (None, {}, 0)
+    resumption = journal.prepare_resume(make_plan(tmp_path, {"a": "true"}), "latest")
+    assert resumption == (None, {}, Leftovers())
 
 
 def test_latest_is_the_latest_run_of_the_same_spec(journal: Journal, tmp_path: Path) -> None:
@@ -188,7 +190,7 @@ def test_resume_ends_process_groups_a_killed_run_left(journal: Journal, tmp_path
     process = _leftover(journal, tmp_path, start_time_matches=True)
     try:
         resumption = journal.prepare_resume(make_plan(tmp_path, {"a": "sleep 30"}), "latest")
-        assert resumption.ended_groups == 1
+        assert anyio.run(end_leftovers, resumption.leftovers) == 1
         assert process.wait(timeout=5) == -signal.SIGTERM
         (row,) = journal.connection.execute("SELECT status, ended_at FROM attempts").fetchall()
         assert row["status"] == "interrupted" and row["ended_at"] is not None
@@ -201,7 +203,7 @@ def test_resume_leaves_a_recycled_pid_alone(journal: Journal, tmp_path: Path) ->
     process = _leftover(journal, tmp_path, start_time_matches=False)
     try:
         resumption = journal.prepare_resume(make_plan(tmp_path, {"a": "sleep 30"}), "latest")
-        assert resumption.ended_groups == 0
+        assert anyio.run(end_leftovers, resumption.leftovers) == 0
         assert process.poll() is None
         os.kill(process.pid, 0)
     finally:
