@@ -11,7 +11,7 @@ import pytest
 
 from fanout_tui import launch
 from fanout_tui.cli import main
-from fanout_tui.engine import BranchStatus, Engine, ExitCode
+from fanout_tui.engine import BranchStatus, Engine, ExitCode, LocalExecutor
 from fanout_tui.engine._attempt_result import AttemptResult
 from fanout_tui.internal_errors import INTERNAL_ERRORS_LOG
 from fanout_tui.launch import FrontEnd, run_spec
@@ -20,14 +20,13 @@ from fanout_tui.spec import BranchPlan, Plan
 SECRET = "s3cr3t-value-of-the-token"
 
 
-async def _broken_executor(
-    branch: BranchPlan,
-    attempt: int,
-    **_: object,
-) -> AttemptResult:
-    if branch.id == "broken":
-        _fail_deep_inside(branch.id)
-    return AttemptResult(BranchStatus.SUCCEEDED, result="fine")
+class _BrokenExecutor(LocalExecutor):
+    """Runs nothing; raises, as a bug would, for the branch ``broken``."""
+
+    async def run_attempt(self, branch: BranchPlan, attempt: int, **_: object) -> AttemptResult:
+        if branch.id == "broken":
+            _fail_deep_inside(branch.id)
+        return AttemptResult(BranchStatus.SUCCEEDED, result="fine")
 
 
 def _fail_deep_inside(branch_id: str) -> None:
@@ -38,7 +37,7 @@ def _fail_deep_inside(branch_id: str) -> None:
 def plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Plan:
     """Two branches; the engine's executor raises for ``broken``."""
     monkeypatch.setenv("TOKEN", SECRET)
-    monkeypatch.setattr(launch, "Engine", functools.partial(Engine, executor=_broken_executor))
+    monkeypatch.setattr(launch, "Engine", functools.partial(Engine, executor=_BrokenExecutor()))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     branches = tuple(
