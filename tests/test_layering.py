@@ -6,6 +6,7 @@ A headless run of a cached plan imports none of the heavy libraries it does not 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -58,15 +59,73 @@ def test_running_a_cached_plan_imports_no_validation_or_rendering_library() -> N
     assert result.stdout.strip() == "", f"a run imports {result.stdout.strip()}"
 
 
+def _module_name(path: Path) -> str:
+    """The dotted name of the package module at ``path``."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is a module (or package), not a name defined in one.
+
+    The package's own modules are looked up on disk; another's, with the import system
+    (which imports the parent, as the file in question does).
+    """
+    head, *rest = name.split(".")
+    if head == PACKAGE.name:
+        path = PACKAGE.joinpath(*rest)
+        return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    """The modules the package file at ``path`` imports."""
+    package = _module_name(path) if path.name == "__init__.py" else _module_name(path.parent)
+    return _imports_in(path.read_text(encoding="utf-8"), package)
+
+
+def _imports_in(source: str, package: str) -> set[str]:
+    """The modules ``source``, a module of ``package``, imports.
+
+    ``from pkg import name`` imports ``pkg`` and, when ``name`` is a submodule, ``pkg.name``
+    too; relative imports are resolved against ``package``.
+    """
+    tree = ast.parse(source)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+            else:
+                base = node.module or ""
+            names.add(base)
+            names.update(
+                f"{base}.{alias.name}" for alias in node.names if _is_module(f"{base}.{alias.name}")
+            )
     return names
+
+
+def test_imports_count_submodules_taken_from_their_package() -> None:
+    """``from fanout_tui import cli`` imports ``fanout_tui.cli``; a relative one resolves."""
+    source = (
+        "from fanout_tui import cli, __version__\n"
+        "from .. import bundled\n"
+        "from ._plan import Plan\n"
+        "from asyncio import subprocess\n"
+    )
+    assert _imports_in(source, "fanout_tui.spec") == {
+        "fanout_tui",
+        "fanout_tui.cli",
+        "fanout_tui.bundled",
+        "fanout_tui.spec._plan",
+        "asyncio",
+        "asyncio.subprocess",
+    }
 
 
 def test_spec_imports_nothing_else_of_the_package() -> None:
@@ -74,7 +133,7 @@ def test_spec_imports_nothing_else_of_the_package() -> None:
         others = {
             name
             for name in _imports(path)
-            if name.startswith("fanout_tui.") and not name.startswith("fanout_tui.spec")
+            if name.split(".")[0] == "fanout_tui" and not f"{name}.".startswith("fanout_tui.spec.")
         }
         assert not others, f"{path.name} imports {others}"
 
@@ -83,6 +142,10 @@ def test_ui_never_starts_a_process() -> None:
     forbidden = {"subprocess", "multiprocessing", "pty", "asyncio.subprocess"}
     for path in (PACKAGE / "ui").rglob("*.py"):
         source = path.read_text(encoding="utf-8")
-        assert not (_imports(path) & forbidden), f"{path.name} imports a process module"
+        imports = _imports(path)
+        process = {name for name in imports if {name, name.split(".")[0]} & forbidden}
+        assert not process, f"{path.name} imports {process}"
+        private = {name for name in imports if name.startswith("fanout_tui.engine._")}
+        assert not private, f"{path.name} imports {private}, not the engine's face"
         for call in ("os.fork", "os.exec", "os.spawn", "os.system", "os.popen", "open_process"):
             assert call not in source, f"{path.name} uses {call}"

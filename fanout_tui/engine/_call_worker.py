@@ -54,7 +54,7 @@ def resolve(target: str, python_path: Sequence[str] = ()) -> Callable[..., Any]:
         if entry not in sys.path:
             sys.path.insert(0, entry)
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: object = importlib.import_module(module_name)
     except Exception as error:  # the module's own code may raise anything
         raise CallError(f"cannot import {module_name}: {_message(error)}") from None
     for part in function_name.split("."):

@@ -55,7 +55,7 @@ def find_run(connection: sqlite3.Connection, ref: str, *, where: str) -> sqlite3
     Raises:
         RunNotFound: no run matches, or the prefix is shared by several.
     """
-    rows = connection.execute(
+    rows: list[sqlite3.Row] = connection.execute(
         "SELECT * FROM runs WHERE substr(id, 1, length(?)) = ? ORDER BY started_at DESC LIMIT 3",
         (ref, ref),
     ).fetchall()
@@ -72,6 +72,7 @@ def find_run(connection: sqlite3.Connection, ref: str, *, where: str) -> sqlite3
 def latest_run(connection: sqlite3.Connection, plan: Plan) -> sqlite3.Row | None:
     """The newest run of the spec of ``plan`` (matched by resolved spec path), if any."""
     key = spec_key(plan)
+    row: sqlite3.Row | None
     if key is None:
         row = connection.execute(
             "SELECT * FROM runs WHERE spec_path IS NULL AND spec_name = ? "
