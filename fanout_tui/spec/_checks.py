@@ -42,9 +42,7 @@ def check_json_schema(schema: dict[str, Any] | bool, path: FieldPath, report: Re
         return
     import jsonschema  # about 90 ms to import: only specs that declare a schema pay for it
 
-    validator = jsonschema.validators.validator_for(
-        schema, default=jsonschema.Draft202012Validator
-    )
+    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         validator.check_schema(schema)
     except jsonschema.SchemaError as error:

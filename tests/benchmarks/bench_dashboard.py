@@ -149,8 +149,11 @@ async def latency_under_load(
         for n in range(presses):
             key = "j" if n % 2 == 0 else "k"
             assert dashboard(app).grid.current is not None
-            pending.update(before=dashboard(app).grid.current.id, shown=asyncio.Event(),
-                           pressed=time.perf_counter())
+            pending.update(
+                before=dashboard(app).grid.current.id,
+                shown=asyncio.Event(),
+                pressed=time.perf_counter(),
+            )
             app.post_message(_key(key))
             await pending["shown"].wait()
             latencies.append(pending["latency"])

@@ -229,7 +229,7 @@ async def test_escaped_processes_get_their_grace_alongside_the_groups_and_kill_n
         f"trap 'touch {termed}' TERM; echo \\$\\$ > {pidfile}; while :; do sleep 0.05; done"
     )
     script = (  # the daemon starts first: a shell cannot trap what it inherits ignored
-        f"setsid sh -c \"{daemon_script}\" </dev/null >/dev/null 2>&1 & "
+        f'setsid sh -c "{daemon_script}" </dev/null >/dev/null 2>&1 & '
         f"trap '' TERM; while :; do sleep 0.05; done"
     )
     engine, _ = engine_for(make_plan(sh("stubborn", script, kill_grace_s=60.0)), tmp_path)

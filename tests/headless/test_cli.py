@@ -485,9 +485,16 @@ def test_a_journaled_run_resumes_and_says_what_it_reused(tmp_path: Path) -> None
     )
     assert second.returncode == 0, second.stderr
     assert second.stdout == "A\nB\n"
-    first_run = subprocess.run(
-        [sys.executable, "-m", "fanout_tui", "runs"], cwd=tmp_path, capture_output=True, text=True
-    ).stdout.splitlines()[-1].split()[0]
+    first_run = (
+        subprocess.run(
+            [sys.executable, "-m", "fanout_tui", "runs"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.splitlines()[-1]
+        .split()[0]
+    )
     assert f"once   succeeded  reused from run {first_run}\n" in second.stderr
     assert "   2 succeeded (1 reused)" in second.stderr
     assert (tmp_path / "once.count").read_text() == "run\n"

@@ -280,16 +280,19 @@ def succeed(branch_id: str, result: Any, *, at: float = 1010.0, lines: int = 2) 
     ]
 
 
-def fail(
-    branch_id: str, reason: str, *, attempt: int = 3, at: float = 1020.0
-) -> list[Event]:
+def fail(branch_id: str, reason: str, *, attempt: int = 3, at: float = 1020.0) -> list[Event]:
     """A branch whose last attempt fails with ``reason``."""
     return [
         state(branch_id, BranchStatus.RUNNING, attempt=attempt, at=at - 5),
         started(branch_id, attempt, at=at - 5),
-        output(branch_id, ["Traceback (most recent call last):", "ValueError: bad input"],
-               attempt=attempt, stream="stderr"),
-        ended(branch_id, BranchStatus.FAILED, attempt, at=at, duration=5.0, reason=reason,
-              exit_code=1),
+        output(
+            branch_id,
+            ["Traceback (most recent call last):", "ValueError: bad input"],
+            attempt=attempt,
+            stream="stderr",
+        ),
+        ended(
+            branch_id, BranchStatus.FAILED, attempt, at=at, duration=5.0, reason=reason, exit_code=1
+        ),
         state(branch_id, BranchStatus.FAILED, attempt=attempt, at=at, reason=reason),
     ]

@@ -163,8 +163,11 @@ def retry_fixes(output_path: Path | None = None) -> Scenario:
         state("chapter-1", S.SUCCEEDED, attempt=1, at=1040),
         merge_state(
             P.MERGED,
-            merged={"intro": doc("intro"), "chapter-1": doc("chapter-1"),
-                    "chapter-2": doc("chapter-2")},
+            merged={
+                "intro": doc("intro"),
+                "chapter-1": doc("chapter-1"),
+                "chapter-2": doc("chapter-2"),
+            },
         ),
     ]
     engine = ScriptedEngine(plan, events, on_retry={"chapter-1": retried})
@@ -176,9 +179,11 @@ def with_logs(logs: Path) -> Scenario:
     plan = make_plan(["report"], titles={"report": "Build the report"})
     events: list[Event] = []
     for attempt, (status, reason) in enumerate(
-        [(S.FAILED, "exit code 1: connection refused"),
-         (S.FAILED, "exit code 1: connection refused"),
-         (S.SUCCEEDED, None)],
+        [
+            (S.FAILED, "exit code 1: connection refused"),
+            (S.FAILED, "exit code 1: connection refused"),
+            (S.SUCCEEDED, None),
+        ],
         start=1,
     ):
         at = 1000.0 + attempt * 10
@@ -194,9 +199,16 @@ def with_logs(logs: Path) -> Scenario:
         events += [
             state("report", S.RUNNING, attempt=attempt, at=at),
             started("report", attempt, at=at, logs=logs),
-            ended("report", status, attempt, at=at + 4, duration=4.0, reason=reason,
-                  exit_code=1 if reason else 0,
-                  result={"doc": "report"} if status is S.SUCCEEDED else None),
+            ended(
+                "report",
+                status,
+                attempt,
+                at=at + 4,
+                duration=4.0,
+                reason=reason,
+                exit_code=1 if reason else 0,
+                result={"doc": "report"} if status is S.SUCCEEDED else None,
+            ),
         ]
     events.append(state("report", S.SUCCEEDED, attempt=3, at=1034))
     return build(ScriptedEngine(plan, events))
@@ -205,18 +217,39 @@ def with_logs(logs: Path) -> Scenario:
 def thousand() -> Scenario:
     """A thousand branches in every state: the dense layout."""
     ids = [f"item-{n:04d}" for n in range(1000)]
-    cycle = [S.SUCCEEDED, S.RUNNING, S.WAITING, S.FAILED, S.PENDING, S.RETRYING, S.TIMED_OUT,
-             S.CANCELLED]
+    cycle = [
+        S.SUCCEEDED,
+        S.RUNNING,
+        S.WAITING,
+        S.FAILED,
+        S.PENDING,
+        S.RETRYING,
+        S.TIMED_OUT,
+        S.CANCELLED,
+    ]
     events: list[Event] = []
     for n, branch_id in enumerate(ids):
         status = cycle[n % len(cycle)]
         if status is S.PENDING:
             continue
-        reason = {S.FAILED: "exit code 2", S.TIMED_OUT: "timed out after 30s",
-                  S.CANCELLED: "cancelled by the operator", S.RETRYING: "exit code 1"}.get(status)
-        events.append(state(branch_id, status, at=1000.0 + n % 7, reason=reason,
-                            waiting_on="db" if status is S.WAITING else None))
+        reason = {
+            S.FAILED: "exit code 2",
+            S.TIMED_OUT: "timed out after 30s",
+            S.CANCELLED: "cancelled by the operator",
+            S.RETRYING: "exit code 1",
+        }.get(status)
+        events.append(
+            state(
+                branch_id,
+                status,
+                at=1000.0 + n % 7,
+                reason=reason,
+                waiting_on="db" if status is S.WAITING else None,
+            )
+        )
         if status is S.RUNNING:
-            events += [started(branch_id, at=1000.0 + n % 7),
-                       output(branch_id, [f"{branch_id}: processed {n} records"])]
+            events += [
+                started(branch_id, at=1000.0 + n % 7),
+                output(branch_id, [f"{branch_id}: processed {n} records"]),
+            ]
     return build(ScriptedEngine(make_plan(ids, name="batch-1000"), events))

@@ -51,8 +51,19 @@ class Terminal:
         return result.stdout
 
     def start(self, command: str) -> None:
-        self.tmux("new-session", "-d", "-s", "e2e", "-x", "120", "-y", "35",
-                  "-c", str(self.folder), command)
+        self.tmux(
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "120",
+            "-y",
+            "35",
+            "-c",
+            str(self.folder),
+            command,
+        )
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "e2e")

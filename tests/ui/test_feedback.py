@@ -135,7 +135,5 @@ async def test_cancelling_a_running_branch_says_its_processes_are_being_ended() 
         await settle(pilot)
         await pilot.press("l", "c")  # chapter-1 runs
         await pilot.pause()
-        assert said(app) == [
-            "Cancelling chapter-1: SIGTERM now, SIGKILL after its grace period."
-        ]
+        assert said(app) == ["Cancelling chapter-1: SIGTERM now, SIGKILL after its grace period."]
         assert scenario.engine.commands == [("cancel", "chapter-1")]

@@ -41,5 +41,9 @@ def test_at_80_columns_the_policy_status_stays_whole() -> None:
 
 def test_durations_round_once() -> None:
     assert [format_duration(s) for s in (0.04, 9.94, 9.96, 59.9, 3725)] == [
-        "0.0s", "9.9s", "10s", "59s", "1h02m"
+        "0.0s",
+        "9.9s",
+        "10s",
+        "59s",
+        "1h02m",
     ]

@@ -15,14 +15,23 @@ def test_counts_attempts_and_elapsed_follow_the_events() -> None:
     assert changes.statuses == {"a"} and changes.branches == {"a"}
     view = model.by_id["a"]
     assert view.elapsed(now=14.5) == 4.5
-    model.apply([ended("a", S.FAILED, at=12, duration=2, reason="exit code 1"),
-                 state("a", S.RETRYING, reason="exit code 1"),
-                 state("a", S.RUNNING, attempt=2), started("a", 2, at=20)])
+    model.apply(
+        [
+            ended("a", S.FAILED, at=12, duration=2, reason="exit code 1"),
+            state("a", S.RETRYING, reason="exit code 1"),
+            state("a", S.RUNNING, attempt=2),
+            started("a", 2, at=20),
+        ]
+    )
     assert [r.attempt for r in view.attempts] == [1, 2]
     assert view.attempts[0].status is S.FAILED and view.attempts[0].reason == "exit code 1"
     assert view.elapsed(now=21) == 1
-    model.apply([ended("a", S.SUCCEEDED, 2, at=23, duration=3, result={"ok": 1}),
-                 state("a", S.SUCCEEDED, attempt=2)])
+    model.apply(
+        [
+            ended("a", S.SUCCEEDED, 2, at=23, duration=3, result={"ok": 1}),
+            state("a", S.SUCCEEDED, attempt=2),
+        ]
+    )
     assert view.result == {"ok": 1} and view.elapsed(now=99) == 3
     assert model.settled == 1 and model.counts[S.SUCCEEDED] == 1 and model.counts[S.PENDING] == 1
 
@@ -51,14 +60,18 @@ def test_output_is_bounded_and_panels_show_only_the_current_attempt() -> None:
 def test_merge_events_replace_the_merge_and_unknown_branches_are_ignored() -> None:
     model = RunModel(make_plan(["a"]))
     assert model.merge.describe() == "waiting for 1 branch"
-    changes = model.apply([merge_state(P.MERGED, merged={"a": 1}),
-                           state("ghost", S.RUNNING), output("ghost", ["x"])])
+    changes = model.apply(
+        [merge_state(P.MERGED, merged={"a": 1}), state("ghost", S.RUNNING), output("ghost", ["x"])]
+    )
     assert changes.merge and model.merge.describe() == "merged"
     assert "ghost" not in changes.branches
 
 
 def test_filters_cycle_and_admit_the_right_states() -> None:
-    assert [BranchFilter.ALL.next(), BranchFilter.FAILED.next(), BranchFilter.RUNNING.next()] \
-        == [BranchFilter.FAILED, BranchFilter.RUNNING, BranchFilter.ALL]
+    assert [BranchFilter.ALL.next(), BranchFilter.FAILED.next(), BranchFilter.RUNNING.next()] == [
+        BranchFilter.FAILED,
+        BranchFilter.RUNNING,
+        BranchFilter.ALL,
+    ]
     assert {s for s in S if BranchFilter.FAILED.admits(s)} == {S.FAILED, S.TIMED_OUT, S.CANCELLED}
     assert {s for s in S if BranchFilter.RUNNING.admits(s)} == {S.WAITING, S.RUNNING, S.RETRYING}

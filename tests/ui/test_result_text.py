@@ -42,7 +42,15 @@ def test_the_log_shows_every_success_result_even_none_or_empty() -> None:
     ]
     assert _log_of_reused("")[1:] == ["── result ──", "(empty)"]
     model = RunModel(make_plan(["a", "b"]))
-    model.apply([state("a", S.RUNNING), started("a"), ended("a", S.SUCCEEDED, result=None),
-                 state("a", S.SUCCEEDED), state("b", S.RUNNING), started("b")])
+    model.apply(
+        [
+            state("a", S.RUNNING),
+            started("a"),
+            ended("a", S.SUCCEEDED, result=None),
+            state("a", S.SUCCEEDED),
+            state("b", S.RUNNING),
+            started("b"),
+        ]
+    )
     assert branch_log(model.by_id["a"])[-2:] == [("── result ──", "heading"), ("null", "result")]
     assert "── result ──" not in [text for text, _ in branch_log(model.by_id["b"])]

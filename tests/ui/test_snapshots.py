@@ -28,8 +28,9 @@ def keys(*presses: str) -> Callable[[Pilot[Any]], Any]:
     return run_before
 
 
-def check(snap_compare: SnapCompare, scenario: Scenario, *presses: str,
-          size: tuple[int, int] = SIZE) -> None:
+def check(
+    snap_compare: SnapCompare, scenario: Scenario, *presses: str, size: tuple[int, int] = SIZE
+) -> None:
     assert snap_compare(scenario.app, terminal_size=size, run_before=keys(*presses))
 
 
@@ -54,8 +55,7 @@ def test_after_a_retry_succeeds_the_merge_updates(snap_compare: SnapCompare) -> 
 
 
 def test_log_screen_with_a_search_hit(snap_compare: SnapCompare, tmp_path: Path) -> None:
-    check(snap_compare, scenarios.with_logs(tmp_path), "enter", "slash",
-          *"refused", "enter", "n")
+    check(snap_compare, scenarios.with_logs(tmp_path), "enter", "slash", *"refused", "enter", "n")
 
 
 def test_merged_screen(snap_compare: SnapCompare) -> None:
