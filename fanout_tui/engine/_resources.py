@@ -16,16 +16,23 @@ from everyone ahead of it may go first. Every held resource is eventually releas
 reserved one only goes to earlier waiters, so the head of the queue always makes progress:
 nobody starves.
 
-**Rate.** A resource's ``rate`` is a token bucket on the injected clock: it holds up to
-``max(1, count)`` tokens, starts full, refills at ``count / per_s`` tokens a second, and
-each attempt start takes one token. When a waiter lacks only tokens, a timer task
-(:meth:`ResourcePool.run_refill_timer`) sleeps on the clock until the next token is due.
+**Rate, tokens and pauses.** A resource's ``rate`` and ``tokens`` are sliding windows
+(:mod:`._windows`) on the injected clock: an attempt starts only when the last period's
+starts (and token spends, its estimate included) leave room, so no window of the period
+ever holds more than declared. A resource is *paused* until a time when a branch that uses
+it was told by the server to back off (a ``rate_limited`` signal); nobody starts on it
+before then. An ``adaptive`` resource halves its concurrency in force on such a signal and
+grows it back by one after as many successes in a row. When a waiter lacks only time, a
+timer task (:meth:`ResourcePool.run_timer`) sleeps on the clock until the earliest
+window opens or pause ends.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import NamedTuple
 
@@ -33,17 +40,14 @@ import anyio
 import anyio.lowlevel
 
 from fanout_tui.engine._clock import Clock
-from fanout_tui.spec import Rate, ResourceLimit
+from fanout_tui.engine._windows import Spend, StartWindow, TokenWindow
+from fanout_tui.spec import ResourceLimit
 
 GLOBAL_CAP = "concurrency"
 """The name the global cap goes by (in :meth:`ResourcePool.in_use` and :class:`Wait`)."""
 
 _GLOBAL_KEY = "\0global"
 """Internal name of the global cap (cannot clash with a resource name)."""
-
-_TOKEN_EPSILON = 1e-9
-"""Float slack when counting tokens, so a refill timed exactly on a clock tick counts."""
-
 
 class Wait(NamedTuple):
     """What a waiter waits on: a named resource, or the global cap."""
@@ -58,70 +62,98 @@ WaitCallback = Callable[[Wait], None]
 """Told what a waiter waits on."""
 
 
-class TokenBucket:
-    """A token bucket on an injected clock: one token per attempt start."""
-
-    __slots__ = ("_capacity", "_last", "_per_second", "_tokens")
-
-    def __init__(self, rate: Rate, now: float) -> None:
-        self._capacity = max(1.0, rate.count)
-        self._per_second = rate.per_second
-        self._tokens = self._capacity
-        self._last = now
-
-    def _refill(self, now: float) -> None:
-        if now > self._last:
-            self._tokens = min(self._capacity, self._tokens + (now - self._last) * self._per_second)
-            self._last = now
-
-    def available(self, now: float) -> bool:
-        """True when a token can be taken at ``now``."""
-        self._refill(now)
-        return self._tokens >= 1.0 - _TOKEN_EPSILON
-
-    def take(self, now: float) -> None:
-        """Take one token (the caller checked :meth:`available`)."""
-        self._refill(now)
-        self._tokens = max(0.0, self._tokens - 1.0)
-
-    def ready_at(self, now: float) -> float:
-        """When the next token is due (``now`` if one is there)."""
-        self._refill(now)
-        lacking = 1.0 - self._tokens
-        return now if lacking <= _TOKEN_EPSILON else now + lacking / self._per_second
-
-
 class _Limit:
     """One limited thing: a named resource or the global cap."""
 
-    __slots__ = ("bucket", "capacity", "in_use", "wait")
+    __slots__ = (
+        "adaptive",
+        "capacity",
+        "declared",
+        "in_use",
+        "paused_by",
+        "paused_until",
+        "streak",
+        "tokens",
+        "wait",
+        "window",
+    )
 
-    def __init__(self, wait: Wait, capacity: int | None, bucket: TokenBucket | None) -> None:
+    def __init__(
+        self,
+        wait: Wait,
+        capacity: int | None,
+        *,
+        window: StartWindow | None = None,
+        tokens: TokenWindow | None = None,
+        adaptive: bool = False,
+    ) -> None:
         self.wait = wait
         self.capacity = capacity
-        self.bucket = bucket
+        """The concurrency in force (an adaptive resource moves it below ``declared``)."""
+        self.declared = capacity
+        self.window = window
+        self.tokens = tokens
+        self.adaptive = adaptive and capacity is not None
         self.in_use = 0
+        self.paused_until = -math.inf
+        self.paused_by = ""
+        self.streak = 0
+        """Successes in a row since the concurrency in force last changed."""
+
+    @classmethod
+    def of(cls, limit: ResourceLimit) -> _Limit:
+        """The pool's state for a declared resource."""
+        return cls(
+            Wait(limit.name),
+            limit.concurrency,
+            window=StartWindow(limit.rate, limit.burst) if limit.rate else None,
+            tokens=TokenWindow(limit.tokens) if limit.tokens else None,
+            adaptive=limit.adaptive,
+        )
+
+    def free_at(self, now: float, cost: float) -> float | None:
+        """When a start with a token estimate of ``cost`` fits: ``now``, a later time, or
+        ``None`` while every slot is held (a release, not time, frees one)."""
+        if self.capacity is not None and self.in_use >= self.capacity:
+            return None
+        at = max(now, self.paused_until)
+        if self.window is not None:
+            at = max(at, self.window.free_at(now))
+        if self.tokens is not None:
+            at = max(at, self.tokens.free_at(now, cost))
+        return at
 
 
 class _Waiter:
-    __slots__ = ("granted", "needs", "on_wait", "ready", "waiting_on")
+    __slots__ = ("cost", "granted", "needs", "on_wait", "ready", "spends", "waiting_on")
 
-    def __init__(self, needs: tuple[_Limit, ...], on_wait: WaitCallback) -> None:
+    def __init__(self, needs: tuple[_Limit, ...], cost: float, on_wait: WaitCallback) -> None:
         self.needs = needs
+        self.cost = cost
         self.on_wait = on_wait
         self.ready = anyio.Event()
         self.granted = False
         self.waiting_on: Wait | None = None
+        self.spends: tuple[Spend, ...] = ()
 
 
 class Lease:
     """What a branch holds while its attempt runs; release it once (a context manager)."""
 
-    __slots__ = ("_limits", "_pool")
+    __slots__ = ("_limits", "_pool", "_spends")
 
-    def __init__(self, pool: ResourcePool, limits: tuple[_Limit, ...]) -> None:
+    def __init__(
+        self, pool: ResourcePool, limits: tuple[_Limit, ...], spends: tuple[Spend, ...] = ()
+    ) -> None:
         self._pool = pool
         self._limits = limits
+        self._spends = spends
+
+    def spent(self, tokens: float) -> None:
+        """The attempt reported spending ``tokens``: they replace its estimate."""
+        for spend in self._spends:
+            TokenWindow.correct(spend, tokens)
+        self._pool._dispatch()
 
     def release(self) -> None:
         """Give everything back (a second call does nothing)."""
@@ -141,32 +173,47 @@ class Lease:
         self.release()
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceView:
+    """One resource as it stands now, for the dashboard and the headless progress."""
+
+    name: str
+    held: int
+    concurrency: int | None
+    """The concurrency in force (below the declared one while an adaptive resource backs off)."""
+    declared_concurrency: int | None
+    waiting: int
+    window_used: int | None
+    """Starts in the current window of the rate's period (``None``: no rate)."""
+    window_limit: int | None
+    tokens_left: float | None
+    """Tokens left in the current window (``None``: no token budget)."""
+    tokens_budget: float | None
+    paused_until: float | None
+    """Clock time the resource is paused until (``None``: not paused)."""
+    paused_by: str
+    """Which branch's rate-limit signal paused it."""
+
+
 class ResourcePool:
     """The global cap and the named resources of a plan, shared by every branch.
 
     Args:
         resources: The plan's resources by name; a name a branch uses that is not here,
-            or a resource with neither concurrency nor rate, limits nothing.
+            or a resource with no limit, limits nothing.
         concurrency: The global cap on running attempts (``None``: unlimited).
-        clock: Where token buckets read time and the refill timer sleeps.
+        clock: Where windows and pauses read time and the timer sleeps.
     """
 
     def __init__(
         self, resources: Mapping[str, ResourceLimit], concurrency: int | None, clock: Clock
     ) -> None:
         self._clock = clock
-        now = clock.now()
         self._limits: dict[str, _Limit] = {
-            name: _Limit(
-                Wait(name),
-                limit.concurrency,
-                TokenBucket(limit.rate, now) if limit.rate else None,
-            )
-            for name, limit in resources.items()
-            if limit.concurrency is not None or limit.rate is not None
+            name: _Limit.of(limit) for name, limit in resources.items() if limit.limits_anything
         }
         self._global = (
-            _Limit(Wait(GLOBAL_CAP, global_cap=True), concurrency, None)
+            _Limit(Wait(GLOBAL_CAP, global_cap=True), concurrency)
             if concurrency is not None
             else None
         )
@@ -178,9 +225,9 @@ class ResourcePool:
         self._timer_sleeping_until: float | None = None
 
     @property
-    def has_rates(self) -> bool:
-        """True when some resource has a rate (then :meth:`run_refill_timer` must run)."""
-        return any(limit.bucket is not None for limit in self._limits.values())
+    def names(self) -> tuple[str, ...]:
+        """The resources that limit something, in declared order."""
+        return tuple(self._limits)
 
     def in_use(self, name: str) -> int:
         """How many running attempts hold ``name`` (:data:`GLOBAL_CAP` for the global cap)."""
@@ -189,6 +236,25 @@ class ResourcePool:
         limit = self._limits.get(name)
         return limit.in_use if limit else 0
 
+    def view(self, name: str) -> ResourceView:
+        """How the resource ``name`` stands now."""
+        limit = self._limits[name]
+        now = self._clock.now()
+        window, tokens = limit.window, limit.tokens
+        return ResourceView(
+            name=name,
+            held=limit.in_use,
+            concurrency=limit.capacity,
+            declared_concurrency=limit.declared,
+            waiting=sum(limit in waiter.needs for waiter in self._queue),
+            window_used=window.used(now) if window else None,
+            window_limit=window.limit if window else None,
+            tokens_left=tokens.left(now) if tokens else None,
+            tokens_budget=tokens.budget if tokens else None,
+            paused_until=limit.paused_until if limit.paused_until > now else None,
+            paused_by=limit.paused_by if limit.paused_until > now else "",
+        )
+
     def _needs(self, uses: Sequence[str], global_slot: bool) -> tuple[_Limit, ...]:
         needs = [self._limits[name] for name in dict.fromkeys(uses) if name in self._limits]
         if global_slot and self._global is not None:
@@ -196,7 +262,12 @@ class ResourcePool:
         return tuple(needs)
 
     async def acquire(
-        self, uses: Sequence[str], *, on_wait: WaitCallback, global_slot: bool = True
+        self,
+        uses: Sequence[str],
+        *,
+        on_wait: WaitCallback,
+        global_slot: bool = True,
+        tokens: float = 0.0,
     ) -> Lease:
         """Wait until everything in ``uses`` (and a global slot) is free, then take it all.
 
@@ -205,6 +276,7 @@ class ResourcePool:
             on_wait: Called (synchronously) when the caller has to wait, with what it waits
                 on, and again whenever that changes. Not called when nothing is waited for.
             global_slot: Also take a slot of the global cap (not for the synthesizer).
+            tokens: The attempt's token estimate, taken from every token budget it uses.
 
         Returns:
             The lease; release it when the attempt ends. Cancelled while waiting, the
@@ -213,11 +285,11 @@ class ResourcePool:
         needs = self._needs(uses, global_slot)
         if not needs:
             return Lease(self, ())
+        waiter = _Waiter(needs, tokens, on_wait)
         now = self._clock.now()
-        if not self._queue and self._lacking(needs, (), now) is None:
-            self._take(needs, now)
-            return Lease(self, needs)
-        waiter = _Waiter(needs, on_wait)
+        if not self._queue and self._lacking(waiter, (), now) is None:
+            self._take(waiter, now)
+            return Lease(self, needs, waiter.spends)
         self._queue.append(waiter)
         if not global_slot:
             self._without_global += 1
@@ -225,7 +297,7 @@ class ResourcePool:
             self._dispatch()
             if not waiter.granted:
                 if waiter.waiting_on is None:  # the scan stopped before reaching it
-                    self._tell(waiter, self._lacking(needs, (), now) or needs[-1])
+                    self._tell(waiter, self._lacking(waiter, (), now) or needs[-1])
                 await waiter.ready.wait()
                 # Granted, but cancelled before it could resume: give it all back.
                 await anyio.lowlevel.checkpoint_if_cancelled()
@@ -239,7 +311,38 @@ class ResourcePool:
         finally:
             if not global_slot:
                 self._without_global -= 1
-        return Lease(self, needs)
+        return Lease(self, needs, waiter.spends)
+
+    def pause(self, uses: Sequence[str], until: float, *, by: str) -> tuple[str, ...]:
+        """Pause every resource in ``uses`` until clock time ``until`` (a rate-limit signal
+        from branch ``by``); an adaptive one also halves its concurrency in force.
+
+        Returns:
+            The resources this paused or paused for longer, in the order given.
+        """
+        paused = []
+        for limit in self._needs(uses, global_slot=False):
+            if limit.adaptive and limit.capacity is not None:
+                limit.capacity = max(1, limit.capacity // 2)
+                limit.streak = 0
+            if until > limit.paused_until:
+                limit.paused_until = until
+                limit.paused_by = by
+                paused.append(limit.wait.name)
+        if paused:
+            self._wake_at(until)
+        return tuple(paused)
+
+    def succeeded(self, uses: Sequence[str]) -> None:
+        """An attempt that used ``uses`` succeeded: adaptive resources may grow by one."""
+        for limit in self._needs(uses, global_slot=False):
+            if limit.adaptive and limit.capacity is not None and limit.declared is not None:
+                limit.streak += 1
+                if limit.streak >= limit.capacity and limit.capacity < limit.declared:
+                    limit.capacity += 1
+                    limit.streak = 0
+        if self._queue:
+            self._dispatch()
 
     @staticmethod
     def _tell(waiter: _Waiter, limit: _Limit) -> None:
@@ -247,29 +350,34 @@ class ResourcePool:
             waiter.waiting_on = limit.wait
             waiter.on_wait(limit.wait)
 
-    def _free(self, limit: _Limit, now: float) -> bool:
-        """True when ``limit`` has a slot and a token now (asks the timer for the next token)."""
-        if limit.capacity is not None and limit.in_use >= limit.capacity:
+    def _free(self, limit: _Limit, cost: float, now: float) -> bool:
+        """True when ``limit`` has room now (else asks the timer to look again when it may)."""
+        at = limit.free_at(now, cost)
+        if at is None:
             return False
-        if limit.bucket is not None and not limit.bucket.available(now):
-            self._want_token(limit.bucket.ready_at(now))
+        if at > now:
+            self._wake_at(at)
             return False
         return True
 
     def _lacking(
-        self, needs: tuple[_Limit, ...], reserved: Collection[_Limit], now: float
+        self, waiter: _Waiter, reserved: Collection[_Limit], now: float
     ) -> _Limit | None:
-        """The first of ``needs`` that is reserved, full or out of tokens (``None``: all free)."""
-        for limit in needs:
-            if limit in reserved or not self._free(limit, now):
+        """The first of the waiter's needs that is reserved or has no room (``None``: all free)."""
+        for limit in waiter.needs:
+            if limit in reserved or not self._free(limit, waiter.cost, now):
                 return limit
         return None
 
-    def _take(self, needs: tuple[_Limit, ...], now: float) -> None:
-        for limit in needs:
+    def _take(self, waiter: _Waiter, now: float) -> None:
+        spends = []
+        for limit in waiter.needs:
             limit.in_use += 1
-            if limit.bucket is not None:
-                limit.bucket.take(now)
+            if limit.window is not None:
+                limit.window.take(now)
+            if limit.tokens is not None:
+                spends.append(limit.tokens.take(now, waiter.cost))
+        waiter.spends = tuple(spends)
 
     def _release(self, limits: tuple[_Limit, ...]) -> None:
         for limit in limits:
@@ -289,27 +397,30 @@ class ResourcePool:
                 # Everyone behind needs a global slot and the head of the line has it reserved.
                 break
             waiter = queue.popleft()
-            lacking = self._lacking(waiter.needs, reserved, now)
+            lacking = self._lacking(waiter, reserved, now)
             if lacking is None:
-                self._take(waiter.needs, now)
+                self._take(waiter, now)
                 waiter.granted = True
                 waiter.ready.set()
                 continue
             kept.append(waiter)
             self._tell(waiter, lacking)
             reserved.update(
-                limit for limit in waiter.needs if limit in reserved or not self._free(limit, now)
+                limit
+                for limit in waiter.needs
+                if limit in reserved or not self._free(limit, waiter.cost, now)
             )
         queue.extendleft(reversed(kept))  # still waiting, still in arrival order
 
-    def _want_token(self, at: float) -> None:
+    def _wake_at(self, at: float) -> None:
         if self._timer_deadline is None or at < self._timer_deadline:
             self._timer_deadline = at
             if self._timer_scope is not None and self._timer_sleeping_until != at:
                 self._timer_scope.cancel()
 
-    async def run_refill_timer(self) -> None:
-        """Wake waiters when tokens are due; run it in the run's task group (never returns)."""
+    async def run_timer(self) -> None:
+        """Wake waiters when a window opens or a pause ends; run it in the run's task group
+        (never returns)."""
         while True:
             deadline = self._timer_deadline
             with anyio.CancelScope() as scope:

@@ -185,8 +185,8 @@ class Engine:
             if not self._shutting_down:
                 async with anyio.create_task_group() as tg:
                     self._tg = self._scheduler.task_group = self._merge.task_group = tg
-                    if self._pool.has_rates:
-                        tg.start_soon(self._pool.run_refill_timer)
+                    if self._pool.names:
+                        tg.start_soon(self._pool.run_timer)
                     tg.start_soon(functools.partial(self._merge.run, active=self._active))
                     self._scheduler.begin()
                     await done.wait()

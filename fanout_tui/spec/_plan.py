@@ -75,15 +75,10 @@ class OutputContract:
 
 @dataclass(frozen=True, slots=True)
 class Rate:
-    """A token-bucket rate: ``count`` starts per ``per_s`` seconds (``30/min`` → 30, 60)."""
+    """``count`` per ``per_s`` seconds in any window of that length (``30/min`` → 30, 60)."""
 
     count: float
     per_s: float
-
-    @property
-    def per_second(self) -> float:
-        """Tokens added to the bucket each second."""
-        return self.count / self.per_s
 
     def __str__(self) -> str:
         unit = {1.0: "s", 60.0: "min", 3600.0: "h"}.get(self.per_s, f"{self.per_s:g}s")
@@ -97,6 +92,20 @@ class ResourceLimit:
     name: str
     concurrency: int | None = None
     rate: Rate | None = None
+    """Attempt starts allowed in any window of the rate's period."""
+    burst: int = 0
+    """Starts allowed in a window beyond the rate's count."""
+    tokens: Rate | None = None
+    """Tokens (estimates, then reported usage) allowed in any window of the period."""
+    adaptive: bool = False
+    """Halve the concurrency in force on a rate-limit signal, grow it back on successes."""
+
+    @property
+    def limits_anything(self) -> bool:
+        """True when the resource has some limit (else using it holds nothing)."""
+        return (
+            self.concurrency is not None or self.rate is not None or self.tokens is not None
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,11 @@ from fanout_tui.spec._plan import Rate
 
 DURATION_PATTERN = r"^\s*(\d+(\.\d+)?\s*(ms|s|m|h)\s*)+$|^\s*\d+(\.\d+)?\s*$"
 """A duration: parts like ``1h``, ``30m``, ``10s``, ``500ms`` in a row, or plain seconds."""
-RATE_PATTERN = r"^\s*\d+(\.\d+)?\s*/\s*(s|sec|second|min|minute|h|hour)\s*$"
-"""A rate: a count per second, minute or hour."""
+RATE_PATTERN = (
+    r"^\s*\d+(\.\d+)?\s*/\s*"
+    r"(s|sec|second|min|minute|h|hour|\d+(\.\d+)?\s*(ms|s|m|h)(\s*\d+(\.\d+)?\s*(ms|s|m|h))*)\s*$"
+)
+"""A rate: a count per second, minute, hour or any duration (``10/5s``, ``100/1m30s``)."""
 PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 """A percentage like ``80%``."""
 SHARE_PATTERN = r"^\s*(0*[1-9]\d?(\.\d+)?|0+\.0*[1-9]\d*|0*100(\.0+)?)\s*%\s*$"
@@ -36,8 +39,17 @@ would overflow the clocks they are added to)."""
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|min|minute|h|hour)\s*")
-_RATE_PERIOD = {"s": 1.0, "sec": 1.0, "second": 1.0, "min": 60.0, "minute": 60.0}
+_RATE = re.compile(r"\s*(?P<count>\d+(?:\.\d+)?)\s*/\s*(?P<per>[a-z]+|\d[\d.\sa-z]*?)\s*")
+_RATE_PERIOD = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+}
+_RATE_CHECK = re.compile(RATE_PATTERN)
 _PERCENT = re.compile(PERCENT_PATTERN)
 
 
@@ -72,19 +84,26 @@ def parse_duration(value: object) -> float:
 
 
 def parse_rate(value: object) -> Rate:
-    """A :class:`Rate` from ``N/s``, ``N/min`` or ``N/h``.
+    """A :class:`Rate` from ``N/s``, ``N/min``, ``N/h`` or ``N/DURATION`` (``10/5s``).
 
     Raises:
         ValueError: with a sentence saying what a rate looks like.
     """
     match = _RATE.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(f"{shown_value(value)} is not a rate; write e.g. 5/s, 30/min or 100/h")
-    count = float(match.group(1))
+    if match is None or _RATE_CHECK.fullmatch(match.string) is None:
+        raise ValueError(
+            f"{shown_value(value)} is not a rate; write e.g. 5/s, 30/min, 100/h or 10/5s"
+        )
+    count = float(match["count"])
     if count <= 0:
         raise ValueError(f"{shown_value(value)} allows nothing; a rate must be above 0")
-    unit = match.group(2)
-    return Rate(count=count, per_s=_RATE_PERIOD.get(unit, 3600.0))
+    unit = match["per"]
+    period = _RATE_PERIOD.get(unit)
+    if period is None:
+        period = parse_duration(unit)
+        if period <= 0:
+            raise ValueError(f"{shown_value(value)} has no period; it must be longer than 0")
+    return Rate(count=count, per_s=period)
 
 
 def parse_percent(value: str) -> float | None:

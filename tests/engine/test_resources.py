@@ -1,4 +1,4 @@
-"""Resource limits: the global cap, named concurrency, token-bucket rates, fairness, no deadlock."""
+"""Resource limits: the global cap, named concurrency, rates, pauses, fairness, no deadlock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from fanout_tui.engine import _open_files as open_files
 from fanout_tui.engine._events import BranchStatus
-from fanout_tui.engine._resources import GLOBAL_CAP, ResourcePool, TokenBucket, Wait
+from fanout_tui.engine._resources import GLOBAL_CAP, ResourcePool, Wait
 from fanout_tui.engine.testing import FakeClock, ScriptedExecutor, fail, hang, ok
 from fanout_tui.spec._plan import Rate, ResourceLimit
 
@@ -109,17 +109,7 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_holds_nothing(granted_fir
     assert pool.in_use("db") == 0
 
 
-def test_a_token_bucket_starts_full_and_refills_at_its_rate() -> None:
-    bucket = TokenBucket(Rate(2, 1.0), now=0.0)
-    assert bucket.available(0.0)
-    bucket.take(0.0)
-    bucket.take(0.0)
-    assert not bucket.available(0.0)
-    assert bucket.ready_at(0.0) == pytest.approx(0.5)
-    assert bucket.available(0.5)
-
-
-async def test_the_rate_spaces_attempt_starts_after_the_burst() -> None:
+async def test_a_rate_lets_its_count_start_per_window_and_no_more() -> None:
     plan = make_plan(
         *[branch(f"b{i}", uses=("api",)) for i in range(6)],
         resources={"api": ResourceLimit("api", rate=Rate(2, 1.0))},
@@ -128,7 +118,8 @@ async def test_the_rate_spaces_attempt_starts_after_the_burst() -> None:
     async with r.clock.autojump():
         await r.engine.run()
     starts = [c.started for c in r.executor.calls]
-    assert starts == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.5, 2.0])
+    # two per second, the window widened by its 50 ms margin for the way to the server
+    assert starts == pytest.approx([0.0, 0.0, 1.05, 1.05, 2.1, 2.1])
     waiting = [c for c in r.recorder.changes("b5") if c.status is BranchStatus.WAITING]
     assert waiting[0].waiting_on == "api"
 
@@ -142,8 +133,9 @@ async def test_a_per_minute_rate_with_concurrency_holds_both() -> None:
     async with r.clock.autojump():
         await r.engine.run()
     starts = [c.started for c in r.executor.calls]
-    # burst of 3 tokens (two at once, then the third when a slot frees), then one every 20 s
-    assert starts == pytest.approx([0.0, 0.0, 1.0, 20.0, 40.0])
+    # three in the first minute (two at once, the third when a slot frees), then the
+    # window (60 s and its 1 s margin) lets the next start when the first start leaves it
+    assert starts == pytest.approx([0.0, 0.0, 1.0, 61.0, 61.0])
     assert max(len(c.alongside) for c in r.executor.calls) <= 2
 
 
@@ -230,7 +222,10 @@ async def test_cancelling_a_branch_that_waits_for_a_token_lets_the_next_one_have
         BranchStatus.CANCELLED,
         BranchStatus.SUCCEEDED,
     ]
-    assert [(c.branch_id, c.started) for c in r.executor.calls] == [("first", 0.0), ("next", 10.0)]
+    assert [(c.branch_id, c.started) for c in r.executor.calls] == [
+        ("first", 0.0),
+        ("next", pytest.approx(10.2)),
+    ]
 
 
 @pytest.mark.parametrize(("concurrency", "overlap"), [(None, 3), (2, 2), (5, 3)])

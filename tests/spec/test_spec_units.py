@@ -84,6 +84,9 @@ def test_format_duration(seconds: float, text: str) -> None:
         ("0.5 / second", Rate(0.5, 1)),
         ("2/minute", Rate(2, 60)),
         ("7/hour", Rate(7, 3600)),
+        ("10/5s", Rate(10, 5)),
+        ("100 / 1m30s", Rate(100, 90)),
+        ("3/500ms", Rate(3, 0.5)),
     ],
 )
 def test_rates(written: str, rate: Rate) -> None:
@@ -92,10 +95,12 @@ def test_rates(written: str, rate: Rate) -> None:
 
 def test_rate_reads_back_as_written() -> None:
     assert str(parse_rate("30/min")) == "30/min"
-    assert parse_rate("30/min").per_second == 0.5
+    assert str(parse_rate("10/5s")) == "10/5s"
 
 
-@pytest.mark.parametrize("written", ["30", "30/day", "/s", "0/s", 5, "five/s", None])
+@pytest.mark.parametrize(
+    "written", ["30", "30/day", "/s", "0/s", 5, "five/s", None, "10/0s", "10/5", "10/5x"]
+)
 def test_not_rates(written: object) -> None:
     with pytest.raises(ValueError, match="rate"):
         parse_rate(written)
