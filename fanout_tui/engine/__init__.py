@@ -53,6 +53,15 @@ if TYPE_CHECKING:
     from fanout_tui.engine._report import build_report, outcome_word
     from fanout_tui.engine._run_mark import marked_processes
     from fanout_tui.engine._runner import Engine
+    from fanout_tui.engine._signals import (
+        MAX_RETRY_AFTER_S,
+        BadSignal,
+        RateLimited,
+        Signal,
+        Usage,
+        read_signal,
+        signal_line,
+    )
 
 _HOMES = {
     "AttemptResult": "_attempt_result",
@@ -110,15 +119,29 @@ _HOMES = {
     "outcome_word": "_report",
     "marked_processes": "_run_mark",
     "Engine": "_runner",
+    **dict.fromkeys(
+        (
+            "MAX_RETRY_AFTER_S",
+            "BadSignal",
+            "RateLimited",
+            "Signal",
+            "Usage",
+            "read_signal",
+            "signal_line",
+        ),
+        "_signals",
+    ),
 }
 """The private module that defines each exported name."""
 
 __all__ = [
     "INTERNAL_ERRORS",
+    "MAX_RETRY_AFTER_S",
     "RUN_MARK",
     "AttemptEnded",
     "AttemptResult",
     "AttemptStarted",
+    "BadSignal",
     "BranchReport",
     "BranchStateChanged",
     "BranchStatus",
@@ -139,12 +162,15 @@ __all__ = [
     "OutputLines",
     "PolicyState",
     "ProcessStarted",
+    "RateLimited",
     "ResultsChanged",
     "ReusedResult",
     "RunFinished",
     "RunOutcome",
+    "Signal",
     "Stream",
     "SystemClock",
+    "Usage",
     "build_report",
     "end_leftovers",
     "end_process_group",
@@ -154,8 +180,10 @@ __all__ = [
     "printable",
     "process_alive",
     "process_start_time",
+    "read_signal",
     "render_merged",
     "results_document",
+    "signal_line",
     "status_and_reason",
     "status_words",
     "why_missing",

@@ -102,7 +102,9 @@ def parse_rate(value: object) -> Rate:
     if period is None:
         period = parse_duration(unit)
         if period <= 0:
-            raise ValueError(f"{shown_value(value)} is not a rate; its period must be longer than 0")
+            raise ValueError(
+                f"{shown_value(value)} is not a rate; its period must be longer than 0"
+            )
     return Rate(count=count, per_s=period)
 
 
