@@ -14,6 +14,7 @@ from typing import Any
 
 from fanout_tui.spec._masking import MASK, Masker
 from fanout_tui.spec._plan import (
+    RETRY_KINDS,
     BranchPlan,
     MergePlan,
     MergeStrategy,
@@ -62,6 +63,11 @@ def describe_plan(plan: Plan) -> str:
     lines.append(f"policy       {_policy(plan.policy, count)}")
     if plan.output is not None:
         lines.append(f"output       {plan.output}")
+    if plan.budget is not None:
+        spend = [f"{plan.budget.tokens} tokens"] if plan.budget.tokens is not None else []
+        if plan.budget.cost_usd is not None:
+            spend.append(f"${plan.budget.cost_usd:g}")
+        lines.append(f"budget       {' · '.join(spend)} (no new attempt past it)")
     if plan.secrets:
         lines.append(f"secrets      {', '.join(plan.secrets)} (values masked)")
     return mask.mask("\n".join(lines).rstrip())
@@ -93,13 +99,15 @@ def _branch(branch: BranchPlan, mask: Masker, secrets: frozenset[str]) -> list[s
         f"kill grace {format_duration(branch.kill_grace_s)}"
     )
     if branch.uses:
-        lines.append(f"    uses     {', '.join(branch.uses)}")
+        cost = f" · costs {branch.cost_tokens} tokens an attempt" if branch.cost_tokens else ""
+        lines.append(f"    uses     {', '.join(branch.uses)}{cost}")
     output = str(branch.output.format)
     if branch.output.schema is not None:
         output += " (checked against a JSON Schema)"
     codes = ", ".join(str(code) for code in sorted(branch.success_exit_codes))
     lines.append(f"    output   {output} · success on exit code {codes}")
     return lines
+
 
 
 def _value(value: Any) -> str:
@@ -119,7 +127,13 @@ def _retry(retry: RetryPolicy) -> str:
         f"{retry.attempts} attempts (backoff {format_duration(retry.backoff_s)} "
         f"up to {format_duration(retry.max_backoff_s)}"
     )
-    return text + (", jitter)" if retry.jitter else ")")
+    text += ", jitter)" if retry.jitter else ")"
+    if retry.on is not None:
+        kinds = [kind for kind in RETRY_KINDS if kind in retry.on]
+        if retry.on_exit_codes:
+            kinds.append("exit codes " + ", ".join(map(str, sorted(retry.on_exit_codes))))
+        text += f" on {', '.join(kinds) or 'nothing'}"
+    return text
 
 
 def _resource(resource: ResourceLimit) -> str:
@@ -128,8 +142,14 @@ def _resource(resource: ResourceLimit) -> str:
         if resource.concurrency is not None
         else "concurrency unlimited"
     ]
+    if resource.adaptive:
+        parts[0] += " (adaptive)"
     if resource.rate is not None:
-        parts.append(f"rate {resource.rate}")
+        parts.append(
+            f"rate {resource.rate}" + (f" + burst {resource.burst}" if resource.burst else "")
+        )
+    if resource.tokens is not None:
+        parts.append(f"tokens {resource.tokens}")
     return " · ".join(parts)
 
 

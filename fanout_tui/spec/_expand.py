@@ -20,6 +20,7 @@ from fanout_tui.spec._field_types import CALL_PATTERN
 from fanout_tui.spec._ids import SYNTHESIZER_ID, IdChecks
 from fanout_tui.spec._inherit import (
     DEFAULT_KILL_GRACE_S,
+    Inherited,
     first,
     inherit,
     output_contract,
@@ -29,7 +30,14 @@ from fanout_tui.spec._interpolate import NO_MATRIX
 from fanout_tui.spec._masking import Masker
 from fanout_tui.spec._matrix import MAX_BRANCHES, check_matrix, expand_matrix
 from fanout_tui.spec._models import BranchSpec, DefaultsSpec, SpecFile
-from fanout_tui.spec._plan import BranchPlan, OutputContract, OutputFormat, Plan, ResourceLimit
+from fanout_tui.spec._plan import (
+    BranchPlan,
+    Budget,
+    OutputContract,
+    OutputFormat,
+    Plan,
+    ResourceLimit,
+)
 from fanout_tui.spec._source import FieldPath, SpecSource
 from fanout_tui.spec._templates import FieldTemplates, refuse_interpolation_elsewhere
 
@@ -120,11 +128,9 @@ class _Expander:
             branches=tuple(branches),
             spec_path=Path(os.path.abspath(self.source.origin)) if self.source.origin else None,
             concurrency=self.model.concurrency,
-            resources={
-                name: ResourceLimit(name=name, concurrency=limit.concurrency, rate=limit.rate)
-                for name, limit in self.model.resources.items()
-            },
+            resources=self._resources(),
             secrets=tuple(self.model.secrets),
+            budget=self._budget(),
             merge=merge,
             policy=policy,
             output=output,
@@ -166,6 +172,7 @@ class _Expander:
             return []
 
         settings = inherit(branch, self.defaults)
+        self._check_cost(settings, path if branch.cost else ("defaults",))
         python_path = (self.base_dir,) if branch.call else ()
         plans: list[BranchPlan] = []
         for offset, pick in enumerate(expand_matrix(matrix, path, self.source)):
@@ -194,9 +201,58 @@ class _Expander:
                     success_exit_codes=settings.success_exit_codes,
                     matrix=chosen.texts,
                     python_path=python_path,
+                    cost_tokens=settings.cost_tokens,
                 )
             )
         return plans
+
+    # -- resources and budget ----------------------------------------------------------
+
+    def _resources(self) -> dict[str, ResourceLimit]:
+        limits = {}
+        for name, limit in self.model.resources.items():
+            if limit.adaptive and limit.concurrency is None:
+                self.report(
+                    ("resources", name, "adaptive"),
+                    "adaptive needs a concurrency to adapt; give the resource 'concurrency'",
+                    at_key=True,
+                )
+            limits[name] = ResourceLimit(
+                name=name,
+                concurrency=limit.concurrency,
+                rate=limit.rate,
+                burst=limit.burst or 0,
+                tokens=limit.tokens,
+                adaptive=bool(limit.adaptive),
+            )
+        return limits
+
+    def _budget(self) -> Budget | None:
+        budget = self.model.budget
+        if budget is None:
+            return None
+        if budget.tokens is None and budget.cost_usd is None:
+            self.report(("budget",), "a budget needs 'tokens', 'cost_usd' or both")
+        return Budget(tokens=budget.tokens, cost_usd=budget.cost_usd)
+
+    def _check_cost(self, settings: Inherited, path: FieldPath) -> None:
+        """Refuse a cost that no token limit the branch is under could ever let start."""
+        cost = settings.cost_tokens
+        limits = [
+            (f"resource {name!r} allows ({resource.tokens} tokens)", resource.tokens.count)
+            for name in settings.uses
+            if (resource := self.model.resources.get(name)) is not None and resource.tokens
+        ]
+        budget = self.model.budget
+        if budget is not None and budget.tokens is not None:
+            limits.append((f"the run's budget allows ({budget.tokens} tokens)", budget.tokens))
+        for limit, allowed in limits:
+            if cost > allowed:
+                self.report(
+                    (*path, "cost", "tokens"),
+                    f"an attempt costs {cost} tokens, more than {limit}: it could never start",
+                )
+                return
 
     def _check_command(self, branch: BranchSpec, path: FieldPath) -> None:
         if branch.run is None and branch.call is None:

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from fanout_tui.spec._errors import shown_value
-from fanout_tui.spec._plan import Rate
+from fanout_tui.spec._errors import did_you_mean, shown_value
+from fanout_tui.spec._plan import RETRY_KINDS, Rate
 from fanout_tui.spec._units import (
     DURATION_PATTERN,
     MAX_DURATION_S,
@@ -252,3 +252,54 @@ MinSuccess = Annotated[
 ]
 Version = Annotated[int, BeforeValidator(_version), WithJsonSchema({"const": 1})]
 ExitCode = Annotated[int, Field(ge=0, le=255)]
+
+def _retry_on(value: object) -> str | tuple[int, ...]:
+    """One entry of ``retry.on``: a failure kind, or ``{exit_codes: [...]}`` as a tuple."""
+    if isinstance(value, str):
+        if value in RETRY_KINDS:
+            return value
+        hint = did_you_mean(value, RETRY_KINDS)
+        raise _fail(
+            "retry_on",
+            f"{shown_value(value)} is not a failure kind; use one of {', '.join(RETRY_KINDS)}"
+            + (f" or {{exit_codes: [...]}} ({hint})" if hint else " or {exit_codes: [...]}"),
+        )
+    if isinstance(value, dict) and list(value) == ["exit_codes"]:
+        codes = value["exit_codes"]
+        if (
+            isinstance(codes, list)
+            and codes
+            and all(type(code) is int and 0 <= code <= 255 for code in codes)
+        ):
+            return tuple(codes)
+        raise _fail("retry_on", "exit_codes takes a list of exit codes from 0 to 255, e.g. [75]")
+    raise _fail(
+        "retry_on",
+        f"{shown_value(value)} is not a failure kind; use one of {', '.join(RETRY_KINDS)} "
+        "or {exit_codes: [...]}",
+    )
+
+
+RetryOn = Annotated[
+    str | tuple[int, ...],
+    PlainValidator(_retry_on),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(RETRY_KINDS)},
+                {
+                    "type": "object",
+                    "properties": {
+                        "exit_codes": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "integer", "minimum": 0, "maximum": 255},
+                        }
+                    },
+                    "required": ["exit_codes"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]

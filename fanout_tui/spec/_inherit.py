@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fanout_tui.spec._checks import Reporter
-from fanout_tui.spec._models import BranchSpec, DefaultsSpec, RetrySpec
+from fanout_tui.spec._models import BranchSpec, CostSpec, DefaultsSpec, RetrySpec
 from fanout_tui.spec._plan import OutputContract, OutputFormat, RetryPolicy
 from fanout_tui.spec._source import FieldPath
 
 DEFAULT_KILL_GRACE_S = 5.0
 
 _STRUCTURED = {OutputFormat.JSON, OutputFormat.JSONL}
+_NO_COST = CostSpec(tokens=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Inherited:
     kill_grace_s: float
     uses: tuple[str, ...]
     success_exit_codes: frozenset[int]
+    cost_tokens: int
 
 
 def inherit(branch: BranchSpec, defaults: DefaultsSpec) -> Inherited:
@@ -40,6 +42,7 @@ def inherit(branch: BranchSpec, defaults: DefaultsSpec) -> Inherited:
         kill_grace_s=first(branch.kill_grace, defaults.kill_grace, DEFAULT_KILL_GRACE_S),
         uses=tuple(first(branch.uses, defaults.uses, [])),
         success_exit_codes=frozenset(success.exit_codes) if success else frozenset({0}),
+        cost_tokens=(branch.cost or defaults.cost or _NO_COST).tokens,
     )
 
 
@@ -79,7 +82,12 @@ def output_contract(
 def retry_policy(own: RetrySpec | None, inherited: RetrySpec | None) -> RetryPolicy:
     """The retry policy: each field from ``own``, else ``inherited``, else the default."""
     base = RetryPolicy()
+    on = first(own and own.on, inherited and inherited.on, None)
     return RetryPolicy(
+        on=None if on is None else frozenset(kind for kind in on if isinstance(kind, str)),
+        on_exit_codes=frozenset(
+            code for entry in on or () if isinstance(entry, tuple) for code in entry
+        ),
         attempts=first(own and own.attempts, inherited and inherited.attempts, base.attempts),
         backoff_s=first(own and own.backoff, inherited and inherited.backoff, base.backoff_s),
         max_backoff_s=first(

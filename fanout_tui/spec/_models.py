@@ -25,6 +25,7 @@ from fanout_tui.spec._field_types import (
     MatrixSpec,
     MinSuccess,
     RateText,
+    RetryOn,
     Timeout,
     Version,
 )
@@ -53,6 +54,11 @@ class RetrySpec(SpecPart):
     jitter: bool | None = Field(
         default=None,
         description="Randomise each wait a little so retries spread out (default true).",
+    )
+    on: list[RetryOn] | None = Field(
+        default=None,
+        description="The failures that retry: failed, timed_out, rate_limited, contract, "
+        "{exit_codes: [...]} (default: every failure).",
     )
 
 
@@ -87,8 +93,32 @@ class ResourceSpec(SpecPart):
     )
     rate: RateText | None = Field(
         default=None,
-        description="Most branch starts per second, minute or hour: 5/s, 30/min, 100/h.",
+        description="Most branch starts in any window of the period: 5/s, 30/min, 100/h, 10/5s.",
     )
+    burst: int | None = Field(
+        default=None, ge=0, description="Starts allowed in a window beyond the rate (default 0)."
+    )
+    tokens: RateText | None = Field(
+        default=None,
+        description="Most tokens (estimates, then reported usage) in any window: 40000/min.",
+    )
+    adaptive: bool | None = Field(
+        default=None,
+        description="Halve the concurrency on a rate-limit signal, grow back on successes.",
+    )
+
+
+class CostSpec(SpecPart):
+    """What one attempt of a branch is expected to spend."""
+
+    tokens: int = Field(ge=0, description="Tokens taken from token budgets before the start.")
+
+
+class BudgetSpec(SpecPart):
+    """A run-level budget: once reported usage reaches it, no new attempt starts."""
+
+    tokens: int | None = Field(default=None, ge=1, description="Tokens in all.")
+    cost_usd: float | None = Field(default=None, gt=0, description="Cost in US dollars in all.")
 
 
 class BranchSettingsSpec(SpecPart):
@@ -123,6 +153,9 @@ class BranchSettingsSpec(SpecPart):
     )
     success: SuccessSpec | None = Field(
         default=None, description="When an attempt counts as success."
+    )
+    cost: CostSpec | None = Field(
+        default=None, description="What one attempt is expected to spend: {tokens: N}."
     )
 
 
@@ -270,6 +303,10 @@ class SpecFile(SpecPart):
     secrets: list[EnvName] = Field(
         default_factory=list,
         description="Environment variables whose values are masked wherever they could show.",
+    )
+    budget: BudgetSpec | None = Field(
+        default=None,
+        description="Run-level budget of reported usage: {tokens: N, cost_usd: X}.",
     )
     branches: list[BranchSpec] = Field(
         min_length=1, description="The independent subtasks, in declared order."

@@ -54,6 +54,10 @@ class PolicyMode(StrEnum):
     BEST_EFFORT = "best_effort"
 
 
+RETRY_KINDS = ("failed", "timed_out", "rate_limited", "contract")
+"""The failure kinds ``retry.on`` can name, in the order they are shown."""
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Automatic retries of a branch: ``attempts`` counts the first one too."""
@@ -62,6 +66,17 @@ class RetryPolicy:
     backoff_s: float = 1.0
     max_backoff_s: float = 30.0
     jitter: bool = True
+    on: frozenset[str] | None = None
+    """The failure kinds that retry (``failed``, ``timed_out``, ``rate_limited``,
+    ``contract``); ``None``: every failure retries."""
+    on_exit_codes: frozenset[int] = frozenset()
+    """Exit codes that retry even when ``on`` does not name ``failed``."""
+
+    def retries(self, kind: str, exit_code: int | None) -> bool:
+        """True when an attempt that failed this way may be retried."""
+        if self.on is None:
+            return True
+        return kind in self.on or (exit_code is not None and exit_code in self.on_exit_codes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +101,14 @@ class Rate:
 
 
 @dataclass(frozen=True, slots=True)
+class Budget:
+    """A run-level budget: once reported usage reaches it, no new attempt starts."""
+
+    tokens: int | None = None
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ResourceLimit:
     """A shared resource that branches ``use``, with its limits (``None``: unlimited)."""
 
@@ -103,9 +126,7 @@ class ResourceLimit:
     @property
     def limits_anything(self) -> bool:
         """True when the resource has some limit (else using it holds nothing)."""
-        return (
-            self.concurrency is not None or self.rate is not None or self.tokens is not None
-        )
+        return self.concurrency is not None or self.rate is not None or self.tokens is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +161,8 @@ class BranchPlan:
     not the number 3.1 YAML reads); empty when none."""
     python_path: tuple[Path, ...] = ()
     """Folders put first on ``sys.path`` to import a ``call`` (the spec's folder)."""
+    cost_tokens: int = 0
+    """Tokens each attempt is expected to spend, taken from token budgets before it starts."""
 
     @property
     def label(self) -> str:
@@ -210,6 +233,7 @@ class Plan:
     resources: Mapping[str, ResourceLimit] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     """Names of environment variables whose values are masked everywhere."""
+    budget: Budget | None = None
     merge: MergePlan = field(default_factory=MergePlan)
     policy: PolicyPlan = field(default_factory=PolicyPlan)
     output: Path | None = None

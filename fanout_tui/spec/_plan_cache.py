@@ -39,7 +39,7 @@ from typing import Any
 from fanout_tui.spec._plan import Plan
 from fanout_tui.spec._reading import read_spec_bytes
 
-FORMAT = 1
+FORMAT = 2
 """The layout of an entry: a header (a dict of plain values), then the pickled plan."""
 
 MAX_AGE_S = 30 * 24 * 3600

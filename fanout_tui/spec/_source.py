@@ -308,6 +308,8 @@ class _Builder:
             return None
         if isinstance(key, str):
             return key
+        if node.value == "on":  # a field of its own (retry.on), not YAML 1.1's true
+            return "on"
         if isinstance(key, bool) or key is None:
             message = f"the key {node.value or '~'} reads as {json.dumps(key)}; write it in quotes"
             self._issues.append(self._issue_at(node, path, message))

@@ -694,7 +694,7 @@ CASES = [
     ),
     Case(
         "boolean-key",
-        HEAD + "branches: [{id: a, run: x}]\nmerge:\n  on: key\n",
+        HEAD + "branches: [{id: a, run: x}]\nmerge:\n  yes: key\n",
         5,
         3,
         "reads as true; write it in quotes",
