@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     )
     from fanout_tui.engine._executor import INTERNAL_ERRORS, Executor, LocalExecutor
     from fanout_tui.engine._exit_codes import ExitCode
+    from fanout_tui.engine._ledger import BUDGET_REACHED, UsageLedger
     from fanout_tui.engine._left_behind import (
         RUN_MARK,
         KilledRun,
@@ -51,6 +52,14 @@ if TYPE_CHECKING:
     from fanout_tui.engine._policy import status_words
     from fanout_tui.engine._process import end_process_group, end_process_group_if_same
     from fanout_tui.engine._report import build_report, outcome_word
+    from fanout_tui.engine._resource_events import (
+        ResourcePaused,
+        ResourceResumed,
+        ResourcesChanged,
+        ResourceView,
+        UsageReported,
+    )
+    from fanout_tui.engine._resources import ResourcePool
     from fanout_tui.engine._run_mark import marked_processes
     from fanout_tui.engine._runner import Engine
     from fanout_tui.engine._signals import (
@@ -119,6 +128,14 @@ _HOMES = {
     "outcome_word": "_report",
     "marked_processes": "_run_mark",
     "Engine": "_runner",
+    "ResourceView": "_resource_events",
+    "ResourcesChanged": "_resource_events",
+    "ResourcePaused": "_resource_events",
+    "ResourceResumed": "_resource_events",
+    "UsageReported": "_resource_events",
+    "UsageLedger": "_ledger",
+    "BUDGET_REACHED": "_ledger",
+    "ResourcePool": "_resources",
     **dict.fromkeys(
         (
             "MAX_RETRY_AFTER_S",
@@ -135,6 +152,7 @@ _HOMES = {
 """The private module that defines each exported name."""
 
 __all__ = [
+    "BUDGET_REACHED",
     "INTERNAL_ERRORS",
     "MAX_RETRY_AFTER_S",
     "RUN_MARK",
@@ -163,6 +181,11 @@ __all__ = [
     "PolicyState",
     "ProcessStarted",
     "RateLimited",
+    "ResourcePaused",
+    "ResourcePool",
+    "ResourceResumed",
+    "ResourceView",
+    "ResourcesChanged",
     "ResultsChanged",
     "ReusedResult",
     "RunFinished",
@@ -171,6 +194,8 @@ __all__ = [
     "Stream",
     "SystemClock",
     "Usage",
+    "UsageLedger",
+    "UsageReported",
     "build_report",
     "end_leftovers",
     "end_process_group",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from fanout_tui.engine._attempt_result import AttemptResult, failed, timed_out
+from fanout_tui.engine._attempt_result import AttemptResult, contract_broken, failed, timed_out
 from fanout_tui.engine._call import run_call
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event, OutputLines, ProcessStarted, Stream
@@ -171,7 +171,7 @@ async def _run_command(
     try:
         result = parse_output(outcome.stdout, branch.output)
     except ContractError as error:
-        return failed(str(error), exit_code=code)
+        return contract_broken(str(error), exit_code=code)
     return AttemptResult(
         BranchStatus.SUCCEEDED, exit_code=code, result=streams.masker.mask_value(result)
     )

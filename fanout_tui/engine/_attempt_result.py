@@ -22,11 +22,25 @@ class AttemptResult:
     exit_code: int | None = None
     result: Any = None
     """The parsed (and masked) output when SUCCEEDED."""
+    contract: bool = False
+    """True when it failed because its output broke the output contract."""
+
+    @property
+    def kind(self) -> str:
+        """How it failed, as ``retry.on`` names it: ``timed_out``, ``contract`` or ``failed``."""
+        if self.status is BranchStatus.TIMED_OUT:
+            return "timed_out"
+        return "contract" if self.contract else "failed"
 
 
 def failed(reason: str, *, exit_code: int | None = None) -> AttemptResult:
     """A failed attempt with its one-sentence ``reason``."""
     return AttemptResult(BranchStatus.FAILED, reason=reason, exit_code=exit_code)
+
+
+def contract_broken(reason: str, *, exit_code: int | None = None) -> AttemptResult:
+    """A failed attempt whose output broke its contract (unparseable, schema mismatch)."""
+    return AttemptResult(BranchStatus.FAILED, reason=reason, exit_code=exit_code, contract=True)
 
 
 def timed_out(branch: BranchPlan) -> AttemptResult:

@@ -7,6 +7,7 @@ from typing import Any
 import anyio
 
 from fanout_tui.engine._events import BranchReport, BranchStatus, ReusedResult
+from fanout_tui.engine._signals import Usage
 from fanout_tui.spec import BranchPlan
 
 
@@ -23,6 +24,7 @@ class BranchRun:
     __slots__ = (
         "_report",
         "attempt",
+        "attempt_usage",
         "attempts_started",
         "cancel_reason",
         "cancel_status",
@@ -31,6 +33,7 @@ class BranchRun:
         "generation",
         "max_attempts",
         "plan",
+        "rate_limited_at",
         "reason",
         "result",
         "reused_from",
@@ -39,6 +42,7 @@ class BranchRun:
         "set_started_at",
         "settled_at",
         "status",
+        "usage",
         "waiting_on",
     )
 
@@ -70,6 +74,12 @@ class BranchRun:
         self.set_started_at: float | None = None
         """Clock time the current attempt set's first attempt started."""
         self.settled_at: float | None = None
+        self.rate_limited_at = 0.0
+        """Clock time of the last rate-limit signal."""
+        self.attempt_usage: Usage | None = None
+        """What the current (or last) attempt reported spending."""
+        self.usage: Usage | None = None
+        """What the branch's attempts reported spending in this run."""
         self._report: BranchReport | None = None
 
     @property
@@ -140,6 +150,7 @@ class BranchRun:
                 duration_s=duration,
                 reused=self.reused,
                 exit_code=self.exit_code,
+                usage=self.usage,
             )
             self._report = report
         return report

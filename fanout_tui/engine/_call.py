@@ -30,7 +30,7 @@ import anyio
 import anyio.to_thread
 
 from fanout_tui.engine import _call_worker as call_worker
-from fanout_tui.engine._attempt_result import AttemptResult, failed, timed_out
+from fanout_tui.engine._attempt_result import AttemptResult, contract_broken, failed, timed_out
 from fanout_tui.engine._call_output import routed_output
 from fanout_tui.engine._call_worker import (
     CallError,
@@ -192,5 +192,5 @@ def _judged(branch: BranchPlan, value: Any, streams: Streams) -> AttemptResult:
     try:
         check_schema(value, branch.output)
     except ContractError as error:
-        return failed(str(error))
+        return contract_broken(str(error))
     return AttemptResult(BranchStatus.SUCCEEDED, result=streams.masker.mask_value(value))

@@ -14,6 +14,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from fanout_tui.engine._resource_events import (
+    ResourcePaused,
+    ResourceResumed,
+    ResourcesChanged,
+    UsageReported,
+)
+from fanout_tui.engine._signals import Usage
+
 
 class BranchStatus(StrEnum):
     """Where a branch is in its life."""
@@ -145,6 +153,10 @@ class AttemptEnded:
     reason: str | None = None
     exit_code: int | None = None
     result: Any = None
+    usage: Usage | None = None
+    """What the attempt reported spending (``None``: it reported nothing)."""
+    rate_limited: bool = False
+    """True when the attempt failed after the server rate-limited it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +181,10 @@ Event = (
     | AttemptEnded
     | ResultsChanged
     | RunFinished
+    | ResourcesChanged
+    | ResourcePaused
+    | ResourceResumed
+    | UsageReported
 )
 
 
@@ -238,6 +254,8 @@ class BranchReport:
     duration_s: float | None
     reused: bool = False
     exit_code: int | None = None
+    usage: Usage | None = None
+    """What the branch's attempts in this run reported spending (``None``: nothing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,25 +276,49 @@ class RunOutcome:
         """The results document of DESIGN.md for this run."""
         return results_document(self.name, self.branches)
 
+    @property
+    def usage(self) -> Usage | None:
+        """What the whole run reported spending (``None``: nothing was reported)."""
+        return total_usage(self.branches)
+
+
+def total_usage(branches: Sequence[BranchReport]) -> Usage | None:
+    """The sum of the branches' usage, or ``None`` when none reported any."""
+    reported = [b.usage for b in branches if b.usage is not None]
+    if not reported:
+        return None
+    total = Usage()
+    for usage in reported:
+        total += usage
+    return total
+
 
 def results_document(name: str, branches: Sequence[BranchReport]) -> dict[str, Any]:
     """The results document of DESIGN.md: branches in declared order, and what is missing.
 
     This is what a synthesizer reads on stdin and the core of ``--report``.
     """
-    return {
+    total = total_usage(branches)
+    document: dict[str, Any] = {
         "name": name,
-        "branches": [
-            {
-                "id": b.id,
-                "status": str(b.status),
-                "result": b.result,
-                "error": b.error,
-                "attempts": b.attempts,
-                "duration_s": b.duration_s,
-                "reused": b.reused,
-            }
-            for b in branches
-        ],
+        "branches": [_branch_entry(b, with_usage=total is not None) for b in branches],
         "missing": [b.id for b in branches if b.status is not BranchStatus.SUCCEEDED],
     }
+    if total is not None:
+        document["usage"] = total.as_dict()
+    return document
+
+
+def _branch_entry(branch: BranchReport, *, with_usage: bool) -> dict[str, Any]:
+    entry = {
+        "id": branch.id,
+        "status": str(branch.status),
+        "result": branch.result,
+        "error": branch.error,
+        "attempts": branch.attempts,
+        "duration_s": branch.duration_s,
+        "reused": branch.reused,
+    }
+    if with_usage:
+        entry["usage"] = (branch.usage or Usage()).as_dict()
+    return entry

@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import NamedTuple
 
@@ -40,6 +39,7 @@ import anyio
 import anyio.lowlevel
 
 from fanout_tui.engine._clock import Clock
+from fanout_tui.engine._resource_events import ResourceView
 from fanout_tui.engine._windows import Spend, StartWindow, TokenWindow
 from fanout_tui.spec import ResourceLimit
 
@@ -48,6 +48,7 @@ GLOBAL_CAP = "concurrency"
 
 _GLOBAL_KEY = "\0global"
 """Internal name of the global cap (cannot clash with a resource name)."""
+
 
 class Wait(NamedTuple):
     """What a waiter waits on: a named resource, or the global cap."""
@@ -75,6 +76,7 @@ class _Limit:
         "streak",
         "tokens",
         "wait",
+        "waiting",
         "window",
     )
 
@@ -95,6 +97,8 @@ class _Limit:
         self.tokens = tokens
         self.adaptive = adaptive and capacity is not None
         self.in_use = 0
+        self.waiting = 0
+        """Waiters in the queue that need this limit."""
         self.paused_until = -math.inf
         self.paused_by = ""
         self.streak = 0
@@ -173,28 +177,6 @@ class Lease:
         self.release()
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceView:
-    """One resource as it stands now, for the dashboard and the headless progress."""
-
-    name: str
-    held: int
-    concurrency: int | None
-    """The concurrency in force (below the declared one while an adaptive resource backs off)."""
-    declared_concurrency: int | None
-    waiting: int
-    window_used: int | None
-    """Starts in the current window of the rate's period (``None``: no rate)."""
-    window_limit: int | None
-    tokens_left: float | None
-    """Tokens left in the current window (``None``: no token budget)."""
-    tokens_budget: float | None
-    paused_until: float | None
-    """Clock time the resource is paused until (``None``: not paused)."""
-    paused_by: str
-    """Which branch's rate-limit signal paused it."""
-
-
 class ResourcePool:
     """The global cap and the named resources of a plan, shared by every branch.
 
@@ -246,7 +228,7 @@ class ResourcePool:
             held=limit.in_use,
             concurrency=limit.capacity,
             declared_concurrency=limit.declared,
-            waiting=sum(limit in waiter.needs for waiter in self._queue),
+            waiting=limit.waiting,
             window_used=window.used(now) if window else None,
             window_limit=window.limit if window else None,
             tokens_left=tokens.left(now) if tokens else None,
@@ -291,6 +273,8 @@ class ResourcePool:
             self._take(waiter, now)
             return Lease(self, needs, waiter.spends)
         self._queue.append(waiter)
+        for limit in needs:
+            limit.waiting += 1
         if not global_slot:
             self._without_global += 1
         try:
@@ -306,6 +290,8 @@ class ResourcePool:
                 self._release(needs)
             else:
                 self._queue.remove(waiter)
+                for limit in needs:
+                    limit.waiting -= 1
                 self._dispatch()
             raise
         finally:
@@ -315,16 +301,13 @@ class ResourcePool:
 
     def pause(self, uses: Sequence[str], until: float, *, by: str) -> tuple[str, ...]:
         """Pause every resource in ``uses`` until clock time ``until`` (a rate-limit signal
-        from branch ``by``); an adaptive one also halves its concurrency in force.
+        from branch ``by``): nobody starts on them before then.
 
         Returns:
             The resources this paused or paused for longer, in the order given.
         """
         paused = []
         for limit in self._needs(uses, global_slot=False):
-            if limit.adaptive and limit.capacity is not None:
-                limit.capacity = max(1, limit.capacity // 2)
-                limit.streak = 0
             if until > limit.paused_until:
                 limit.paused_until = until
                 limit.paused_by = by
@@ -332,6 +315,29 @@ class ResourcePool:
         if paused:
             self._wake_at(until)
         return tuple(paused)
+
+    def rate_limited(self, uses: Sequence[str]) -> None:
+        """An attempt that used ``uses`` was rate-limited: adaptive resources halve the
+        concurrency in force (never below one)."""
+        for limit in self._needs(uses, global_slot=False):
+            if limit.adaptive and limit.capacity is not None:
+                limit.capacity = max(1, limit.capacity // 2)
+                limit.streak = 0
+
+    def views(self) -> tuple[ResourceView, ...]:
+        """Every resource that limits something, as it stands now, in declared order."""
+        return tuple(self.view(name) for name in self._limits)
+
+    def changes_with_time(self) -> bool:
+        """True while some resource's numbers move with time alone (a window holds starts
+        or spends, or a pause runs)."""
+        now = self._clock.now()
+        return any(
+            limit.paused_until > now
+            or (limit.window is not None and limit.window.used(now))
+            or (limit.tokens is not None and limit.tokens.used(now))
+            for limit in self._limits.values()
+        )
 
     def succeeded(self, uses: Sequence[str]) -> None:
         """An attempt that used ``uses`` succeeded: adaptive resources may grow by one."""
@@ -360,9 +366,7 @@ class ResourcePool:
             return False
         return True
 
-    def _lacking(
-        self, waiter: _Waiter, reserved: Collection[_Limit], now: float
-    ) -> _Limit | None:
+    def _lacking(self, waiter: _Waiter, reserved: Collection[_Limit], now: float) -> _Limit | None:
         """The first of the waiter's needs that is reserved or has no room (``None``: all free)."""
         for limit in waiter.needs:
             if limit in reserved or not self._free(limit, waiter.cost, now):
@@ -400,6 +404,8 @@ class ResourcePool:
             lacking = self._lacking(waiter, reserved, now)
             if lacking is None:
                 self._take(waiter, now)
+                for limit in waiter.needs:
+                    limit.waiting -= 1
                 waiter.granted = True
                 waiter.ready.set()
                 continue

@@ -10,12 +10,18 @@ and gives them back before any backoff sleep. Attempts run through the
 Cancelling a branch that is pending, waiting or retrying settles it at once; a running
 branch stays running until its attempt is gone, so a retry can never start a second
 attempt beside a dying one.
+
+An attempt's signals (:mod:`._attempt_signals`) act at once: a rate limit pauses every
+resource the branch uses until its retry-after, and usage corrects the token estimate and
+goes into the ledger (:mod:`._ledger`); once the run's budget is spent, no new attempt
+starts. ``retry.on`` decides which failures retry.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -23,6 +29,7 @@ import anyio.abc
 
 from fanout_tui.engine._attempt import AttemptResult, attempt_log_paths
 from fanout_tui.engine._attempt_result import timed_out
+from fanout_tui.engine._attempt_signals import AttemptSignals
 from fanout_tui.engine._backoff import backoff_delay
 from fanout_tui.engine._branch_state import BranchRun
 from fanout_tui.engine._clock import Clock
@@ -36,8 +43,12 @@ from fanout_tui.engine._events import (
     ReusedResult,
 )
 from fanout_tui.engine._executor import AttemptRunner
+from fanout_tui.engine._ledger import BUDGET_REACHED, UsageLedger
 from fanout_tui.engine._policy import status_words
-from fanout_tui.engine._resources import ResourcePool, Wait
+from fanout_tui.engine._resource_events import UsageReported
+from fanout_tui.engine._resource_watch import ResourceWatch, rate_limited_reason
+from fanout_tui.engine._resources import Lease, ResourcePool, Wait
+from fanout_tui.engine._signals import RateLimited, Usage
 from fanout_tui.spec import BranchPlan, Plan, PolicyMode
 
 CANCELLED = "cancelled"
@@ -100,6 +111,9 @@ class Scheduler:
         """Where attempt loops start (set while the run goes on)."""
         self.shutting_down = False
         """True once the run is ending: fail-fast cancels nothing more."""
+        self.ledger = UsageLedger(plan.budget)
+        """What the run's attempts reported spending."""
+        self._watch = ResourceWatch(pool, clock, emit)
 
     def reports(self) -> list[BranchReport]:
         """Every branch's report, as of now, in declared order."""
@@ -107,6 +121,9 @@ class Scheduler:
 
     def begin(self) -> None:
         """Start the run: reused branches succeed, pending ones start their attempts."""
+        assert self.task_group is not None
+        if self._pool.names:
+            self.task_group.start_soon(self._watch.run_ticker)
         for run in self.order:
             if run.reused:
                 self._set(run, BranchStatus.SUCCEEDED)
@@ -201,31 +218,61 @@ class Scheduler:
         branch = run.plan
         on_wait = functools.partial(self._waiting, run, generation)
         failures = 0
+        last: AttemptResult | None = None
         while True:
             run.attempt = run.attempts_started + 1
-            with await self._pool.acquire(branch.uses, on_wait=on_wait):
+            if self.ledger.exhausted:
+                self._stop_for_budget(run, last)
+                return
+            lease = await self._pool.acquire(
+                branch.uses, on_wait=on_wait, tokens=branch.cost_tokens
+            )
+            with lease:
                 if run.generation != generation or run.cancelling:
                     return  # cancelled while its cancellation is still on its way
-                result, ended = await self._run_attempt(run)
+                if self.ledger.exhausted:  # spent while this branch waited
+                    self._stop_for_budget(run, last)
+                    return
+                result, ended, signals = await self._run_attempt(run, lease)
+            self._watch.changed()
             run.exit_code = result.exit_code
             if result.status is BranchStatus.SUCCEEDED:
+                self._pool.succeeded(branch.uses)
                 run.result = result.result
                 self._settle(run, BranchStatus.SUCCEEDED, at=ended)
                 return
-            if run.attempts_started >= run.max_attempts:
+            last = result
+            kind = "rate_limited" if signals.rate_limited is not None else result.kind
+            if run.attempts_started >= run.max_attempts or not branch.retry.retries(
+                kind, result.exit_code
+            ):
                 self._settle(run, result.status, result.reason, at=ended)
                 return
             failures += 1
             self._set(run, BranchStatus.RETRYING, reason=result.reason)
-            await self._clock.sleep(backoff_delay(branch.retry, failures, self._random))
+            delay = backoff_delay(branch.retry, failures, self._random)
+            pause = signals.rate_limited.retry_after_s if signals.rate_limited else None
+            if pause is not None:
+                delay = max(delay, run.rate_limited_at + pause - self._clock.now())
+            await self._clock.sleep(delay)
+
+    def _stop_for_budget(self, run: BranchRun, last: AttemptResult | None) -> None:
+        """The budget is spent: a branch that never ran is cancelled, one that failed keeps
+        its failure (it is not retried)."""
+        if last is None:
+            self._settle(run, BranchStatus.CANCELLED, BUDGET_REACHED)
+        else:
+            self._settle(run, last.status, f"{last.reason}; {BUDGET_REACHED}, not retried")
 
     def _waiting(self, run: BranchRun, generation: int, waiting_on: Wait) -> None:
         if run.generation == generation and not run.cancelling:
             self._set(run, BranchStatus.WAITING, waiting_on=waiting_on)
 
-    async def _run_attempt(self, run: BranchRun) -> tuple[AttemptResult, float]:
-        """Run one attempt of ``run``; return its result and the clock time it ended (a
-        branch it settles reports the same duration as its one attempt)."""
+    async def _run_attempt(
+        self, run: BranchRun, lease: Lease
+    ) -> tuple[AttemptResult, float, AttemptSignals]:
+        """Run one attempt of ``run``; return its result, the clock time it ended (a branch
+        it settles reports the same duration as its one attempt) and its signals."""
         run.attempts_started += 1
         attempt = run.attempt = run.attempts_started
         started = self._clock.now()
@@ -238,9 +285,16 @@ class Scheduler:
             )
         )
         self._set(run, BranchStatus.RUNNING)
+        self._watch.changed()
         run.running = True
+        run.attempt_usage = None
+        signals = AttemptSignals(
+            self._emit,
+            rate_limited=functools.partial(self._rate_limited, run),
+            usage=functools.partial(self._usage, run, attempt, lease),
+        )
         try:
-            result = await self._attempts(run.plan, attempt, emit=self._emit)
+            result = await self._attempts(run.plan, attempt, emit=signals)
         except anyio.get_cancelled_exc_class():
             ended = self._clock.now()
             timeout_s = run.plan.timeout_s
@@ -250,12 +304,23 @@ class Scheduler:
                 run.cancel_reason = timed_out(run.plan).reason
             why = run.cancel_reason or CANCELLED
             self._emit(
-                AttemptEnded(run.id, attempt, run.cancel_status, ended, ended - started, why)
+                AttemptEnded(
+                    run.id,
+                    attempt,
+                    run.cancel_status,
+                    ended,
+                    ended - started,
+                    why,
+                    usage=signals.usage,
+                )
             )
             raise
         finally:
             run.running = False
         ended = self._clock.now()
+        rate_limited = signals.rate_limited is not None and result.status is BranchStatus.FAILED
+        if rate_limited and signals.rate_limited is not None:
+            result = replace(result, reason=rate_limited_reason(signals.rate_limited))
         self._emit(
             AttemptEnded(
                 run.id,
@@ -266,9 +331,31 @@ class Scheduler:
                 result.reason,
                 result.exit_code,
                 result.result,
+                usage=signals.usage,
+                rate_limited=rate_limited,
             )
         )
-        return result, ended
+        return result, ended, signals
+
+    # --- signals and resources ----------------------------------------------------------
+
+    def _rate_limited(self, run: BranchRun, signal: RateLimited) -> None:
+        run.rate_limited_at = self._clock.now()
+        self._watch.rate_limited(run.plan.uses, signal, by=run.id, task_group=self.task_group)
+
+    def _usage(self, run: BranchRun, attempt: int, lease: Lease, usage: Usage) -> None:
+        """Count what an attempt reported spending; past the budget, stop new attempts."""
+        run.attempt_usage = usage if run.attempt_usage is None else run.attempt_usage + usage
+        lease.spent(run.attempt_usage.tokens)
+        was_exhausted = self.ledger.exhausted
+        run.usage = branch_total = self.ledger.add(run.id, usage)
+        run.changed()
+        self._emit(UsageReported(run.id, attempt, usage, branch_total, self.ledger.total))
+        self._watch.changed()
+        if self.ledger.exhausted and not was_exhausted:
+            for other in self.order:
+                if other.status.cancellable and not other.running:
+                    self.cancel(other, BUDGET_REACHED)
 
     def _fingerprint(self, branch: BranchPlan) -> str:
         fingerprint = self._fingerprints.get(branch.id)

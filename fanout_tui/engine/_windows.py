@@ -23,12 +23,12 @@ from fanout_tui.spec import Rate
 
 _MARGIN_SHARE = 0.02
 """Share of the period added as a margin for the delay before the server sees a start."""
-_MARGIN_MIN_S = 0.05
+_MARGIN_MIN_S = 0.1
 _MARGIN_MAX_S = 1.0
 
 
 def server_margin(period_s: float) -> float:
-    """Seconds added to a window's period: 2% of it, at least 50 ms and at most 1 s."""
+    """Seconds added to a window's period: 2% of it, at least 100 ms and at most 1 s."""
     return min(_MARGIN_MAX_S, max(_MARGIN_MIN_S, period_s * _MARGIN_SHARE))
 
 

@@ -42,7 +42,9 @@ if TYPE_CHECKING:
         too_short_to_mask,
     )
     from fanout_tui.spec._plan import (
+        RETRY_KINDS,
         BranchPlan,
+        Budget,
         ConflictRule,
         MergePlan,
         MergeStrategy,
@@ -62,7 +64,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MASK",
     "MIN_MASKED_LENGTH",
+    "RETRY_KINDS",
     "BranchPlan",
+    "Budget",
     "ConflictRule",
     "Masker",
     "MergePlan",

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from limited_api import CLIENT, LimitedAPI, serve  # noqa: E402
+from limited_api import CLIENT, LimitedAPI, serve
 
 
 def spec_text(url: str, count: int, rate: int, concurrency: int) -> str:
@@ -50,7 +50,9 @@ def spec_text(url: str, count: int, rate: int, concurrency: int) -> str:
     )
 
 
-def theoretical_minimum(count: int, rate: int, period: float, concurrency: int, latency: float) -> float:
+def theoretical_minimum(
+    count: int, rate: int, period: float, concurrency: int, latency: float
+) -> float:
     """The shortest time the server allows for ``count`` requests of ``latency`` seconds."""
     windows = math.ceil(count / rate)
     last = count - (windows - 1) * rate

@@ -233,7 +233,7 @@ async def test_output_breaking_the_contract_fails_with_a_short_reason(
 ) -> None:
     branch = _branch(tmp_path, script, output=OutputContract(format=fmt, schema=schema))
     run = await _attempt(branch)
-    assert run.result == AttemptResult(BranchStatus.FAILED, reason, 0, None)
+    assert run.result == AttemptResult(BranchStatus.FAILED, reason, 0, None, contract=True)
 
 
 async def test_the_exit_code_is_judged_before_the_output(tmp_path: Path) -> None:
