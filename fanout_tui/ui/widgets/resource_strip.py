@@ -13,15 +13,15 @@ from fanout_tui.ui.resources import ResourceBoard, compact_words, pause_left
 
 
 def strip_content(board: ResourceBoard, now: float) -> Content:
-    """``resources: llm-api 0/2 (of 4) · paused 12s (429 from doc07)  db 1/1 · u details``."""
+    """``u resources  llm-api 0/2 (of 4) · paused 12s (429 from doc07)  db 1/1`` (paused
+    resources first, the key that opens the full view in front)."""
     views = sorted(board.views.values(), key=lambda view: pause_left(view, now) is None)
-    parts: list[Content | str | tuple[str, str]] = [("resources ", "$text-muted")]
+    parts: list[Content | str | tuple[str, str]] = [("u", "bold"), (" resources  ", "$text-muted")]
     for index, view in enumerate(views):
         if index:
             parts.append(("  ", ""))
         style = "bold $text-warning" if pause_left(view, now) is not None else ""
         parts.append((compact_words(view, now), style))
-    parts.append(("  u details", "$text-muted"))
     return Content.assemble(*parts)
 
 
