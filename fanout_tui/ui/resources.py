@@ -9,6 +9,7 @@ moves between snapshots.
 from __future__ import annotations
 
 from dataclasses import replace
+from math import ceil
 
 from fanout_tui.engine import ResourcePaused, ResourceResumed, ResourcesChanged, ResourceView
 from fanout_tui.spec import Plan, ResourceLimit
@@ -79,7 +80,8 @@ def pause_words(view: ResourceView, now: float) -> str | None:
     left = pause_left(view, now)
     if left is None:
         return None
-    text = f"paused {format_duration(max(1.0, float(round(left))))}"
+    seconds = ceil(left)  # a countdown in whole seconds, never "0s" while it holds
+    text = f"paused {seconds}s" if seconds < 60 else f"paused {format_duration(seconds)}"
     return f"{text} (429 from {view.paused_by})" if view.paused_by else text
 
 
