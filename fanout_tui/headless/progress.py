@@ -86,6 +86,7 @@ class ProgressPrinter:
         self._shown: dict[str, tuple[BranchStatus, int, str | None]] = {}
         self._running_since: dict[str, float] = {}
         self._durations: dict[tuple[str, int], float] = {}
+        self._spent: dict[tuple[str, int], Usage] = {}
         self._closed = False
 
     @classmethod
@@ -100,6 +101,8 @@ class ProgressPrinter:
         listener)."""
         if isinstance(event, AttemptEnded):
             self._durations[(event.branch_id, event.attempt)] = event.duration_s
+            if event.usage is not None:
+                self._spent[(event.branch_id, event.attempt)] = event.usage
         elif isinstance(event, BranchStateChanged):
             self._state_changed(event)
         elif isinstance(event, ResourcePaused):
@@ -180,6 +183,9 @@ class ProgressPrinter:
             duration = self._duration(event)
             if duration is not None:
                 parts.append(f"{duration:.2f}s")
+            spent = self._spent.pop((branch_id, event.attempt), None)
+            if spent is not None:
+                parts.append(spent.describe())
         if event.waiting_on:
             parts.append(f"on {event.waiting_on}")
         if event.reason:

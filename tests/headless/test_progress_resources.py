@@ -6,7 +6,9 @@ import io
 
 from fanout_tui.engine import BUDGET_REACHED, ResourcePaused, ResourceResumed, Usage
 from fanout_tui.engine._events import (
+    AttemptEnded,
     BranchReport,
+    BranchStateChanged,
     BranchStatus,
     MergeState,
     PolicyState,
@@ -52,6 +54,18 @@ def test_a_clamped_pause_says_why() -> None:
 
 def test_short_pauses_keep_their_tenths() -> None:
     assert [seconds(s) for s in (0.25, 2.5, 3.0, 12.4, 42)] == ["0.2s", "2.5s", "3s", "12s", "42s"]
+
+
+def test_an_attempt_that_reported_usage_says_what_it_spent() -> None:
+    progress, stream, _ = printer()
+    progress.on_event(BranchStateChanged("doc1", S.RUNNING, 1, 1, 0.0))
+    progress.on_event(
+        AttemptEnded("doc1", 1, S.SUCCEEDED, 0.5, 0.5, usage=Usage(1000, 120, 0.0021))
+    )
+    progress.on_event(BranchStateChanged("doc1", S.SUCCEEDED, 1, 1, 0.5))
+    assert stream.getvalue().splitlines()[-1] == (
+        "[   0.0s] doc1     succeeded  attempt 1/1  0.50s  1,120 tokens · $0.0021"
+    )
 
 
 def outcome(*branches: BranchReport) -> RunOutcome:
