@@ -23,6 +23,7 @@ from fanout_tui.journal._schema import (
 from fanout_tui.spec import Plan
 
 from .builders import make_plan, outcome_of, run_branch, start_attempt
+from .cli_runs import fanout, query, write_spec
 
 S = BranchStatus
 
@@ -181,3 +182,13 @@ def test_a_journal_before_usage_is_migrated_with_its_attempts_kept(tmp_path: Pat
     connection = sqlite3.connect(root / DATABASE_NAME)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     connection.close()
+
+
+def test_a_real_run_journals_the_usage_its_branches_report(tmp_path: Path) -> None:
+    signal = '::fanout:: {"usage": {"input_tokens": 900, "output_tokens": 120, "cost_usd": 0.0021}}'
+    spec = write_spec(tmp_path, {"ask": f"echo '{signal}' >&2; echo ok", "plain": "echo ok"})
+    run = fanout(spec, tmp_path / ".fanout")
+    assert run.returncode == 0, run.stderr
+    assert "usage: 1,020 tokens · $0.0021" in run.stderr
+    rows = query(tmp_path / ".fanout", "SELECT branch_id, input_tokens FROM attempts")
+    assert {row["branch_id"]: row["input_tokens"] for row in rows} == {"ask": 900, "plain": None}
