@@ -293,6 +293,7 @@ class Scheduler:
             self._emit,
             rate_limited=functools.partial(self._rate_limited, run),
             usage=functools.partial(self._usage, run, attempt, lease),
+            began=lambda: lease.began(self._clock.now()),
         )
         try:
             result = await self._attempts(run.plan, attempt, emit=signals)
