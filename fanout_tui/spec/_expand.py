@@ -40,6 +40,7 @@ from fanout_tui.spec._plan import (
 from fanout_tui.spec._source import FieldPath, SpecSource
 from fanout_tui.spec._templates import FieldTemplates, refuse_interpolation_elsewhere
 
+
 def expand_spec(
     model: SpecFile,
     source: SpecSource,

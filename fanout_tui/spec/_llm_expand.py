@@ -218,9 +218,7 @@ class LlmSteps:
         return text
 
 
-def _split_files(
-    text: str, path: FieldPath, report: Reporter
-) -> list[tuple[str, int, bool]]:
+def _split_files(text: str, path: FieldPath, report: Reporter) -> list[tuple[str, int, bool]]:
     """``text`` cut around its ``${{ file: PATH }}`` references: ``(piece, start, is_file)``,
     a file's piece being its PATH (which may hold ``${{ … }}`` of its own)."""
     pieces: list[tuple[str, int, bool]] = []
