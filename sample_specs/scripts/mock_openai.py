@@ -10,8 +10,8 @@ user message steer it: ``[[429]]`` (once per message: 429 with Retry-After: 1),
 ``[[quota]]`` (429 insufficient_quota), ``[[slow]]`` (a reply that trickles for 30 s),
 ``[[badjson]]`` (prose first, valid JSON once asked to repair), ``[[never]]`` (prose,
 always), ``[[echo-key]]`` (a 401 whose body echoes the Authorization header).
-GET /stats: requests, disconnects and busy seconds (time with at least one... answer in
-progress, summed over answers) since the start. --latency adds seconds to every answer.
+GET /stats: requests, disconnects (clients that closed mid-answer) and busy seconds
+(the time spent answering, summed over answers) since the start. --latency adds seconds to every answer.
 """
 
 from __future__ import annotations
