@@ -145,7 +145,10 @@ def _record(prompt: str) -> dict[str, Any]:
 def serve(port: int, latency_s: float = 0.0) -> ThreadingHTTPServer:
     """A started server on 127.0.0.1 (``port`` 0: any free port); stop it with shutdown()."""
     handler = type("MockHandler", (Handler,), {"latency_s": latency_s})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler, bind_and_activate=False)
+    server.request_queue_size = 128  # many branches connect at once
+    server.server_bind()
+    server.server_activate()
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -154,7 +157,7 @@ def serve(port: int, latency_s: float = 0.0) -> ThreadingHTTPServer:
 def main() -> None:
     """Serve until interrupted, printing the address once it listens."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="0: any free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to answers")
     args = parser.parse_args()
     server = serve(args.port, args.latency)
