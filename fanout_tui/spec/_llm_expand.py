@@ -39,13 +39,15 @@ def check_kind(branch: BranchSpec, path: FieldPath, report: Reporter) -> None:
     if not given:
         report(
             path,
-            "a branch needs 'run' (a command), 'call' (a Python module:function) "
+            "a branch needs 'run' (a command) or 'call' (a Python module:function), "
             "or 'llm' (a chat request)",
         )
     elif len(given) > 1:
         report(
             (*path, given[1]),
-            f"a branch has one of 'run', 'call' and 'llm', not {' and '.join(given)}",
+            f"a branch has either {' or '.join(repr(n) for n in given)}, not both"
+            if len(given) == 2
+            else "a branch has one of 'run', 'call' and 'llm', not all three",
             at_key=True,
         )
     if branch.call is not None and not _CALL.fullmatch(branch.call):
