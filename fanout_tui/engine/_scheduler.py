@@ -243,8 +243,10 @@ class Scheduler:
                 return
             last = result
             kind = "rate_limited" if signals.rate_limited is not None else result.kind
-            if run.attempts_started >= run.max_attempts or not branch.retry.retries(
-                kind, result.exit_code
+            if (
+                result.permanent
+                or run.attempts_started >= run.max_attempts
+                or not branch.retry.retries(kind, result.exit_code)
             ):
                 self._settle(run, result.status, result.reason, at=ended)
                 return
