@@ -99,9 +99,9 @@ class _RunView:
     def usage_lines(self) -> list[str]:
         """What the run and each of its branches spent, in lines (none: nothing reported)::
 
-            fanout-tui: run 3f2a1c spent 12,400 tokens · $0.0214
-              doc1  6,200 tokens · $0.0107
-              doc2  6,200 tokens · $0.0107 (reused: spent in run 9e8d7c)
+        fanout-tui: run 3f2a1c spent 12,400 tokens · $0.0214
+          doc1  6,200 tokens · $0.0107
+          doc2  6,200 tokens · $0.0107 (reused: spent in run 9e8d7c)
         """
         connection = self.journal.connection
         branches = usage_by_branch(connection, self.id)

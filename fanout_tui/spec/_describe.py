@@ -134,7 +134,6 @@ def _llm(llm: LlmPlan) -> list[str]:
     return lines
 
 
-
 def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
