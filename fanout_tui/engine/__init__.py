@@ -159,6 +159,7 @@ __all__ = [
     "MAX_RETRY_AFTER_S",
     "RUN_MARK",
     "AttemptEnded",
+    "AttemptPlaced",
     "AttemptResult",
     "AttemptStarted",
     "BadSignal",

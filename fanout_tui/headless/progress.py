@@ -21,6 +21,7 @@ from typing import TextIO
 
 from fanout_tui.engine import (
     AttemptEnded,
+    AttemptPlaced,
     BranchStateChanged,
     BranchStatus,
     Event,
@@ -76,6 +77,8 @@ class ProgressPrinter:
         self._shown: dict[str, tuple[BranchStatus, int, str | None]] = {}
         self._running_since: dict[str, float] = {}
         self._durations: dict[tuple[str, int], float] = {}
+        self._workers: dict[tuple[str, int], str] = {}
+        """The remote worker of each attempt placed on one, until its line is printed."""
         self._closed = False
 
     @classmethod
@@ -89,6 +92,8 @@ class ProgressPrinter:
         """Print a line for a branch's state change (an engine listener)."""
         if isinstance(event, AttemptEnded):
             self._durations[(event.branch_id, event.attempt)] = event.duration_s
+        elif isinstance(event, AttemptPlaced):
+            self._workers[(event.branch_id, event.attempt)] = event.worker
         elif isinstance(event, BranchStateChanged):
             self._state_changed(event)
 
@@ -154,6 +159,9 @@ class ProgressPrinter:
             duration = self._duration(event)
             if duration is not None:
                 parts.append(f"{duration:.2f}s")
+            worker = self._workers.pop((branch_id, event.attempt), None)
+            if worker is not None:
+                parts.append(f"on worker {worker}")
         if event.waiting_on:
             parts.append(f"on {event.waiting_on}")
         if event.reason:

@@ -86,6 +86,8 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         "CREATE INDEX attempts_by_branch ON attempts(run_id, branch_id, attempt)",
         "CREATE INDEX attempts_unended ON attempts(run_id) WHERE ended_at IS NULL",
     ),
+    # 3: the remote worker an attempt ran on (``tcp://…``; NULL: this machine).
+    ("ALTER TABLE attempts ADD COLUMN worker TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

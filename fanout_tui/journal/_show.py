@@ -209,6 +209,8 @@ def _describe_attempt(run: _RunView, attempt: sqlite3.Row) -> str:
         parts.append(exit_code)
     if attempt["duration_s"] is not None:
         parts.append(duration(attempt["duration_s"]))
+    if attempt["worker"] is not None:
+        parts.append(f"on worker {attempt['worker']}")
     text = f"attempt {attempt['attempt']}: " + ", ".join(parts)
     return f"{text}: {reason}" if reason else text
 

@@ -238,6 +238,8 @@ class Plan:
     policy: PolicyPlan = field(default_factory=PolicyPlan)
     output: Path | None = None
     """Where the merged result is written (absolute), if anywhere."""
+    executor: str | None = None
+    """Where the branches run: ``dask://HOST:PORT``, or ``None`` for this machine."""
 
     def branch(self, branch_id: str) -> BranchPlan:
         """Return the branch with ``branch_id``; ``KeyError`` if there is none."""

@@ -38,9 +38,7 @@ def connect_executor(executor: str) -> DaskExecutor:
     """
     address = scheduler_address(executor)
     if importlib.util.find_spec("distributed") is None:
-        raise ExecutorUnavailable(
-            f"--executor {executor} needs Dask: pip install '{DASK_EXTRA}'"
-        )
+        raise ExecutorUnavailable(f"--executor {executor} needs Dask: pip install '{DASK_EXTRA}'")
     from distributed import Client
 
     from fanout_tui.engine.dask._executor import DaskExecutor

@@ -101,9 +101,10 @@ class DaskExecutor:
         job = worker.RemoteAttempt(
             branch, attempt, key, self._run, masker, _run_variables(environment), stdin
         )
-        logs = [None if path is None else LogFile(path) for path in attempt_log_paths(
-            log_dir, branch.id, attempt
-        )]
+        logs = [
+            None if path is None else LogFile(path)
+            for path in attempt_log_paths(log_dir, branch.id, attempt)
+        ]
         future = client.submit(worker.run_attempt_task, job, key=key, pure=False, retries=0)
         try:
 
@@ -182,9 +183,7 @@ class DaskExecutor:
     def cut_grace(self) -> None:
         """End every grace period of the run's attempts on every worker, now and later."""
         if self._client is not None:
-            self._in_background(
-                self._client.run(worker.cut_grace, self._run, on_error="ignore")
-            )
+            self._in_background(self._client.run(worker.cut_grace, self._run, on_error="ignore"))
 
     async def end_leftovers(self, mark: str, grace_s: float, *, escaped_only: bool) -> None:
         """End, on every worker, the groups of processes that carry ``mark``; the run's

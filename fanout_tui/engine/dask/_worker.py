@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+
 import anyio
 
 from fanout_tui.engine._attempt import execute_attempt
