@@ -37,6 +37,13 @@ def test_same_merged_result_as_the_local_executor(
     assert all(entry["workers"]["1"].startswith("tcp://") for entry in branches)
 
 
+@pytest.fixture
+def _quick_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused connection is retried until the probe's timeout: keep it short here."""
+    monkeypatch.setattr("fanout_tui.engine.dask._connect.PROBE_TIMEOUT_S", 0.5)
+
+
+@pytest.mark.usefixtures("_quick_probe")
 def test_the_spec_names_the_executor_and_check_shows_it(
     address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -58,6 +65,7 @@ def test_the_spec_names_the_executor_and_check_shows_it(
     assert main([str(spec), "--headless", "--no-journal", "--executor", "dask://127.0.0.1:1"]) == 2
 
 
+@pytest.mark.usefixtures("_quick_probe")
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,12 +109,11 @@ def test_journal_and_resume_across_executors(
     fixed.touch()
     assert main([str(spec), "--headless", "--resume", "--executor", address]) == 0
     with sqlite3.connect(tmp_path / ".fanout" / "journal.db") as db:
-        rows = db.execute(
-            "SELECT branch_id, status, worker FROM attempts ORDER BY id"
-        ).fetchall()
-    assert rows[:2] == [("a", "succeeded", None), ("b", "failed", None)] or sorted(
-        rows[:2]
-    ) == [("a", "succeeded", None), ("b", "failed", None)]
+        rows = db.execute("SELECT branch_id, status, worker FROM attempts ORDER BY id").fetchall()
+    assert rows[:2] == [("a", "succeeded", None), ("b", "failed", None)] or sorted(rows[:2]) == [
+        ("a", "succeeded", None),
+        ("b", "failed", None),
+    ]
     assert len(rows) == 3  # a was reused
     branch, status, worker = rows[2]
     assert (branch, status) == ("b", "succeeded")
