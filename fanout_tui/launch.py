@@ -166,12 +166,13 @@ def run_spec(
             errors_log = recorder.run_dir / INTERNAL_ERRORS_LOG
         errors = stack.enter_context(internal_errors_logged(errors_log, debug=debug))
 
-        engine = Engine(
+        # Only a remote executor is named: the engine picks the local one itself.
+        make_engine = Engine if remote is None else functools.partial(Engine, executor=remote)
+        engine = make_engine(
             plan,
             log_dir=log_dir,
             reused=reused,
             run_env=None if recorder is None else recorder.marks,
-            executor=remote,
         )
         if recorder is not None:
             engine.add_listener(recorder.record)
