@@ -252,6 +252,9 @@ def _describe_attempt(run: _RunView, attempt: sqlite3.Row) -> str:
     usage = attempt_usage(attempt)
     if usage is not None:
         parts.append(usage.describe())
+    columns = attempt.keys()  # a journal read before migration 4 has no worker column
+    if "worker" in columns and attempt["worker"] is not None:
+        parts.append(f"on worker {attempt['worker']}")
     text = f"attempt {attempt['attempt']}: " + ", ".join(parts)
     return f"{text}: {reason}" if reason else text
 

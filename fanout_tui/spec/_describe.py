@@ -46,6 +46,7 @@ def describe_plan(plan: Plan) -> str:
         else "no global cap on running branches"
     )
     lines.append(f"branches     {count} ({cap})")
+    lines.append(f"executor     {plan.executor or 'this machine'}")
     lines.append("")
     for branch in plan.branches:
         lines.extend(_branch(branch, mask, secrets))

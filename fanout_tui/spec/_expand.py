@@ -148,7 +148,14 @@ class _Expander:
             merge=merge,
             policy=policy,
             output=output,
+            executor=self._executor(),
         )
+
+    def _executor(self) -> str | None:
+        if self.model.executor is None:
+            return None
+        address = self.model.executor.dask.split("://", 1)[-1]
+        return f"dask://{address}"
 
     # -- one branch --------------------------------------------------------------------
 

@@ -114,6 +114,14 @@ class CostSpec(SpecPart):
     tokens: int = Field(ge=0, description="Tokens taken from token budgets before the start.")
 
 
+class ExecutorSpec(SpecPart):
+    """Where the branches run instead of this machine."""
+
+    dask: Annotated[str, Field(pattern=r"^((dask|tcp)://)?[^\s/:]+:[0-9]+$")] = Field(
+        description="A Dask scheduler: HOST:PORT (or dask://HOST:PORT, tcp://HOST:PORT)."
+    )
+
+
 class BudgetSpec(SpecPart):
     """A run-level budget: once reported usage reaches it, no new attempt starts."""
 
@@ -392,6 +400,10 @@ class SpecFile(SpecPart):
     budget: BudgetSpec | None = Field(
         default=None,
         description="Run-level budget of reported usage: {tokens: N, cost_usd: X}.",
+    )
+    executor: ExecutorSpec | None = Field(
+        default=None,
+        description="Run the branches on a Dask cluster: {dask: HOST:PORT} (default: here).",
     )
     branches: list[BranchSpec] = Field(
         min_length=1, description="The independent subtasks, in declared order."

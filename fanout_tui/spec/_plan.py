@@ -244,6 +244,8 @@ class Plan:
     policy: PolicyPlan = field(default_factory=PolicyPlan)
     output: Path | None = None
     """Where the merged result is written (absolute), if anywhere."""
+    executor: str | None = None
+    """Where the branches run: ``dask://HOST:PORT``, or ``None`` for this machine."""
 
     @property
     def reads_files(self) -> bool:
