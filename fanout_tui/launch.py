@@ -24,6 +24,7 @@ import anyio
 from fanout_tui import __version__
 from fanout_tui.engine import (
     Engine,
+    EngineControl,
     ExitCode,
     PolicyState,
     ReusedResult,
@@ -155,18 +156,22 @@ def run_spec(
             reused=reused,
             run_env=None if recorder is None else recorder.marks,
         )
+        served: EngineControl = engine
         if recorder is not None:
             engine.add_listener(recorder.record)
+            from fanout_tui.remote import ServedEngine  # viewers attach through its socket
+
+            served = ServedEngine(engine, run_id=recorder.run_id, run_dir=recorder.run_dir)
         if front_end is FrontEnd.HEADLESS:
             from fanout_tui.headless import run_headless
 
             for notice in notices:
                 print(f"fanout-tui: {notice}", file=sys.stderr)
-            outcome = run_headless(engine)
+            outcome = run_headless(served)
         else:
             from fanout_tui.ui import run_dashboard
 
-            outcome = run_dashboard(engine, theme=theme, notices=notices)
+            outcome = run_dashboard(served, theme=theme, notices=notices)
         if recorder is not None:
             recorder.finish(outcome)
         if errors.logged:
