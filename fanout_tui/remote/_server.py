@@ -88,6 +88,8 @@ class ServedEngine:
         self._viewers = 0
         self._no_viewers = anyio.Event()
         self._no_viewers.set()
+        self.listening = anyio.Event()
+        """Set once the control socket takes viewers."""
 
     # -- EngineControl, handed on ------------------------------------------------------
 
@@ -128,6 +130,7 @@ class ServedEngine:
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._accept, listener, group)
+                self.listening.set()
                 outcome = await self._engine.run(stay_open=stay_open)
                 self._write_final_state()
                 with anyio.move_on_after(FAREWELL_S):

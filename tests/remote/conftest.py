@@ -68,8 +68,7 @@ async def served_run(spec: Path, **served_args: object) -> AsyncIterator[ServedR
                 recorder.finish(run.outcome)
 
             group.start_soon(go)
-            while not served.socket_path.exists():
-                await anyio.sleep(0.01)
+            await served.listening.wait()
             try:
                 yield run
             finally:
