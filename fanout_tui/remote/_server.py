@@ -24,6 +24,7 @@ import anyio
 from anyio.abc import SocketListener, SocketStream, TaskGroup
 
 from fanout_tui.engine import Engine, EventStreamDropped, Listener, RunOutcome
+from fanout_tui.remote._masked import masked
 from fanout_tui.remote._protocol import (
     COMMANDS,
     FINAL_STATE_NAME,
@@ -39,7 +40,7 @@ from fanout_tui.remote._protocol import (
 )
 from fanout_tui.remote._snapshot import SnapshotKeeper
 from fanout_tui.remote._sockets import bind_unix
-from fanout_tui.spec import Plan
+from fanout_tui.spec import Masker, Plan
 
 VIEWER_BUFFER = 4096
 """Events held for one viewer; one more and it is dropped."""
@@ -83,6 +84,7 @@ class ServedEngine:
         self._final_state = run_dir / FINAL_STATE_NAME
         self._viewer_buffer = viewer_buffer
         self._send_timeout_s = send_timeout_s
+        self._masker = Masker.from_environ(engine.plan.secrets)
         self._keeper = SnapshotKeeper()
         engine.add_listener(self._keeper.add)
         self._viewers = 0
@@ -143,14 +145,15 @@ class ServedEngine:
         return outcome
 
     def snapshot(self) -> Snapshot:
-        """The run so far, as a joining viewer gets it."""
-        return Snapshot(
+        """The run so far, as a joining viewer gets it (no secret in it)."""
+        snapshot = Snapshot(
             run_id=self.run_id,
             plan=self.plan,
             events=self._keeper.events(),
             outcome=self._engine.outcome(),
             finished=self._keeper.finished,
         )
+        return masked(snapshot, self._masker)
 
     def _write_final_state(self) -> None:
         temporary = self._final_state.with_suffix(".tmp")
