@@ -30,6 +30,8 @@ name: browser-run
 branches:
   - id: waiting
     run: "echo waiting for stop; while ! test -f stop.marker; do sleep 0.05; done"
+  - id: fragile
+    run: "if test -f fixed.marker; then echo fixed; else echo broken; exit 3; fi"
 """
 ARGS = [
     "--headless",
@@ -51,11 +53,12 @@ def _free_port() -> int:
 def test_the_served_dashboard_needs_its_token_and_takes_keys(tmp_path: Path) -> None:
     (tmp_path / "spec.yaml").write_text(SPEC, encoding="utf-8")
     command = [sys.executable, "-m", "fanout_tui"]
+    errors = (tmp_path / "run.err").open("w")
     run = subprocess.Popen(
         [*command, "spec.yaml", "--headless"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
     )
     port = _free_port()
     serve = None
@@ -93,14 +96,33 @@ def test_the_served_dashboard_needs_its_token_and_takes_keys(tmp_path: Path) -> 
         with playwright.sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page()
+            # The terminal draws on a canvas: what the dashboard shows is read from the
+            # websocket that carries the terminal's output to the page.
+            received: list[bytes] = []
+            page.on(
+                "websocket",
+                lambda ws: ws.on(
+                    "framereceived",
+                    lambda frame: received.append(
+                        frame if isinstance(frame, bytes) else frame.encode()
+                    ),
+                ),
+            )
             page.goto(url)
-            page.wait_for_function(
-                "document.body.innerText.includes('waiting for stop')", timeout=30_000
-            )
-            page.keyboard.press("?")  # the help screen
-            page.wait_for_function(
-                "document.body.innerText.toLowerCase().includes('retry')", timeout=15_000
-            )
+            deadline = time.monotonic() + 30
+            while b"waiting for stop" not in b"".join(received):
+                assert time.monotonic() < deadline, "the dashboard never showed the run"
+                page.wait_for_timeout(100)
+            assert b"browser-run" in b"".join(received)
+
+            (tmp_path / "fixed.marker").touch()
+            page.click(".xterm-screen")
+            page.keyboard.press("l")  # to the failed branch
+            page.keyboard.press("r")  # retried in the run itself
+            deadline = time.monotonic() + 30
+            while "fragile  succeeded" not in (tmp_path / "run.err").read_text():
+                assert time.monotonic() < deadline, "r in the browser did not retry"
+                page.wait_for_timeout(100)
             other = browser.new_page()
             response = other.goto(f"{bare}?token=wrong")
             assert response is not None and response.status == 403
@@ -112,3 +134,4 @@ def test_the_served_dashboard_needs_its_token_and_takes_keys(tmp_path: Path) -> 
             serve.terminate()
             serve.wait(timeout=30)
         run.wait(timeout=30)
+        errors.close()
