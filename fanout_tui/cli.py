@@ -17,7 +17,7 @@ from fanout_tui import __version__
 from fanout_tui.bundled import bundled_sample
 from fanout_tui.engine import ExitCode
 
-SUBCOMMANDS = ("check", "schema", "runs")
+SUBCOMMANDS = ("check", "schema", "runs", "attach", "serve")
 
 DESCRIPTION = """\
 Run the independent branches of a spec in parallel and watch them live.
@@ -30,6 +30,10 @@ commands:
   fanout-tui runs                      list journaled runs
   fanout-tui runs show RUN [--branch ID]
                                        a past run's merged result, or one branch's output and log
+  fanout-tui attach [RUN] [--read-only]
+                                       the dashboard of a run already going (q detaches)
+  fanout-tui serve [RUN] [--port N] [--host H]
+                                       that dashboard in a browser, behind a token
 """
 
 EPILOG = """\
@@ -142,6 +146,48 @@ def _runs_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _attach_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fanout-tui attach",
+        description="The dashboard of a run already going: commands go to that run, "
+        "q detaches (the run goes on), Q stops the run after asking.",
+    )
+    parser.add_argument(
+        "run", metavar="RUN", nargs="?", help="a run id or prefix (default: the latest live run)"
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="only watch: refuse every command"
+    )
+    parser.add_argument("--theme", metavar="NAME", help="a theme for the dashboard")
+    parser.add_argument(
+        "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
+    )
+    return parser
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fanout-tui serve",
+        description="Serve the attach dashboard of a run to browsers (needs fanout-tui[web]).",
+    )
+    parser.add_argument(
+        "run", metavar="RUN", nargs="?", help="a run id or prefix (default: the latest live run)"
+    )
+    parser.add_argument("--port", type=_positive_int, default=8000, metavar="N")
+    parser.add_argument(
+        "--host",
+        metavar="H",
+        help="the address to listen on (default 127.0.0.1: this machine only)",
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="browsers only watch: refuse every command"
+    )
+    parser.add_argument(
+        "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
+    )
+    return parser
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -164,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if command == "schema":
                 _schema_parser().parse_args(rest)
                 return _schema()
+            if command == "attach":
+                return _attach(_attach_parser().parse_args(rest))
+            if command == "serve":
+                return _serve(_serve_parser().parse_args(rest))
             return _runs(_runs_parser().parse_args(rest))
         return _run(_run_parser().parse_args(args))
     except SystemExit as exit_:
@@ -254,6 +304,22 @@ def _runs(args: argparse.Namespace) -> int:
     except JournalError as error:
         print(f"fanout-tui: {error}", file=sys.stderr)
         return ExitCode.USAGE
+
+
+def _attach(args: argparse.Namespace) -> int:
+    from fanout_tui.attach import attach_run
+
+    journal = args.journal or Path(".fanout")
+    return attach_run(journal, args.run, read_only=args.read_only, theme=args.theme)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from fanout_tui.serve import serve_run
+
+    journal = args.journal or Path(".fanout")
+    return serve_run(
+        journal, args.run, host=args.host, port=args.port, read_only=args.read_only
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

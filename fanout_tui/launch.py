@@ -27,6 +27,7 @@ from fanout_tui import __version__
 from fanout_tui.engine import (
     AttemptPlaced,
     Engine,
+    EngineControl,
     Event,
     ExitCode,
     PolicyState,
@@ -174,8 +175,12 @@ def run_spec(
             reused=reused,
             run_env=None if recorder is None else recorder.marks,
         )
+        served: EngineControl = engine
         if recorder is not None:
             engine.add_listener(recorder.record)
+            from fanout_tui.remote import ServedEngine  # viewers attach through its socket
+
+            served = ServedEngine(engine, run_id=recorder.run_id, run_dir=recorder.run_dir)
         workers: dict[str, dict[int, str]] | None = None
         if remote is not None:
             workers = {}
@@ -185,11 +190,11 @@ def run_spec(
 
             for notice in notices:
                 print(f"fanout-tui: {notice}", file=sys.stderr)
-            outcome = run_headless(engine)
+            outcome = run_headless(served)
         else:
             from fanout_tui.ui import run_dashboard
 
-            outcome = run_dashboard(engine, theme=theme, notices=notices)
+            outcome = run_dashboard(served, theme=theme, notices=notices)
         if recorder is not None:
             recorder.finish(outcome)
         if errors.logged:

@@ -47,6 +47,8 @@ class FanoutApp(App[RunOutcome]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Where a terminal user expects ctrl+c to stop things, it asks like q does.
         Binding("ctrl+c", "request_quit", "Quit", show=False, id="fanout.interrupt"),
+        # An attached viewer's q only detaches; stopping the run it watches is this key.
+        Binding("Q", "stop_run", "Stop the run", show=False, id="fanout.stop-run"),
     ]
 
     def __init__(
@@ -57,14 +59,19 @@ class FanoutApp(App[RunOutcome]):
         clock: Clock | None = None,
         theme_folders: tuple[Path, ...] | None = None,
         notices: Sequence[str] = (),
+        attached: bool = False,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
         self.engine = engine
+        self.attached = attached
+        """Whether the run is another process's: quitting only detaches from it."""
         self._notices = tuple(notices)
         clock = clock or SystemClock()
         self._frames = FrameFeed(RunModel(engine.plan), clock)
         engine.add_listener(self._frames.add)
         self._dashboard = DashboardScreen(engine, self._frames, clock.now)
+        self._dashboard.read_only = read_only
         self._outcome: RunOutcome | None = None
         self._engine_worker: Worker[None] | None = None
         self._asking = False
@@ -166,6 +173,9 @@ class FanoutApp(App[RunOutcome]):
             return
         if self._asking:
             return
+        if self.attached:
+            self.begin_quit()
+            return
         self.draw_frame()
         active = self._frames.model.active
         if active:
@@ -179,6 +189,25 @@ class FanoutApp(App[RunOutcome]):
         if quit_now:
             self.begin_quit()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``Q`` (stop the run) acts only in a viewer attached to a run that takes commands."""
+        if action == "stop_run":
+            return self.attached and not self._dashboard.read_only
+        return True
+
+    def action_stop_run(self) -> None:
+        """Ask first, then tell the attached run itself to stop (as SIGTERM would)."""
+        if self._asking:
+            return
+        self._asking = True
+        self.push_screen(ConfirmQuitScreen(self._frames.model.active), self._stop_answered)
+
+    def _stop_answered(self, stop: bool | None) -> None:
+        self._asking = False
+        if stop:
+            self.engine.shutdown(interrupted=True)
+            self.notify("Asked the run to stop every branch.", timeout=10)
+
     async def action_quit(self) -> None:
         """Textual's own quit (ctrl+q) asks first too, as ``q`` does."""
         self.action_request_quit()
@@ -188,6 +217,9 @@ class FanoutApp(App[RunOutcome]):
         if self._quitting:
             return
         self._quitting = True
+        if self.attached:  # detach: the run goes on without this viewer
+            self.exit(self.engine.outcome())
+            return
         self._dashboard.stopping = True
         self.draw_frame()
         # Quitting interrupts the run only if a branch still had work to do; with every
@@ -229,6 +261,8 @@ def create_app(
     clock: Clock | None = None,
     theme_folders: tuple[Path, ...] | None = None,
     notices: Sequence[str] = (),
+    attached: bool = False,
+    read_only: bool = False,
 ) -> FanoutApp:
     """Build the dashboard for ``engine`` (the CLI and the tests both call this).
 
@@ -239,8 +273,19 @@ def create_app(
         theme_folders: Where theme files are looked for (default: shipped, then the user's).
         notices: What the operator should know from before the run (what a resume
             did), as ``fanout-tui:`` messages word it; notifications when it opens.
+        attached: The run is another process's (``fanout-tui attach``): ``q`` detaches
+            and never stops it; ``Q`` stops it, after asking.
+        read_only: Refuse every command with a notification (only watch).
     """
-    return FanoutApp(engine, theme=theme, clock=clock, theme_folders=theme_folders, notices=notices)
+    return FanoutApp(
+        engine,
+        theme=theme,
+        clock=clock,
+        theme_folders=theme_folders,
+        notices=notices,
+        attached=attached,
+        read_only=read_only,
+    )
 
 
 def run_dashboard(

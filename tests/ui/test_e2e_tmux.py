@@ -117,3 +117,54 @@ def test_a_failing_branch_is_fixed_retried_with_r_and_the_merge_appears(
     merged = json.loads((tmp_path / "merged.json").read_text(encoding="utf-8"))
     assert merged["steady"]["words"] == 120 and merged["fragile"]["words"] == 80
     assert '"fragile"' in terminal.screen()  # the merged result printed on quitting
+
+
+ATTACH_SPEC = """\
+version: 1
+name: e2e-attach
+branches:
+  - id: steady
+    run: "while ! test -f stop.marker; do sleep 0.05; done; echo steady done"
+  - id: fragile
+    run: >-
+      if test -f fixed.marker; then echo fragile fixed;
+      else echo "fixed.marker is missing" >&2; exit 3; fi
+"""
+
+
+def test_attach_retries_in_a_headless_run_and_q_leaves_it_going(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    (tmp_path / "spec.yaml").write_text(ATTACH_SPEC, encoding="utf-8")
+    command = Path(sys.executable).parent / "fanout-tui"
+    with (tmp_path / "headless.err").open("w") as errors:
+        headless = subprocess.Popen(
+            [str(command), "spec.yaml", "--headless"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not list(tmp_path.glob(".fanout/runs/*/control.sock")):
+            assert time.monotonic() < deadline, "the headless run never served its socket"
+            time.sleep(0.05)
+        terminal.start(f"{command} attach; echo EXIT=$? > exit.txt; sleep 60")
+        screen = terminal.wait_for(lambda s: "fixed.marker is missing" in s, "the failed branch")
+        assert "✗ failed" in screen
+
+        (tmp_path / "fixed.marker").write_text("", encoding="utf-8")
+        terminal.keys("l", "r")  # r on the failed branch: the headless run retries it
+        terminal.wait_for(lambda s: "fragile fixed" in s, "the retry's output")
+        terminal.keys("q")  # detaches, no question asked
+        terminal.wait_for(lambda _: (tmp_path / "exit.txt").exists(), "attach to exit")
+        assert (tmp_path / "exit.txt").read_text().strip() == "EXIT=0"
+        assert headless.poll() is None  # the run goes on
+
+        (tmp_path / "stop.marker").write_text("", encoding="utf-8")
+        assert headless.wait(timeout=30) == 0
+        assert "fragile  succeeded" in (tmp_path / "headless.err").read_text()
+    finally:
+        if headless.poll() is None:
+            headless.terminate()
+            headless.wait(timeout=30)

@@ -82,6 +82,8 @@ class DashboardScreen(Screen[None]):
         self._now = now
         self.stopping = False
         """Whether the operator is quitting (the app sets it; keys say so)."""
+        self.read_only = False
+        """Whether this dashboard only watches (an attached viewer's ``--read-only``)."""
         self._binding_state: tuple[bool, ...] = ()
 
     def compose(self) -> ComposeResult:
@@ -176,8 +178,16 @@ class DashboardScreen(Screen[None]):
             return self.grid.current
         return self.model.by_id.get(branch_id)
 
+    def _refused(self) -> bool:
+        """Whether commands are refused here (read-only); says so when they are."""
+        if self.read_only:
+            self.notify("Read-only: this viewer sends no commands to the run.")
+        return self.read_only
+
     def action_retry_branch(self, branch_id: str | None = None) -> None:
         """Retry the focused branch (or ``branch_id``)."""
+        if self._refused():
+            return
         view = self._branch(branch_id)
         if view is not None and not self.engine.retry(view.id):
             self._catch_up()
@@ -185,6 +195,8 @@ class DashboardScreen(Screen[None]):
 
     def action_cancel_branch(self, branch_id: str | None = None) -> None:
         """Cancel the focused branch (or ``branch_id``)."""
+        if self._refused():
+            return
         view = self._branch(branch_id)
         if view is None:
             return
@@ -196,6 +208,8 @@ class DashboardScreen(Screen[None]):
 
     def action_retry_failed(self) -> None:
         """Retry every failed, timed-out or cancelled branch."""
+        if self._refused():
+            return
         count = self.engine.retry_failed()
         if not count:
             self._catch_up()
@@ -203,6 +217,8 @@ class DashboardScreen(Screen[None]):
 
     def action_cancel_all(self) -> None:
         """Cancel every active branch."""
+        if self._refused():
+            return
         count = self.engine.cancel_all()
         if not count:
             self._catch_up()
@@ -214,6 +230,8 @@ class DashboardScreen(Screen[None]):
         The engine may have moved on since the last frame: with its news folded in, the
         key acts if it can now, and otherwise says why it does nothing.
         """
+        if self._refused():
+            return
         self._catch_up()
         if action in _BRANCH_ACTIONS:
             view = self.grid.current
