@@ -245,7 +245,9 @@ class _Server:
         route.flush()
         self._channel.send(reply)
 
-    async def _outcome(self, call_id: int, name: str, kwargs: dict[str, Any]) -> dict[str, Any] | str:
+    async def _outcome(
+        self, call_id: int, name: str, kwargs: dict[str, Any]
+    ) -> dict[str, Any] | str:
         try:
             function = attribute(self._module, self._module_name, name)
         except CallError as error:
