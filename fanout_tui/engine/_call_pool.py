@@ -214,10 +214,7 @@ class CallWorker:
 
     def _died(self, code: int) -> None:
         self.dead.set()
-        if code < 0:
-            how = f"was killed by {signal_name(-code)}"
-        else:
-            how = f"exited with code {code}"
+        how = f"was killed by {signal_name(-code)}" if code < 0 else f"exited with code {code}"
         for call in list(self.calls.values()):
             if self.ending_reason is not None and call.reply is None and call.sent:
                 reason = self.ending_reason

@@ -287,9 +287,9 @@ def main(argv: Sequence[str]) -> int:
     for entry in reversed(setup["python_path"]):
         if entry not in sys.path:
             sys.path.insert(0, entry)
-    sys.stdout = _RoutedOutput(sys.stdout, 0)  # type: ignore[assignment]
-    sys.stderr = _RoutedOutput(sys.stderr, 1)  # type: ignore[assignment]
-    sys.stdin = _RoutedInput(sys.stdin)  # type: ignore[assignment]
+    sys.stdout = _RoutedOutput(sys.stdout, 0)
+    sys.stderr = _RoutedOutput(sys.stderr, 1)
+    sys.stdin = _RoutedInput(sys.stdin)
     name = setup["module"]
     try:
         module = importlib.import_module(name)
