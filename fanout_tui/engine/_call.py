@@ -101,7 +101,7 @@ class CallPool:
                 except StartError as error:
                     start_error = str(error)
                 else:
-                    await worker.wait(worker.ready, call.done)
+                    await worker.wait(call.startable)
                     if not call.done.is_set():
                         started(worker.proc)
                         await worker.send(call)
@@ -150,7 +150,7 @@ class CallPool:
         call.kind = kind
         if kind is None:
             self._probes[slot] = call
-        worker.calls[call.call_id] = call
+        worker.take(call)
         return worker
 
     def _usable(self, key: WorkerKey) -> list[CallWorker]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from fanout_tui.engine import _call_worker as call_worker
 from fanout_tui.engine._output import RESULT_CAP, RESULT_CAP_WORDS
@@ -59,6 +60,8 @@ class WorkerCall:
     done: anyio.Event = field(default_factory=anyio.Event)
     kind_known: anyio.Event = field(default_factory=anyio.Event)
     """Set once ``kind`` is known, or the call ended without it."""
+    startable: anyio.Event = field(default_factory=anyio.Event)
+    """Set once its worker is ready for it, or the call ended before."""
 
     def settle(self, reply: dict[str, Any]) -> None:
         """Take the reply (the first one counts)."""
@@ -66,6 +69,7 @@ class WorkerCall:
             self.reply = reply
             self.done.set()
             self.kind_known.set()
+            self.startable.set()
 
 
 class CallWorker:
@@ -83,6 +87,7 @@ class CallWorker:
         self.ending_reason: str | None = None
         """Why we are ending it, for the calls it holds that did not ask for it."""
         self._reading = anyio.Lock()
+        self._outbox: list[bytes] = []
         self._pending = b""
         self._decoders = [codecs.getincrementaldecoder("utf-8")("replace") for _ in range(2)]
         self._released = False
@@ -96,6 +101,12 @@ class CallWorker:
         """Every call it holds is a known async call."""
         return all(call.kind == "async" for call in self.calls.values())
 
+    def take(self, call: WorkerCall) -> None:
+        """Hold ``call`` from now on (it is sent once the worker is ready)."""
+        self.calls[call.call_id] = call
+        if self.ready.is_set():
+            call.startable.set()
+
     async def send(self, call: WorkerCall) -> None:
         """Send ``call`` to the worker (which must be ready)."""
         request = {
@@ -107,32 +118,41 @@ class CallWorker:
         }
         call.sent = True
         # YAML may give dates: the worker gets them as their text, as fingerprints do.
-        await write_all(self._request_fd, (json.dumps(request, default=str) + "\n").encode())
+        await self._write(json.dumps(request, default=str))
 
     async def cancel(self, call: WorkerCall) -> None:
         """Ask the worker to cancel ``call``."""
         if not self.dead.is_set():
-            message = json.dumps({"op": "cancel", "id": call.call_id}) + "\n"
-            await write_all(self._request_fd, message.encode())
+            await self._write(json.dumps({"op": "cancel", "id": call.call_id}))
 
-    async def wait(self, *events: anyio.Event) -> None:
-        """Read the worker's pipes (taking turns with other waiters) until one of
-        ``events`` is set or the worker is gone."""
-        events = (*events, self.dead)
+    async def _write(self, line: str) -> None:
+        # The calls that start together go out in one write: each write wakes the worker,
+        # and on a busy machine that costs about a millisecond.
+        self._outbox.append(line.encode() + b"\n")
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        if self._outbox:
+            data = b"".join(self._outbox)
+            self._outbox.clear()
+            with anyio.CancelScope(shield=True):
+                await write_all(self._request_fd, data)
+
+    async def wait(self, event: anyio.Event | None = None) -> None:
+        """Read the worker's pipes (taking turns with other waiters) until ``event`` is
+        set or the worker is gone (every call it held is then settled)."""
+        event = event or self.dead
+        if event.is_set() or self.dead.is_set():
+            return
         async with anyio.create_task_group() as tg:
-
-            async def until(event: anyio.Event) -> None:
-                await event.wait()
-                tg.cancel_scope.cancel()
 
             async def read() -> None:
                 async with self._reading:
-                    if not any(event.is_set() for event in events):
+                    if not event.is_set() and not self.dead.is_set():
                         await self._read()
+                tg.cancel_scope.cancel()
 
-            for event in events:
-                tg.start_soon(until, event)
             tg.start_soon(read)
+            await event.wait()
+            tg.cancel_scope.cancel()
 
     async def end(self, grace_s: float, reason: str | None = None) -> None:
         """End the worker's whole process group and fail what it still holds."""
@@ -195,6 +215,8 @@ class CallWorker:
     def _dispatch(self, message: dict[str, Any]) -> None:
         if "ready" in message:
             self.ready.set()
+            for call in self.calls.values():
+                call.startable.set()
             return
         if "import_error" in message:
             self._fail_all(message["import_error"])

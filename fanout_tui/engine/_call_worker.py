@@ -100,16 +100,34 @@ def _message(error: BaseException) -> str:
 
 
 class _Channel:
-    """The reply pipe: whole JSON lines, written by one thread at a time."""
+    """The reply pipe: whole JSON lines. What is sent during one turn of the event loop
+    goes out in one write (each write wakes fanout-tui); any thread may send."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._lock = threading.Lock()
+        self._queued: list[bytes] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def send(self, message: dict[str, Any] | str) -> None:
         line = message if isinstance(message, str) else json.dumps(message)
-        data = (line + "\n").encode()
         with self._lock:
+            self._queued.append(line.encode() + b"\n")
+            first = len(self._queued) == 1
+        if self._loop is None:
+            self.flush()
+        elif first:
+            self._loop.call_soon_threadsafe(self.flush)
+
+    def batch_on(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Batch what is sent on ``loop`` from now on (``None``: write at once)."""
+        self.flush()
+        self._loop = loop
+
+    def flush(self) -> None:
+        with self._lock:
+            data = b"".join(self._queued)
+            self._queued.clear()
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view) :]
@@ -222,7 +240,11 @@ class _Server:
 
         os.set_blocking(request_fd, False)
         loop.add_reader(request_fd, readable)
-        await closed.wait()
+        self._channel.batch_on(loop)
+        try:
+            await closed.wait()
+        finally:
+            self._channel.batch_on(None)
 
     def _handle(self, request: dict[str, Any]) -> None:
         call_id = request["id"]
@@ -254,6 +276,10 @@ class _Server:
             return {"id": call_id, "ok": False, "error": str(error)}
         asynchronous = is_async(function)
         self._channel.send({"id": call_id, "kind": "async" if asynchronous else "sync"})
+        if self._tasks.keys() == {call_id}:
+            # A call the engine does not know yet comes alone: say what it is at once,
+            # before it may block the loop (the engine needs it to stop the call).
+            self._channel.flush()
         try:
             if asynchronous:
                 value = await function(**kwargs)
