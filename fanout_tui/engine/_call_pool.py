@@ -215,8 +215,8 @@ class CallWorker:
     def _dispatch(self, message: dict[str, Any]) -> None:
         if "ready" in message:
             self.ready.set()
-            for call in self.calls.values():
-                call.startable.set()
+            for waiting in self.calls.values():
+                waiting.startable.set()
             return
         if "import_error" in message:
             self._fail_all(message["import_error"])
