@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from fanout_tui.engine._process import (
     ticks_now,
 )
 from fanout_tui.engine._run_mark import end_marked_groups
+from fanout_tui.engine.llm._client import HttpClient
 from fanout_tui.spec import BranchPlan, Masker
 
 INTERNAL_ERRORS = "fanout_tui.engine.internal_errors"
@@ -99,7 +100,8 @@ class Executor(Protocol):
 
 class LocalExecutor:
     """Runs attempts on this machine: commands and call workers as subprocesses, each in
-    its own process group (:func:`~fanout_tui.engine._attempt.execute_attempt`).
+    its own process group (:func:`~fanout_tui.engine._attempt.execute_attempt`), and
+    ``llm`` requests in-process over one pooled HTTP client.
 
     One per engine: :meth:`cut_grace` applies to every attempt it runs. It owns the run's
     pool of call workers (:class:`~fanout_tui.engine._call.CallPool`), closed by the last
@@ -109,6 +111,7 @@ class LocalExecutor:
 
     def __init__(self) -> None:
         self._grace_cut = GraceCut()
+        self._http = HttpClient()
         self._calls = CallPool()
         self._adopting = become_subreaper()
         # Orphans are told from our other children by when they started, and by not
@@ -140,6 +143,7 @@ class LocalExecutor:
                 log_dir=log_dir,
                 stdin=stdin,
                 environment=environment,
+                http=self._http,
             )
         finally:
             CALL_WORKERS.reset(workers)
@@ -154,8 +158,9 @@ class LocalExecutor:
     async def end_leftovers(self, mark: str, grace_s: float, *, escaped_only: bool) -> None:
         """End the process groups of the processes marked ``mark`` and of the orphans
         adopted since the executor was made (see
-        :func:`~fanout_tui.engine._run_mark.end_marked_groups`); at the last call
-        (``escaped_only`` false), end the call workers first."""
+        :func:`~fanout_tui.engine._run_mark.end_marked_groups`); at the run's very end
+        (``escaped_only`` false), end the call workers first, and close the HTTP
+        connections of its ``llm`` branches after."""
         token = GRACE_CUT.set(self._grace_cut)
         try:
             if not escaped_only:
@@ -168,6 +173,8 @@ class LocalExecutor:
             )
         finally:
             GRACE_CUT.reset(token)
+        if not escaped_only:
+            await self._http.aclose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +222,7 @@ class AttemptRunner:
             return AttemptResult(BranchStatus.FAILED, reason)
         if result.reason is None:
             return result
-        return AttemptResult(
-            result.status, self.reason(result.reason), result.exit_code, result.result
-        )
+        return replace(result, reason=self.reason(result.reason))
 
     def reason(self, text: str) -> str:
         """A failure reason as the operator may see it: masked, on one line, and with no
