@@ -85,18 +85,7 @@ async def run(plan: Plan) -> tuple[list[Event], RunOutcome]:
     return events, outcome
 
 
-_COLD_WORKER = pytest.mark.xfail(
-    reason="the rate is counted at attempt start; a call's first worker starts and imports "
-    "before its request leaves, so its arrival lags the later calls' and a server window "
-    "can see one too many (issue 14: callables run in workers)",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize(
-    "how",
-    ["run", pytest.param("call", marks=_COLD_WORKER), pytest.param("async", marks=_COLD_WORKER)],
-)
+@pytest.mark.parametrize("how", ["run", "call", "async"])
 async def test_the_server_never_sees_a_window_or_concurrency_broken(
     api: LimitedAPI, how: str
 ) -> None:
