@@ -2,8 +2,8 @@
 
 A command in any language prints ``::fanout:: {JSON}`` lines on stderr (DESIGN.md,
 "Signals from a branch"); a Python callable calls these functions instead, which print the
-same lines. They work alike in an async callable (run in-process: its prints are its own)
-and in a plain function (run in a worker process)::
+same lines. They work alike in an async callable and in a plain function (both run in a
+worker process, where what a call prints is its own)::
 
     from fanout_tui import signals
 

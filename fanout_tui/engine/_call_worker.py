@@ -1,28 +1,43 @@
-"""The worker process that runs a synchronous ``call`` branch, so it can really be stopped.
+"""The worker process that runs ``call`` branches, outside fanout-tui's own interpreter.
 
-It is started as a script (``python -u -P call_worker.py REQUEST_FD REPLY_FD``) in the
-branch's own process group and imports nothing of fanout-tui, so it starts fast and
-the user's imports see only their own ``python_path``. It reads the request (JSON:
-``target``, ``kwargs``, ``python_path``) from ``REQUEST_FD``, calls the function and
-writes the reply to ``REPLY_FD``: ``{"ok": true, "result": ...}`` or
-``{"ok": false, "error": "one sentence"}``. The function's own prints go to stdout and
-stderr as usual: they are the branch's output lines, never mixed with the reply.
+It is started as a script (``python -u -P _call_worker.py REQUEST_FD REPLY_FD SETUP``) in
+its own process group and imports nothing of fanout-tui, so it starts fast and the user's
+imports see only their own ``python_path``. ``SETUP`` (JSON) names the one module it
+serves, its ``python_path`` and the result cap. It imports the module once, says
+``{"ready": true}`` (or ``{"import_error": "…"}`` and exits), then runs every call it is
+sent until its request pipe closes: a coroutine function as a task on its own event loop
+(many at once), a plain function in a thread. Messages are JSON lines both ways:
 
-The same module resolves ``module:function`` targets for the engine, which imports a
-target in-process to learn whether it is a coroutine function.
+* in: ``{"op": "call", "id", "function", "kwargs", "stdin"}``, ``{"op": "cancel", "id"}``;
+* out: ``{"id", "kind": "sync"|"async"}`` once the function is found, ``{"id", "out": 0|1,
+  "text"}`` for what the call prints, and one reply: ``{"id", "ok": true, "result"}``,
+  ``{"id", "ok": false, "error": "one sentence"}`` or ``{"id", "cancelled": true}``.
+
+What a call prints (``sys.stdout``/``sys.stderr``, in its task, the tasks it starts and its
+threads: they inherit its context) is framed with its id; text written straight to the
+worker's file descriptors (a subprocess, C code, the import itself) reaches the engine on
+the worker's own stdout and stderr.
+
+The engine uses :func:`split_target` from here without importing anything of the user's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib
 import inspect
+import io
 import json
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
+
+FLUSH_AT = 64 * 1024
+"""Characters a call's buffered output may reach before its writer sends it at once."""
 
 
 class CallError(Exception):
@@ -41,29 +56,20 @@ def split_target(target: str) -> tuple[str, str]:
     return module.strip(), function.strip()
 
 
-def resolve(target: str, python_path: Sequence[str] = ()) -> Callable[..., Any]:
-    """Import ``target`` (``module:function``, the function part may be dotted).
-
-    ``python_path`` entries are put first on ``sys.path`` (once each).
+def attribute(module: object, module_name: str, function_name: str) -> Callable[..., Any]:
+    """The (possibly dotted) callable ``function_name`` of an imported module.
 
     Raises:
-        CallError: bad form, unimportable module, missing or non-callable attribute.
+        CallError: missing or not callable.
     """
-    module_name, function_name = split_target(target)
-    for entry in reversed(python_path):
-        if entry not in sys.path:
-            sys.path.insert(0, entry)
-    try:
-        obj: object = importlib.import_module(module_name)
-    except Exception as error:  # the module's own code may raise anything
-        raise CallError(f"cannot import {module_name}: {_message(error)}") from None
+    obj = module
     for part in function_name.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise CallError(f"{module_name} has no function {function_name}") from None
     if not callable(obj):
-        raise CallError(f"{target} is not callable")
+        raise CallError(f"{module_name}:{function_name} is not callable")
     return obj
 
 
@@ -93,56 +99,233 @@ def _message(error: BaseException) -> str:
     return first_line or type(error).__name__
 
 
-def _call(request: dict[str, Any]) -> dict[str, Any]:
-    try:
-        function = resolve(request["target"], request.get("python_path", ()))
-    except CallError as error:
-        return {"ok": False, "error": str(error)}
-    try:
-        value = function(**request.get("kwargs", {}))
-        if inspect.isawaitable(value):
-            value = asyncio.run(_awaited(value))
-    except SystemExit as stop:
-        return {"ok": False, "error": f"the function exited (code {stop.code})"}
-    except Exception as error:  # any failure of the user's function is the branch's failure
-        traceback.print_exc()
-        return {"ok": False, "error": exception_reason(error)}
-    try:
-        return {"ok": True, "result": plain_json(value)}
-    except NotJSON as error:
-        return {"ok": False, "error": str(error)}
+class _Channel:
+    """The reply pipe: whole JSON lines. What is sent during one turn of the event loop
+    goes out in one write (each write wakes fanout-tui); any thread may send."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._queued: list[bytes] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def send(self, message: dict[str, Any] | str) -> None:
+        line = message if isinstance(message, str) else json.dumps(message)
+        with self._lock:
+            self._queued.append(line.encode() + b"\n")
+            first = len(self._queued) == 1
+        if self._loop is None:
+            self.flush()
+        elif first:
+            self._loop.call_soon_threadsafe(self.flush)
+
+    def batch_on(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Batch what is sent on ``loop`` from now on (``None``: write at once)."""
+        self.flush()
+        self._loop = loop
+
+    def flush(self) -> None:
+        with self._lock:
+            data = b"".join(self._queued)
+            self._queued.clear()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
 
 
-class NotJSON(Exception):
-    """A callable's result cannot be JSON; ``str()`` is the failure reason."""
+class _Route:
+    """Where one call's prints go: buffered, then framed with its id on the channel."""
+
+    def __init__(self, call_id: int, channel: _Channel, stdin: str | None) -> None:
+        self._id = call_id
+        self._channel = channel
+        self._loop = asyncio.get_running_loop()
+        self._buffers: tuple[list[str], list[str]] = ([], [])
+        self._size = 0
+        self._scheduled = False
+        self._lock = threading.RLock()
+        self.stdin = io.StringIO(stdin or "")
+
+    def write(self, index: int, text: str) -> None:
+        with self._lock:
+            self._buffers[index].append(text)
+            self._size += len(text)
+            if self._size > FLUSH_AT:
+                self.flush()
+            elif not self._scheduled:
+                self._scheduled = True
+                self._loop.call_soon_threadsafe(self.flush)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._scheduled = False
+            self._size = 0
+            for index, buffer in enumerate(self._buffers):
+                text = "".join(buffer)
+                buffer.clear()
+                for start in range(0, len(text), FLUSH_AT):
+                    piece = text[start : start + FLUSH_AT]
+                    self._channel.send({"id": self._id, "out": index, "text": piece})
 
 
-def plain_json(value: Any) -> Any:
-    """``value`` as plain JSON data (dicts, lists, str, numbers, bool, None).
-
-    Raises:
-        NotJSON: "result is not JSON-serialisable: …" (a set, NaN, a cycle…).
-    """
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError, RecursionError) as error:
-        raise NotJSON(f"result is not JSON-serialisable: {_message(error)}") from None
+_ROUTE: contextvars.ContextVar[_Route | None] = contextvars.ContextVar("route", default=None)
 
 
-async def _awaited(value: Any) -> Any:
-    return await value
+class _RoutedOutput:
+    """Stands in for ``sys.stdout`` (``index`` 0) or ``sys.stderr`` (1)."""
+
+    def __init__(self, original: TextIO, index: int) -> None:
+        self._original = original
+        self._index = index
+
+    def write(self, text: str) -> int:
+        route = _ROUTE.get()
+        if route is None:
+            return self._original.write(text)
+        route.write(self._index, text)
+        return len(text)
+
+    def flush(self) -> None:
+        if _ROUTE.get() is None:
+            self._original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+class _RoutedInput:
+    """Stands in for ``sys.stdin``: a call reads its own input (empty unless given)."""
+
+    def __init__(self, original: TextIO) -> None:
+        self._original = original
+
+    def __getattr__(self, name: str) -> Any:
+        route = _ROUTE.get()
+        return getattr(self._original if route is None else route.stdin, name)
+
+    def __iter__(self) -> Any:
+        route = _ROUTE.get()
+        return iter(self._original if route is None else route.stdin)
+
+
+class _Server:
+    """Runs the calls sent to this worker on its event loop."""
+
+    def __init__(self, module: object, module_name: str, channel: _Channel, setup: Any) -> None:
+        self._module = module
+        self._module_name = module_name
+        self._channel = channel
+        self._cap: int = setup["result_cap"]
+        self._cap_words: str = setup["result_cap_words"]
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def serve(self, request_fd: int) -> None:
+        loop = asyncio.get_running_loop()
+        closed = asyncio.Event()
+        pending = b""
+
+        def readable() -> None:
+            nonlocal pending
+            try:
+                data = os.read(request_fd, 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                loop.remove_reader(request_fd)
+                closed.set()
+                return
+            *lines, pending = (pending + data).split(b"\n")
+            for line in lines:
+                self._handle(json.loads(line))
+
+        os.set_blocking(request_fd, False)
+        loop.add_reader(request_fd, readable)
+        self._channel.batch_on(loop)
+        try:
+            await closed.wait()
+        finally:
+            self._channel.batch_on(None)
+
+    def _handle(self, request: dict[str, Any]) -> None:
+        call_id = request["id"]
+        if request["op"] == "cancel":
+            task = self._tasks.get(call_id)
+            if task is not None:
+                task.cancel()
+            return
+        context = contextvars.copy_context()
+        route = context.run(_Route, call_id, self._channel, request.get("stdin"))
+        context.run(_ROUTE.set, route)
+        work = self._run(call_id, route, request["function"], request.get("kwargs", {}))
+        self._tasks[call_id] = asyncio.get_running_loop().create_task(work, context=context)
+
+    async def _run(self, call_id: int, route: _Route, name: str, kwargs: dict[str, Any]) -> None:
+        try:
+            reply = await self._outcome(call_id, name, kwargs)
+        finally:
+            self._tasks.pop(call_id, None)
+        route.flush()
+        self._channel.send(reply)
+
+    async def _outcome(
+        self, call_id: int, name: str, kwargs: dict[str, Any]
+    ) -> dict[str, Any] | str:
+        try:
+            function = attribute(self._module, self._module_name, name)
+        except CallError as error:
+            return {"id": call_id, "ok": False, "error": str(error)}
+        asynchronous = is_async(function)
+        self._channel.send({"id": call_id, "kind": "async" if asynchronous else "sync"})
+        if self._tasks.keys() == {call_id}:
+            # A call the engine does not know yet comes alone: say what it is at once,
+            # before it may block the loop (the engine needs it to stop the call).
+            self._channel.flush()
+        try:
+            if asynchronous:
+                value = await function(**kwargs)
+            else:
+                value = await asyncio.to_thread(function, **kwargs)
+                if inspect.isawaitable(value):
+                    value = await value
+        except asyncio.CancelledError:
+            return {"id": call_id, "cancelled": True}
+        except SystemExit as stop:
+            return {"id": call_id, "ok": False, "error": f"the function exited (code {stop.code})"}
+        except BaseException as error:  # any failure of the user's function is the branch's
+            traceback.print_exc()
+            return {"id": call_id, "ok": False, "error": exception_reason(error)}
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as error:
+            reason = f"result is not JSON-serialisable: {_message(error)}"
+            return {"id": call_id, "ok": False, "error": reason}
+        if len(text) > self._cap:
+            return {"id": call_id, "ok": False, "error": f"result is larger than {self._cap_words}"}
+        return f'{{"id": {call_id}, "ok": true, "result": {text}}}'
 
 
 def main(argv: Sequence[str]) -> int:
-    """Serve one request: read it, call, reply, and exit without waiting for stray threads."""
-    request_fd, reply_fd = int(argv[1]), int(argv[2])
+    """Import the module, say so, serve calls until the request pipe closes, exit."""
+    request_fd, reply_fd, setup = int(argv[1]), int(argv[2]), json.loads(argv[3])
     os.set_inheritable(request_fd, False)
     os.set_inheritable(reply_fd, False)
-    with os.fdopen(request_fd, "rb") as source:
-        request = json.loads(source.read())
-    reply = json.dumps(_call(request)).encode()
-    with os.fdopen(reply_fd, "wb") as sink:
-        sink.write(reply)
+    channel = _Channel(reply_fd)
+    for entry in reversed(setup["python_path"]):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    sys.stdout = _RoutedOutput(sys.stdout, 0)
+    sys.stderr = _RoutedOutput(sys.stderr, 1)
+    sys.stdin = _RoutedInput(sys.stdin)
+    name = setup["module"]
+    try:
+        module = importlib.import_module(name)
+    except Exception as error:  # the module's own code may raise anything
+        channel.send({"import_error": f"cannot import {name}: {_message(error)}"})
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    channel.send({"ready": True})
+    asyncio.run(_Server(module, name, channel, setup).serve(request_fd))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -18,10 +18,18 @@ from pathlib import Path
 from typing import Protocol
 
 from fanout_tui.engine._attempt import AttemptResult, execute_attempt
+from fanout_tui.engine._call import CALL_WORKERS, CallPool
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event
 from fanout_tui.engine._lines import printable
-from fanout_tui.engine._process import GRACE_CUT, GraceCut
+from fanout_tui.engine._process import (
+    GRACE_CUT,
+    GraceCut,
+    become_subreaper,
+    children,
+    reap_adopted,
+    ticks_now,
+)
 from fanout_tui.engine._run_mark import end_marked_groups
 from fanout_tui.engine.llm._client import HttpClient
 from fanout_tui.spec import BranchPlan, Masker
@@ -95,12 +103,20 @@ class LocalExecutor:
     its own process group (:func:`~fanout_tui.engine._attempt.execute_attempt`), and
     ``llm`` requests in-process over one pooled HTTP client.
 
-    One per engine: :meth:`cut_grace` applies to every attempt it runs.
+    One per engine: :meth:`cut_grace` applies to every attempt it runs. It owns the run's
+    pool of call workers (:class:`~fanout_tui.engine._call.CallPool`), closed by the last
+    :meth:`end_leftovers`, and makes this process the child subreaper of what it starts,
+    so orphans come back to it to be ended (:mod:`fanout_tui.engine._run_mark`).
     """
 
     def __init__(self) -> None:
         self._grace_cut = GraceCut()
         self._http = HttpClient()
+        self._calls = CallPool()
+        self._adopting = become_subreaper()
+        # Orphans are told from our other children by when they started, and by not
+        # being our children already now.
+        self._adopted = (ticks_now(), frozenset(children()))
 
     async def run_attempt(
         self,
@@ -116,6 +132,7 @@ class LocalExecutor:
     ) -> AttemptResult:
         """Run the attempt as a subprocess (see :meth:`Executor.run_attempt`)."""
         token = GRACE_CUT.set(self._grace_cut)  # for the attempt and every task it starts
+        workers = CALL_WORKERS.set(self._calls)
         try:
             return await execute_attempt(
                 branch,
@@ -129,19 +146,31 @@ class LocalExecutor:
                 http=self._http,
             )
         finally:
+            CALL_WORKERS.reset(workers)
             GRACE_CUT.reset(token)
+            if self._adopting:
+                reap_adopted(*self._adopted)  # orphans that exited, so no zombie piles up
 
     def cut_grace(self) -> None:
         """End every grace period now, and every later one at once."""
         self._grace_cut.cut()
 
     async def end_leftovers(self, mark: str, grace_s: float, *, escaped_only: bool) -> None:
-        """End the process groups of the processes marked ``mark`` (see
-        :func:`~fanout_tui.engine._run_mark.end_marked_groups`); at the run's very end,
-        close the HTTP connections of its ``llm`` branches."""
+        """End the process groups of the processes marked ``mark`` and of the orphans
+        adopted since the executor was made (see
+        :func:`~fanout_tui.engine._run_mark.end_marked_groups`); at the run's very end
+        (``escaped_only`` false), end the call workers first, and close the HTTP
+        connections of its ``llm`` branches after."""
         token = GRACE_CUT.set(self._grace_cut)
         try:
-            await end_marked_groups(mark, grace_s, escaped_only=escaped_only)
+            if not escaped_only:
+                await self._calls.close(grace_s)
+            await end_marked_groups(
+                mark,
+                grace_s,
+                escaped_only=escaped_only,
+                adopted=self._adopted if self._adopting else None,
+            )
         finally:
             GRACE_CUT.reset(token)
         if not escaped_only:

@@ -15,11 +15,13 @@ twice as fast as ``anyio.open_process`` streams for large outputs (measured with
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import logging
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -34,6 +36,11 @@ KILL_CONFIRM_S = 5.0
 """How long after SIGKILL the group may take to disappear before we give up and say so."""
 _POLL_FIRST_S = 0.002
 _POLL_MAX_S = 0.05
+_PR_SET_CHILD_SUBREAPER = 36
+
+_started: set[int] = set()
+"""Pids of the processes :func:`spawn` started and has not yet reaped: our own children,
+which :func:`adopted_processes` leaves out."""
 
 
 class GraceCut:
@@ -76,6 +83,7 @@ class BranchProcess:
         stdin_fd: int | None,
     ) -> None:
         self._popen = popen
+        _started.add(popen.pid)
         self.pid = popen.pid
         self.pgid = popen.pid
         self.stdout_fd = stdout_fd
@@ -137,7 +145,8 @@ class BranchProcess:
 
     def release(self) -> None:
         """Reap the leader if it has exited and close every descriptor still held."""
-        self._popen.poll()
+        if self._popen.poll() is not None:
+            _started.discard(self.pid)
         for fd in (self._pidfd, self.stdout_fd, self.stderr_fd, self.stdin_fd):
             if fd is not None:
                 _close_quietly(fd)
@@ -289,6 +298,71 @@ def _open_pidfd(pid: int) -> int | None:
 def _close_quietly(fd: int) -> None:
     with contextlib.suppress(OSError):  # already closed
         os.close(fd)
+
+
+def started_by_us(pid: int) -> bool:
+    """Whether ``pid`` is a process :func:`spawn` started and has not reaped yet."""
+    return pid in _started
+
+
+def become_subreaper() -> bool:
+    """Make this process the child subreaper of everything it starts (Linux only): a
+    process that leaves its parent behind (``setsid -f``, a daemon's double fork) is
+    re-parented to us instead of to init, so the run can still find and end it whatever
+    it did to its environment or session. Idempotent; ``False`` where not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def adopted_processes(since: int, foreign: frozenset[int]) -> list[procfs.ProcStat]:
+    """Our children that :func:`spawn` did not start (orphans re-parented to us, the
+    subreaper), zombies included: those not in ``foreign`` (children we had before, see
+    :func:`children`), that started at ``since`` (clock ticks after boot) or later, and
+    are not in our own process group."""
+    own_group = os.getpgrp()
+    adopted = []
+    for pid in children() - _started - foreign:
+        stat = procfs.read_stat(pid)
+        if stat is not None and stat.start_time >= since and stat.pgid != own_group:
+            adopted.append(stat)
+    return adopted
+
+
+def reap_adopted(since: int, foreign: frozenset[int]) -> None:
+    """Reap the adopted processes (see :func:`adopted_processes`) that have exited."""
+    for stat in adopted_processes(since, foreign):
+        if not stat.alive:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(stat.pid, os.WNOHANG)
+
+
+def children() -> set[int]:
+    """The pids of our children, from ``/proc/self/task/*/children`` (or a scan of /proc)."""
+    children: set[int] = set()
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children", "rb") as handle:
+                children.update(int(pid) for pid in handle.read().split())
+    except OSError:  # a kernel without CONFIG_PROC_CHILDREN
+        own = os.getpid()
+        stats = (procfs.read_stat(int(name)) for name in os.listdir("/proc") if name.isdigit())
+        return {stat.pid for stat in stats if stat is not None and stat.ppid == own}
+    return children
+
+
+def ticks_now() -> int:
+    """Now, in the clock ticks after boot that process start times are given in."""
+    try:
+        with open("/proc/uptime", "rb") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return int(uptime * os.sysconf("SC_CLK_TCK"))
 
 
 def branch_environment(

@@ -21,7 +21,7 @@ import anyio
 
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._process import BranchProcess
-from fanout_tui.engine._streams import LogFile, OutputPump, OutputSink, read_channel, write_all
+from fanout_tui.engine._streams import LogFile, OutputPump, OutputSink, write_all
 from fanout_tui.spec import Masker
 
 PIPE_LINGER_S = 0.1
@@ -38,8 +38,6 @@ class Supervised:
     stdout: str
     """Masked stdout, if it was kept and fit the cap."""
     stdout_overflowed: bool
-    channel: bytes | None
-    """Everything read from the extra channel (empty if none; ``None``: over the cap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +74,6 @@ async def supervise(
     timeout_s: float | None,
     grace_s: float,
     stdin: bytes | None = None,
-    channel_fd: int | None = None,
-    channel_limit: int = 0,
 ) -> Supervised:
     """Run ``proc`` to its end (see the module docstring) and release it.
 
@@ -88,14 +84,10 @@ async def supervise(
         timeout_s: Seconds before the group is ended as timed out (``None``: never).
         grace_s: Seconds between SIGTERM and SIGKILL.
         stdin: Bytes written to its stdin pipe (which is then closed).
-        channel_fd: Read end of an extra pipe to collect (a call worker's reply).
-        channel_limit: Most bytes collected from the channel.
     """
     out = OutputPump(proc.stdout_fd, streams.stdout_sink())
     err = OutputPump(proc.stderr_fd, streams.stderr_sink())
     timed_out = False
-    channel: bytes | None = b""
-    channel_done = anyio.Event()
     fed = anyio.Event()
 
     async def feed() -> None:
@@ -103,11 +95,6 @@ async def supervise(
             await write_all(proc.stdin_fd, stdin)
         proc.close_stdin()
         fed.set()
-
-    async def collect(fd: int) -> None:
-        nonlocal channel
-        channel = await read_channel(fd, channel_limit)
-        channel_done.set()
 
     async def watchdog(scope: anyio.CancelScope, seconds: float) -> None:
         nonlocal timed_out
@@ -117,7 +104,7 @@ async def supervise(
             await proc.end(grace_s)
 
     def drained() -> bool:
-        return out.eof.is_set() and err.eof.is_set() and channel_done.is_set()
+        return out.eof.is_set() and err.eof.is_set()
 
     async def pipes_drained() -> None:
         if drained():
@@ -125,7 +112,6 @@ async def supervise(
         with anyio.move_on_after(PIPE_LINGER_S):
             await out.eof.wait()
             await err.eof.wait()
-            await channel_done.wait()
 
     try:
         async with anyio.create_task_group() as tg:
@@ -135,10 +121,6 @@ async def supervise(
                 fed.set()
             else:
                 tg.start_soon(feed)
-            if channel_fd is None:
-                channel_done.set()
-            else:
-                tg.start_soon(collect, channel_fd)
             timer = anyio.CancelScope()
             if timeout_s is not None:
                 tg.start_soon(watchdog, timer, timeout_s)
@@ -160,5 +142,4 @@ async def supervise(
         timed_out=timed_out,
         stdout=out.sink.text,
         stdout_overflowed=out.sink.overflowed,
-        channel=channel,
     )

@@ -1,4 +1,4 @@
-"""``call`` branches: sync functions in a worker process group, async ones in-process."""
+"""``call`` branches: sync and async functions alike run in worker processes."""
 
 from __future__ import annotations
 
@@ -154,12 +154,13 @@ async def test_a_sync_function_runs_in_a_worker_and_returns_its_value(
     assert stdout_log is not None and stdout_log.read_text() == "adding 2 3\n"
 
 
-async def test_an_async_function_runs_in_process(tmp_path: Path, tasks: str) -> None:
+async def test_an_async_function_runs_in_a_worker_too(tmp_path: Path, tasks: str) -> None:
     result, events = await _attempt(
         _call(tmp_path, f"{tasks}:add_later", with_args={"a": 1, "b": 2})
     )
     assert result == AttemptResult(BranchStatus.SUCCEEDED, result=[1, 2, 3])
-    assert not any(isinstance(e, ProcessStarted) for e in events)
+    (started,) = [e for e in events if isinstance(e, ProcessStarted)]
+    assert started.pid != os.getpid()
 
 
 async def test_the_worker_runs_in_the_branch_folder_and_environment(
@@ -189,7 +190,7 @@ async def test_the_worker_runs_in_the_branch_folder_and_environment(
             "result is not JSON-serialisable: Out of range float values are not JSON compliant",
         ),
         ("exits", "the function exited (code 4)"),
-        ("dies", "the call ended without a result (exit code 9)"),
+        ("dies", "the worker exited with code 9 while calling {tasks}:dies"),
         ("missing", "{tasks} has no function missing"),
         ("not_a_function", "{tasks}:not_a_function is not callable"),
     ],
