@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from fanout_tui import __version__
 from fanout_tui.bundled import bundled_sample
-from fanout_tui.engine import ExitCode
+from fanout_tui.engine import ExitCode, for_terminal
 
 SUBCOMMANDS = ("check", "schema", "runs")
 
@@ -225,9 +225,9 @@ def _check(args: argparse.Namespace) -> int:
     try:
         plan = load_spec(args.spec, cached=False)
     except UnusableSpec as error:
-        print(error, file=sys.stderr)
+        print(for_terminal(sys.stderr, str(error)), file=sys.stderr)
         return ExitCode.USAGE
-    print(describe_plan(plan))
+    print(for_terminal(sys.stdout, describe_plan(plan)))
     return ExitCode.OK
 
 
@@ -247,7 +247,7 @@ def _runs(args: argparse.Namespace) -> int:
             return show_run(journal, args.run, branch_id=args.branch, out=sys.stdout)
         return list_runs(journal, out=sys.stdout)
     except JournalError as error:
-        print(f"fanout-tui: {error}", file=sys.stderr)
+        print(for_terminal(sys.stderr, f"fanout-tui: {error}"), file=sys.stderr)
         return ExitCode.USAGE
 
 
@@ -261,7 +261,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             plan = load_spec(args.spec)
         except UnusableSpec as error:
-            print(error, file=sys.stderr)
+            print(for_terminal(sys.stderr, str(error)), file=sys.stderr)
             return ExitCode.USAGE
         return run_spec(
             plan,

@@ -30,6 +30,7 @@ from fanout_tui.engine import (
     RunOutcome,
     build_report,
     end_leftovers,
+    for_terminal,
     render_merged,
 )
 from fanout_tui.internal_errors import INTERNAL_ERRORS_LOG, internal_errors_logged
@@ -241,7 +242,7 @@ def _deliver(
     if output_path is not None and not _write_text(output_path, text, "the merged result"):
         code = ExitCode.NOT_SATISFIED
     try:
-        stdout.write(text)
+        stdout.write(for_terminal(stdout, text))  # a file or a pipe gets it exact
         stdout.flush()
     except BrokenPipeError:
         pass  # the reader has what it wanted

@@ -7,7 +7,9 @@ One line per state change of a branch::
     [   0.0s] api-2   waiting    on llm-api
 
 Everything printed comes from events and reports, whose text the engine has already
-masked, so no secret value can reach stderr through here. Colour is used only on a
+masked, so no secret value can reach stderr through here. Text that comes from the spec
+or a branch (its name, reasons, a policy's error) is shown through
+:func:`~fanout_tui.engine.printable`: it cannot drive the terminal. Colour is used only on a
 terminal and never when ``NO_COLOR`` is set (https://no-color.org).
 """
 
@@ -27,6 +29,7 @@ from fanout_tui.engine import (
     PolicyState,
     RunOutcome,
     outcome_word,
+    printable,
     status_words,
     why_missing,
 )
@@ -105,8 +108,9 @@ class ProgressPrinter:
         counts = Counter(branch.status for branch in outcome.branches)
         word = outcome_word(outcome.exit_code)
         headline = self._paint(word, _OUTCOME_COLOURS.get(outcome.exit_code, "31"))
+        name = printable(outcome.name)
         self._write(
-            f"── {outcome.name}: {headline} (exit {outcome.exit_code}) in {outcome.duration_s:.1f}s"
+            f"── {name}: {headline} (exit {outcome.exit_code}) in {outcome.duration_s:.1f}s"
         )
         reused = sum(1 for branch in outcome.branches if branch.reused)
         self._write(
@@ -120,14 +124,14 @@ class ProgressPrinter:
         )
         merge = outcome.merge
         policy = f"blocked: {merge.error}" if merge.state is PolicyState.BLOCKED else None
-        self._write(f"   policy: {policy or merge.describe()}")
+        self._write(f"   policy: {printable(policy or merge.describe())}")
         missing = set(merge.missing)
         unsuccessful = [b for b in outcome.branches if b.status.settled and b.id in missing]
         if unsuccessful:
             self._write(f"   {'flagged' if merge.flagged else 'did not succeed'}:")
             width = min(max(len(b.id) for b in unsuccessful), MAX_ID_WIDTH)
             for branch in unsuccessful[:MAX_LISTED]:
-                self._write(f"     {branch.id.ljust(width)}  {why_missing(branch)}")
+                self._write(f"     {branch.id.ljust(width)}  {printable(why_missing(branch))}")
             if len(unsuccessful) > MAX_LISTED:
                 self._write(f"     … and {len(unsuccessful) - MAX_LISTED} more (see --report)")
 
@@ -155,10 +159,10 @@ class ProgressPrinter:
             if duration is not None:
                 parts.append(f"{duration:.2f}s")
         if event.waiting_on:
-            parts.append(f"on {event.waiting_on}")
+            parts.append(f"on {printable(event.waiting_on)}")
         if event.reason:
             # "cancelled  …  cancelled: x failed" says its status once: "… x failed".
-            parts.append(event.reason.removeprefix(f"{status_words(status)}: "))
+            parts.append(printable(event.reason.removeprefix(f"{status_words(status)}: ")))
         status_text = self._paint(str(status).ljust(_STATUS_WIDTH), _COLOURS[status])
         line = f"{self._stamp()} {branch_id.ljust(self._id_width)}  {status_text}"
         return "  ".join([line, *parts]).rstrip()

@@ -5,6 +5,9 @@ The exit code is the run's own, as the run itself exited: 0 a complete merged re
 result (the policy was not satisfied, the merge failed, or the run is still going),
 130 the run was interrupted before its policy was satisfied; 2 when the journal cannot
 say (no such run, a damaged journal, a result's file gone).
+
+On a terminal, what a branch wrote (results, logs, reasons) is shown through
+:func:`~fanout_tui.engine.printable`; a file or a pipe gets the bytes as they were.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from fanout_tui.engine import BranchStatus, ExitCode, render_merged, status_and_reason, status_words
+from fanout_tui.engine import (
+    BranchStatus,
+    ExitCode,
+    for_terminal,
+    render_merged,
+    status_and_reason,
+    status_words,
+)
 from fanout_tui.journal._errors import JournalError, reading
 from fanout_tui.journal._history import SETTLED, duration
 from fanout_tui.journal._lookup import run_is_live
@@ -35,26 +45,47 @@ def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO)
     """
     if not (journal / DATABASE_NAME).exists():
         raise JournalError(f"no run {run_ref} in {journal}/")
+    screen = _Screen(out)
     with reading(f"{journal}/"), Journal.open_for_reading(journal) as opened:
         if schema_version(opened.connection) == 0:  # an empty database: no tables yet
             raise JournalError(f"no run {run_ref} in {journal}/")
         run = _RunView(opened, opened.find_run(run_ref))
         if branch_id is not None:
-            return _show_branch(run, branch_id, out)
+            return _show_branch(run, branch_id, screen)
         if run.row["merged"] is None and run.row["merged_file"] is None:
             message, code = run.why_no_result()
-            print(f"fanout-tui: run {run.id} {message}", file=sys.stderr)
+            _say(f"run {run.id} {message}")
             return code
         merged = run.load(
             run.row["merged"], run.row["merged_file"], what=f"the merged result of run {run.id}"
         )
         missing = run.missing()
-    out.write(render_merged(merged))
+    screen.write(render_merged(merged))
     if not missing:
         return ExitCode.OK
-    out.flush()  # the result first, then the note, as a run prints them
-    print(f"fanout-tui: partial: missing {missing}", file=sys.stderr)
+    screen.flush()  # the result first, then the note, as a run prints them
+    _say(f"partial: missing {missing}")
     return ExitCode.PARTIAL
+
+
+class _Screen:
+    """A stream that sanitises what is written when it is a terminal (see the module)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text``, sanitised on a terminal."""
+        return self._stream.write(for_terminal(self._stream, text))
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self._stream.flush()
+
+
+def _say(sentence: str) -> None:
+    """One ``fanout-tui:`` sentence on stderr (sanitised on a terminal)."""
+    print(for_terminal(sys.stderr, f"fanout-tui: {sentence}"), file=sys.stderr)
 
 
 class _RunView:
@@ -134,7 +165,7 @@ class _RunView:
             return str(path)  # outside the journal's folder
 
 
-def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
+def _show_branch(run: _RunView, branch_id: str, out: _Screen) -> int:
     connection = run.journal.connection
     branch = connection.execute(
         "SELECT * FROM branches WHERE run_id = ? AND id = ?", (run.id, branch_id)
@@ -191,7 +222,7 @@ def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
             out.write(f"--- {label} ---\n{text}" if text else f"--- {label}: nothing ---\n")
     if problem is not None:
         out.flush()
-        print(f"fanout-tui: {problem}", file=sys.stderr)
+        _say(str(problem))
         return ExitCode.USAGE
     return ExitCode.OK
 
