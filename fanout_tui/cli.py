@@ -137,6 +137,20 @@ def _runs_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _branch_joined(args: list[str]) -> list[str]:
+    """``--branch -x`` as ``--branch=-x``: an id may begin with ``-``, which argparse
+    would otherwise take for an option."""
+    joined: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--branch":
+            value = next(rest, None)
+            joined.append(arg if value is None else f"--branch={value}")
+        else:
+            joined.append(arg)
+    return joined
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -159,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if command == "schema":
                 _schema_parser().parse_args(rest)
                 return _schema()
-            return _runs(_runs_parser().parse_args(rest))
+            return _runs(_runs_parser().parse_args(_branch_joined(rest)))
         return _run(_run_parser().parse_args(args))
     except SystemExit as exit_:
         # argparse exits 2 on usage errors and 0 for --help; keep its codes.

@@ -6,7 +6,9 @@ read and hash a spec without importing a YAML parser.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from fanout_tui.spec._errors import SpecError, SpecIssue
@@ -30,7 +32,16 @@ def read_spec_bytes(path: Path) -> bytes:
         return SpecError([SpecIssue(message, path=path)])
 
     try:
-        with path.open("rb") as handle:
+        # Non-blocking, so that a FIFO with no writer does not hold the open; then only
+        # a regular file is read (a FIFO, a terminal or a device could block forever).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise fail(f"is not a regular file ({_kind(mode)}); give the spec as a file")
+            os.set_blocking(fd, True)
             data = handle.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise fail("no such file") from None
@@ -43,6 +54,17 @@ def read_spec_bytes(path: Path) -> bytes:
     if len(data) > MAX_SPEC_BYTES:
         raise fail(TOO_LARGE)
     return data
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a block device" if stat.S_ISBLK(mode) else "not a file"
 
 
 def position_after(text: str) -> tuple[int, int]:
