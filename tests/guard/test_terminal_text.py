@@ -28,7 +28,7 @@ class Terminal(io.StringIO):
 
 
 def no_escapes(text: str) -> bool:
-    return not any(ord(c) < 0x20 and c not in "\n\t" or 0x7F <= ord(c) <= 0x9F for c in text)
+    return not any((ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in text)
 
 
 def test_escape_sequences_and_controls_are_dropped_lines_and_tabs_kept_in_a_block() -> None:
