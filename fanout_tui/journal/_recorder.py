@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from fanout_tui.engine import RUN_MARK, Event, RunFinished, RunOutcome
+from fanout_tui.journal._lock import RunLock
 from fanout_tui.journal._rows import Finish, NewBranches, RowWriter, journaled
 from fanout_tui.journal._schema import connect, transaction
 from fanout_tui.spec import BranchPlan, Masker
@@ -66,8 +67,11 @@ class RunRecorder:
         new_branches: Sequence[BranchPlan],
         reused: set[str],
         masker: Masker,
+        lock: RunLock | None = None,
     ) -> None:
         self.run_id = run_id
+        self._lock = lock
+        """The run's lock (see :mod:`._lock`), held until the writer has stopped."""
         self.run_dir = run_dir
         self.log_dir = log_dir
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
@@ -125,6 +129,8 @@ class RunRecorder:
         self._queue.put(_STOP)
         self._hurry.set()
         self._thread.join()
+        if self._lock is not None:
+            self._lock.release()
         if self._error is not None:
             print(
                 f"fanout-tui: the journal stopped recording run {self.run_id}: {self._error}",
