@@ -163,7 +163,7 @@ def run_spec(
 
             for notice in notices:
                 print(f"fanout-tui: {notice}", file=sys.stderr)
-            outcome = run_headless(engine)
+            outcome = run_headless(engine, recorder)
         else:
             from fanout_tui.ui import run_dashboard
 

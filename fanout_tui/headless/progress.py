@@ -11,11 +11,15 @@ masked, so no secret value can reach stderr through here. Text that comes from t
 or a branch (its name, reasons, a policy's error) is shown through
 :func:`~fanout_tui.engine.printable`: it cannot drive the terminal. Colour is used only on a
 terminal and never when ``NO_COLOR`` is set (https://no-color.org).
+
+With a journal, a branch's "succeeded" line waits for the journal to commit it
+(:meth:`ProgressPrinter.on_committed`): a kill after the line never re-runs the branch.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -80,6 +84,9 @@ class ProgressPrinter:
         self._running_since: dict[str, float] = {}
         self._durations: dict[tuple[str, int], float] = {}
         self._closed = False
+        self._after_commit = False
+        self._lock = threading.Lock()
+        """The journal's writer thread prints committed lines too."""
 
     @classmethod
     def for_stream(cls, stream: TextIO, plan: Plan) -> ProgressPrinter:
@@ -90,10 +97,24 @@ class ProgressPrinter:
 
     def on_event(self, event: Event) -> None:
         """Print a line for a branch's state change (an engine listener)."""
-        if isinstance(event, AttemptEnded):
-            self._durations[(event.branch_id, event.attempt)] = event.duration_s
-        elif isinstance(event, BranchStateChanged):
-            self._state_changed(event)
+        with self._lock:
+            if isinstance(event, AttemptEnded):
+                self._durations[(event.branch_id, event.attempt)] = event.duration_s
+            elif isinstance(event, BranchStateChanged):
+                if self._after_commit and event.status is BranchStatus.SUCCEEDED:
+                    return  # said by on_committed
+                self._state_changed(event)
+
+    def say_success_after_commit(self) -> None:
+        """From now on print "succeeded" only through :meth:`on_committed` (a run with
+        a journal: pass that to the recorder's ``on_commit``)."""
+        self._after_commit = True
+
+    def on_committed(self, event: Event) -> None:
+        """Print the "succeeded" line of a success the journal has committed."""
+        if isinstance(event, BranchStateChanged) and event.status is BranchStatus.SUCCEEDED:
+            with self._lock:
+                self._state_changed(event)
 
     def note_interrupt(self, signal_name: str, *, first: bool) -> None:
         """Say that a signal arrived and every branch is being ended."""
@@ -101,7 +122,8 @@ class ProgressPrinter:
             text = f"{signal_name}: ending every branch (process groups get SIGTERM, then SIGKILL)"
         else:
             text = f"{signal_name} again: SIGKILL to every process still running"
-        self._write(f"{self._stamp()} {self._paint(text, _OUTCOME_COLOURS[130])}")
+        with self._lock:
+            self._write(f"{self._stamp()} {self._paint(text, _OUTCOME_COLOURS[130])}")
 
     def summary(self, outcome: RunOutcome) -> None:
         """Print the closing summary: outcome, counts per state, policy status, flags, time."""
