@@ -147,7 +147,7 @@ class Scheduler:
         if run.scope is not None:
             run.scope.cancel()
         if not run.running:
-            self._settle(run, BranchStatus.CANCELLED, reason)
+            self._settle(run, run.cancel_status, reason)
 
     def _set(
         self,
@@ -249,6 +249,7 @@ class Scheduler:
                 self._settle(run, result.status, result.reason, at=ended)
                 return
             failures += 1
+            run.last_failure = (result.status, result.reason)
             self._set(run, BranchStatus.RETRYING, reason=result.reason)
             delay = backoff_delay(branch.retry, failures, self._random)
             pause = signals.rate_limited.retry_after_s if signals.rate_limited else None
@@ -354,7 +355,12 @@ class Scheduler:
         self._watch.changed()
         if self.ledger.exhausted and not was_exhausted:
             for other in self.order:
-                if other.status.cancellable and not other.running:
+                if other.status is BranchStatus.RETRYING and other.last_failure is not None:
+                    # it ran and failed: it keeps its failure, it is just not retried
+                    status, reason = other.last_failure
+                    other.cancel_status = status
+                    self.cancel(other, f"{reason}; {BUDGET_REACHED}, not retried")
+                elif other.status.cancellable and not other.running:
                     self.cancel(other, BUDGET_REACHED)
 
     def _fingerprint(self, branch: BranchPlan) -> str:
