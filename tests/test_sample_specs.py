@@ -91,6 +91,29 @@ def _rate_limited_api(run: Run) -> None:
     cities = ["Lisbon", "Oslo", "Nairobi", "Lima", "Osaka", "Denver", "Perth", "Tallinn"]
     assert list(merged) == cities
     assert merged["Oslo"] == {"city": "Oslo", "temp_c": 2.9, "conditions": "windy"}
+    # Osaka's first call got a 429 with Retry-After: 3, which paused the API for everyone.
+    assert run.attempts("weather-Osaka") == 2
+    assert run.attempts("weather-Oslo") == 1
+    assert re.search(r"weather-api +paused +3s \(429 from weather-Osaka\)", run.stderr)
+    assert re.search(r"weather-Osaka +retrying .* rate limited \(retry after 3s\)", run.stderr)
+    assert re.search(r"weather-api +resumed", run.stderr)
+
+
+def _token_budget(run: Run) -> None:
+    assert list(json.loads(run.stdout)) == ["intro", "install", "usage"]
+    assert run.statuses() == {
+        "summary-intro": "succeeded",
+        "summary-install": "succeeded",
+        "summary-usage": "succeeded",
+        "summary-faq": "cancelled",
+        "summary-changelog": "cancelled",
+    }
+    assert run.report is not None
+    assert run.report["usage"] == {"input_tokens": 3459, "output_tokens": 205, "cost_usd": 0.013452}
+    entries = {branch["id"]: branch for branch in run.report["branches"]}
+    assert entries["summary-intro"]["usage"]["input_tokens"] == 1156
+    assert entries["summary-faq"]["error"] == "budget reached"
+    assert "   usage: 3,664 tokens · $0.0135 (budget reached: 2 branches stopped)" in run.stderr
 
 
 def _synthesis_report(run: Run) -> None:
@@ -128,6 +151,7 @@ EXPECTED: dict[str, Expectation] = {
     "flaky-retry.yaml": Expectation(0, _flaky_retry),
     "best-effort.yaml": Expectation(3, _best_effort),
     "rate-limited-api.yaml": Expectation(0, _rate_limited_api),
+    "token-budget.yaml": Expectation(3, _token_budget),
     "synthesis-report.yaml": Expectation(0, _synthesis_report),
     "matrix-and-callables.yaml": Expectation(0, _matrix_and_callables),
     "release-gate.yaml": Expectation(1, _release_gate),

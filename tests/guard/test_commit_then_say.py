@@ -80,7 +80,7 @@ def test_a_full_disk_is_said_at_once_and_the_true_outcome_recorded_once_space_is
     write_spec(tmp_path, branches)
     disk = FullDisk(monkeypatch)
 
-    def free_space_when_said(text: str, original=sys.stderr.write) -> int:  # noqa: ANN001
+    def free_space_when_said(text: str, original=sys.stderr.write) -> int:
         if "cannot record run" in text and disk.full:
             disk.full = False
             (tmp_path / "space").unlink()
