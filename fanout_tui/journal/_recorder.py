@@ -20,6 +20,7 @@ that is said too.
 
 from __future__ import annotations
 
+import errno
 import queue
 import sqlite3
 import sys
@@ -160,9 +161,9 @@ class RunRecorder:
             self._lock.release()
         if self._error is not None:
             _say(
-                f"the journal could not record the rest of run {self.run_id}, its end "
-                f"included: {self._error}; `fanout-tui runs` shows it as interrupted, and a "
-                "resume runs again what it does not hold"
+                f"the journal stopped recording run {self.run_id}: {self._error}; what it "
+                "could not record is not in the journal (`fanout-tui runs` may show the run "
+                "as interrupted, and a resume runs again what it does not hold)"
             )
 
     def flush(self) -> None:
@@ -235,7 +236,10 @@ class RunRecorder:
         try:
             with transaction(connection):
                 self._writer.write(connection, batch)
-        except (sqlite3.OperationalError, OSError) as error:
+        except (sqlite3.Error, OSError) as error:
+            if not _passing(error):
+                self._error = error
+                return False
             # A full disk, a quota, an I/O error: the run goes on, the batch waits.
             if self._failing is None:
                 _say(
@@ -244,8 +248,8 @@ class RunRecorder:
                 )
             self._failing = str(error)
             return False
-        except (sqlite3.Error, ValueError, RecursionError) as error:
-            # ValueError, RecursionError: a result that contains itself.
+        except (ValueError, RecursionError) as error:
+            # A result that contains itself.
             self._error = error
             return False
         if self._failing is not None:
@@ -260,6 +264,21 @@ class RunRecorder:
                 continue
             for listener in self._commit_listeners:
                 listener(event)
+
+
+_PASSING_SQLITE = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY})
+_PASSING_ERRNO = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _passing(error: sqlite3.Error | OSError) -> bool:
+    """Whether ``error`` may pass (a full disk, a quota, an I/O error, a busy database),
+    so that writing the same batch again later can succeed."""
+    if isinstance(error, OSError):
+        return error.errno in _PASSING_ERRNO
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _PASSING_SQLITE
+    return isinstance(error, sqlite3.OperationalError) and "disk is full" in str(error)
 
 
 def _success(event: Event) -> bool:

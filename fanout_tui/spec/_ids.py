@@ -87,27 +87,25 @@ class IdChecks:
         if template in self._badly_formed:
             return
         path: FieldPath = ("branches", template, "id")
-        if secrets is not None and secrets.masker.mask(branch_id) != branch_id:
-            self._badly_formed.add(template)
-            which = ", ".join(secrets.names)
+        if not _ID.fullmatch(branch_id):
+            message = f"{branch_id!r} is not a valid id; use letters, digits, '_', '.' and '-'"
+            self._report(path, message)
+        elif secrets is not None and secrets.masker.mask(branch_id) != branch_id:
             self._report(
                 path,
-                f"the id holds the value of secret {which}; an id is shown and stored "
-                "unmasked (progress, the journal, log file names)",
+                f"the id holds the value of secret {', '.join(secrets.names)}; an id is shown "
+                "and stored unmasked (progress, the journal, log file names)",
                 hint="interpolate the secret in 'env' or 'run' instead; a title is masked",
             )
         elif len(branch_id) > MAX_ID_LENGTH:
-            self._badly_formed.add(template)
             self._report(
                 path,
                 f"the id is {len(branch_id)} characters long; at most {MAX_ID_LENGTH} "
                 "(it names the branch's log files)",
             )
-        elif not _ID.fullmatch(branch_id):
-            self._badly_formed.add(template)
-            self._report(
-                path, f"{branch_id!r} is not a valid id; use letters, digits, '_', '.' and '-'"
-            )
+        else:
+            return
+        self._badly_formed.add(template)
 
     def check_unique(self, branches: Sequence[BranchPlan], *, synthesis: bool) -> None:
         """Report each written branch whose branches reuse an id (and, for a synthesis

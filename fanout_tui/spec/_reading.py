@@ -6,7 +6,6 @@ read and hash a spec without importing a YAML parser.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from pathlib import Path
@@ -32,16 +31,12 @@ def read_spec_bytes(path: Path) -> bytes:
         return SpecError([SpecIssue(message, path=path)])
 
     try:
-        # Non-blocking, so that a FIFO with no writer does not hold the open; then only
-        # a regular file is read (a FIFO, a terminal or a device could block forever).
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as handle:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError
-            if not stat.S_ISREG(mode):
-                raise fail(f"is not a regular file ({_kind(mode)}); give the spec as a file")
-            os.set_blocking(fd, True)
+        # Only a regular file is read: a FIFO with no writer, a terminal or a device
+        # would block forever (stat itself never blocks).
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise fail(f"is not a regular file ({_kind(mode)}); give the spec as a file")
+        with path.open("rb") as handle:
             data = handle.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise fail("no such file") from None
