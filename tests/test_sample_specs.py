@@ -130,6 +130,14 @@ def _matrix_and_callables(run: Run) -> None:
     assert merged["faq"]["md5"] == "b1760c74fec3d251e9b7905d7ef80a35"
 
 
+def _llm_summaries(run: Run) -> None:
+    merged = json.loads(run.stdout)
+    assert list(merged) == ["intro", "usage", "faq"]
+    assert merged["faq"]["doc"] == "faq"
+    assert run.attempts("summary-faq") == 2  # the 429 retried; the repair is no retry
+    assert run.report is not None and run.report["usage"]["input_tokens"] > 0
+
+
 def _release_gate(run: Run) -> None:
     assert run.stdout == ""
     assert run.statuses() == {
@@ -155,7 +163,10 @@ EXPECTED: dict[str, Expectation] = {
     "synthesis-report.yaml": Expectation(0, _synthesis_report),
     "matrix-and-callables.yaml": Expectation(0, _matrix_and_callables),
     "release-gate.yaml": Expectation(1, _release_gate),
+    "llm-summaries.yaml": Expectation(0, _llm_summaries),
 }
+MOCK_OPENAI_PORT = 8765
+"""Where llm-summaries.yaml expects its mock OpenAI-compatible server."""
 
 
 def _sample_paths() -> list[Path]:
@@ -246,6 +257,9 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _
     each test waits for its own.
     """
     base = tmp_path_factory.mktemp("samples")
+    from mock_openai_server import serve  # tests/ is on sys.path
+
+    mock = serve(MOCK_OPENAI_PORT)  # for llm-summaries.yaml, as its README line says
     runs = {name: _Background.headless(SAMPLES / name, base / name) for name in sorted(EXPECTED)}
     example = _readme_block("python", "anyio.run(engine.run)")
     runs[README.name] = _Background([sys.executable, "-c", example], ROOT)
@@ -254,6 +268,8 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _
     yield runs
     for run in runs.values():
         run.stop()
+    mock.shutdown()
+    mock.server_close()
 
 
 def _assert_outcome(name: str, run: Run) -> None:

@@ -243,8 +243,10 @@ class Scheduler:
                 return
             last = result
             kind = "rate_limited" if signals.rate_limited is not None else result.kind
-            if run.attempts_started >= run.max_attempts or not branch.retry.retries(
-                kind, result.exit_code
+            if (
+                result.permanent
+                or run.attempts_started >= run.max_attempts
+                or not branch.retry.retries(kind, result.exit_code)
             ):
                 self._settle(run, result.status, result.reason, at=ended)
                 return
@@ -293,6 +295,7 @@ class Scheduler:
             self._emit,
             rate_limited=functools.partial(self._rate_limited, run),
             usage=functools.partial(self._usage, run, attempt, lease),
+            began=lambda: lease.began(self._clock.now()),
         )
         try:
             result = await self._attempts(run.plan, attempt, emit=signals)

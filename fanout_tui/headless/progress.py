@@ -33,6 +33,7 @@ from typing import TextIO
 from fanout_tui.engine import (
     BUDGET_REACHED,
     AttemptEnded,
+    AttemptPlaced,
     BranchStateChanged,
     BranchStatus,
     Event,
@@ -94,6 +95,8 @@ class ProgressPrinter:
         self._running_since: dict[str, float] = {}
         self._durations: dict[tuple[str, int], float] = {}
         self._spent: dict[tuple[str, int], Usage] = {}
+        self._workers: dict[tuple[str, int], str] = {}
+        """The remote worker of each attempt placed on one, until its line is printed."""
         self._closed = False
         self._after_commit = False
         self._lock = threading.Lock()
@@ -114,6 +117,8 @@ class ProgressPrinter:
                 self._durations[(event.branch_id, event.attempt)] = event.duration_s
                 if event.usage is not None:
                     self._spent[(event.branch_id, event.attempt)] = event.usage
+            elif isinstance(event, AttemptPlaced):
+                self._workers[(event.branch_id, event.attempt)] = event.worker
             elif isinstance(event, BranchStateChanged):
                 if self._after_commit and event.status is BranchStatus.SUCCEEDED:
                     return  # said by on_committed
@@ -212,6 +217,9 @@ class ProgressPrinter:
             spent = self._spent.pop((branch_id, event.attempt), None)
             if spent is not None:
                 parts.append(spent.describe())
+            worker = self._workers.pop((branch_id, event.attempt), None)
+            if worker is not None:
+                parts.append(f"on worker {worker}")
         if event.waiting_on:
             parts.append(f"on {printable(event.waiting_on)}")
         if event.reason:

@@ -16,6 +16,7 @@ from typing import Any
 
 from fanout_tui.engine import (
     AttemptEnded,
+    AttemptPlaced,
     AttemptStarted,
     BranchStateChanged,
     BranchStatus,
@@ -45,6 +46,7 @@ _ATTEMPT_COLUMNS = (
     "pid",
     "pgid",
     "process_start_time",
+    "worker",
     "ended_at",
     "status",
     "reason",
@@ -168,6 +170,8 @@ class RowWriter:
                     self._state_changed(changes, event)
                 case AttemptStarted():
                     self._attempt_started(changes, at, event)
+                case AttemptPlaced():
+                    changes.attempt((event.branch_id, event.attempt))["worker"] = event.worker
                 case ProcessStarted():
                     changes.attempt((event.branch_id, event.attempt)).update(
                         pid=event.pid, pgid=event.pgid, process_start_time=event.start_time

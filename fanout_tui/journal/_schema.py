@@ -93,6 +93,8 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         "ALTER TABLE attempts ADD COLUMN output_tokens INTEGER",
         "ALTER TABLE attempts ADD COLUMN cost_usd REAL",
     ),
+    # 4: the remote worker an attempt ran on (``tcp://…``; NULL: this machine).
+    ("ALTER TABLE attempts ADD COLUMN worker TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -131,9 +131,9 @@ class _RunView:
     def usage_lines(self) -> list[str]:
         """What the run and each of its branches spent, in lines (none: nothing reported)::
 
-            fanout-tui: run 3f2a1c spent 12,400 tokens · $0.0214
-              doc1  6,200 tokens · $0.0107
-              doc2  6,200 tokens · $0.0107 (reused: spent in run 9e8d7c)
+        fanout-tui: run 3f2a1c spent 12,400 tokens · $0.0214
+          doc1  6,200 tokens · $0.0107
+          doc2  6,200 tokens · $0.0107 (reused: spent in run 9e8d7c)
         """
         connection = self.journal.connection
         branches = usage_by_branch(connection, self.id)
@@ -284,6 +284,9 @@ def _describe_attempt(run: _RunView, attempt: sqlite3.Row) -> str:
     usage = attempt_usage(attempt)
     if usage is not None:
         parts.append(usage.describe())
+    columns = attempt.keys()  # a journal read before migration 4 has no worker column
+    if "worker" in columns and attempt["worker"] is not None:
+        parts.append(f"on worker {attempt['worker']}")
     text = f"attempt {attempt['attempt']}: " + ", ".join(parts)
     return f"{text}: {reason}" if reason else text
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from fanout_tui.engine import (
     AttemptEnded,
+    AttemptPlaced,
     AttemptStarted,
     BranchStateChanged,
     BranchStatus,
@@ -71,6 +72,8 @@ class AttemptRecord:
     retry raises the branch's count for later attempts, not for this one."""
     stdout_log: Path | None = None
     stderr_log: Path | None = None
+    worker: str | None = None
+    """The remote worker it runs on (``tcp://…``; ``None``: this machine)."""
     status: BranchStatus | None = None
     """None while the attempt runs."""
     ended_at: float | None = None
@@ -279,6 +282,8 @@ class RunModel:
                 self._attempt_started(event, changes)
             elif isinstance(event, AttemptEnded):
                 self._attempt_ended(event, changes)
+            elif isinstance(event, AttemptPlaced):
+                self._attempt_placed(event, changes)
             elif isinstance(event, ResultsChanged):
                 self.merge = event.merge
                 changes.merge = True
@@ -350,6 +355,13 @@ class RunModel:
         view.attempt = event.attempt
         view.lines_this_attempt = 0
         changes.branches.add(view.id)
+
+    def _attempt_placed(self, event: AttemptPlaced, changes: Changes) -> None:
+        view = self.by_id.get(event.branch_id)
+        record = None if view is None else view.current
+        if view is not None and record is not None and record.attempt == event.attempt:
+            record.worker = event.worker
+            changes.branches.add(view.id)
 
     def _attempt_ended(self, event: AttemptEnded, changes: Changes) -> None:
         view = self.by_id.get(event.branch_id)

@@ -127,6 +127,8 @@ class PanelPainter:
                 parts.append(view.usage.describe())
             if view.reused:
                 parts.append("♻ reused")
+            if view.current is not None and view.current.worker is not None:
+                parts.append(f"on {view.current.worker}")
             if view.plan.title:
                 parts.append(view.id)
             return " · ".join(parts), muted
