@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from fanout_tui import __version__
 from fanout_tui.bundled import bundled_sample
-from fanout_tui.engine import ExitCode
+from fanout_tui.engine import ExitCode, for_terminal
 
 SUBCOMMANDS = ("check", "schema", "runs", "attach", "serve")
 
@@ -188,6 +188,20 @@ def _serve_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _branch_joined(args: list[str]) -> list[str]:
+    """``--branch -x`` as ``--branch=-x``: an id may begin with ``-``, which argparse
+    would otherwise take for an option."""
+    joined: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--branch":
+            value = next(rest, None)
+            joined.append(arg if value is None else f"--branch={value}")
+        else:
+            joined.append(arg)
+    return joined
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -214,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _attach(_attach_parser().parse_args(rest))
             if command == "serve":
                 return _serve(_serve_parser().parse_args(rest))
-            return _runs(_runs_parser().parse_args(rest))
+            return _runs(_runs_parser().parse_args(_branch_joined(rest)))
         return _run(_run_parser().parse_args(args))
     except SystemExit as exit_:
         # argparse exits 2 on usage errors and 0 for --help; keep its codes.
@@ -280,9 +294,9 @@ def _check(args: argparse.Namespace) -> int:
     try:
         plan = load_spec(args.spec, cached=False)
     except UnusableSpec as error:
-        print(error, file=sys.stderr)
+        print(for_terminal(sys.stderr, str(error)), file=sys.stderr)
         return ExitCode.USAGE
-    print(describe_plan(plan))
+    print(for_terminal(sys.stdout, describe_plan(plan)))
     return ExitCode.OK
 
 
@@ -302,7 +316,7 @@ def _runs(args: argparse.Namespace) -> int:
             return show_run(journal, args.run, branch_id=args.branch, out=sys.stdout)
         return list_runs(journal, out=sys.stdout)
     except JournalError as error:
-        print(f"fanout-tui: {error}", file=sys.stderr)
+        print(for_terminal(sys.stderr, f"fanout-tui: {error}"), file=sys.stderr)
         return ExitCode.USAGE
 
 
@@ -332,7 +346,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             plan = load_spec(args.spec)
         except UnusableSpec as error:
-            print(error, file=sys.stderr)
+            print(for_terminal(sys.stderr, str(error)), file=sys.stderr)
             return ExitCode.USAGE
         return run_spec(
             plan,

@@ -35,6 +35,7 @@ from fanout_tui.engine import (
     RunOutcome,
     build_report,
     end_leftovers,
+    for_terminal,
     render_merged,
 )
 from fanout_tui.internal_errors import INTERNAL_ERRORS_LOG, internal_errors_logged
@@ -190,7 +191,7 @@ def run_spec(
 
             for notice in notices:
                 print(f"fanout-tui: {notice}", file=sys.stderr)
-            outcome = run_headless(served)
+            outcome = run_headless(served, recorder)
         else:
             from fanout_tui.ui import run_dashboard
 
@@ -282,7 +283,7 @@ def _deliver(
     if output_path is not None and not _write_text(output_path, text, "the merged result"):
         code = ExitCode.NOT_SATISFIED
     try:
-        stdout.write(text)
+        stdout.write(for_terminal(stdout, text))  # a file or a pipe gets it exact
         stdout.flush()
     except BrokenPipeError:
         pass  # the reader has what it wanted

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         process_start_time,
     )
     from fanout_tui.engine._leftovers import end_leftovers
-    from fanout_tui.engine._lines import printable
+    from fanout_tui.engine._lines import for_terminal, printable
     from fanout_tui.engine._merge import render_merged, status_and_reason, why_missing
     from fanout_tui.engine._policy import status_words
     from fanout_tui.engine._process import end_process_group, end_process_group_if_same
@@ -120,6 +120,7 @@ _HOMES = {
     ),
     "end_leftovers": "_leftovers",
     "printable": "_lines",
+    "for_terminal": "_lines",
     "render_merged": "_merge",
     "status_and_reason": "_merge",
     "why_missing": "_merge",
@@ -203,6 +204,7 @@ __all__ = [
     "end_leftovers",
     "end_process_group",
     "end_process_group_if_same",
+    "for_terminal",
     "marked_processes",
     "outcome_word",
     "printable",

@@ -19,7 +19,13 @@ from pathlib import Path
 
 import anyio
 
-from fanout_tui.engine._attempt_result import AttemptResult, contract_broken, failed, timed_out
+from fanout_tui.engine._attempt_result import (
+    REASON_CAP,
+    AttemptResult,
+    contract_broken,
+    failed,
+    timed_out,
+)
 from fanout_tui.engine._call import run_call
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event, OutputLines, ProcessStarted, Stream
@@ -126,8 +132,9 @@ async def execute_attempt(
         if result.reason is None:
             return result
         reason = masker.mask(result.reason)
-        if stderr_log is not None and result.exit_code is None:
-            # Not visible in the output otherwise: why it could not start, timed out...
+        if stderr_log is not None and (result.exit_code is None or len(reason) > REASON_CAP):
+            # Not visible in the output otherwise: why it could not start, timed out, a
+            # reason too long to show whole...
             stderr_log.write(f"[fanout-tui] {reason}\n")
         return replace(result, reason=reason)
     finally:

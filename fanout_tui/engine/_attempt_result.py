@@ -8,6 +8,17 @@ from typing import Any
 from fanout_tui.engine._events import BranchStatus
 from fanout_tui.spec import BranchPlan, format_duration
 
+REASON_CAP = 300
+"""Characters of a failure reason shown and stored; the attempt's log keeps all of it (an
+exception's message can be megabytes)."""
+
+
+def capped_reason(text: str) -> str:
+    """``text`` cut to :data:`REASON_CAP` characters, saying how much more the log holds."""
+    if len(text) <= REASON_CAP:
+        return text
+    return f"{text[:REASON_CAP]}… [{len(text) - REASON_CAP} more characters in the attempt's log]"
+
 
 @dataclass(frozen=True, slots=True)
 class AttemptResult:

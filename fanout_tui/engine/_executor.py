@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from fanout_tui.engine._attempt import AttemptResult, execute_attempt
+from fanout_tui.engine._attempt_result import capped_reason
 from fanout_tui.engine._call import CALL_WORKERS, CallPool
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event
@@ -225,6 +226,7 @@ class AttemptRunner:
         return replace(result, reason=self.reason(result.reason))
 
     def reason(self, text: str) -> str:
-        """A failure reason as the operator may see it: masked, on one line, and with no
-        control characters (an exception's message could otherwise drive the terminal)."""
-        return printable(" ".join(self.masker.mask(text).splitlines()))
+        """A failure reason as the operator may see it: masked, on one line, with no
+        control characters (an exception's message could otherwise drive the terminal),
+        and at most :data:`REASON_CAP` characters long (the log has the whole text)."""
+        return capped_reason(printable(" ".join(self.masker.mask(text).splitlines())))

@@ -13,24 +13,49 @@ Rules (what the operator sees; the log file keeps the exact text):
 from __future__ import annotations
 
 import re
+from typing import TextIO
 
 LINE_CAP = 64 * 1024
 """Characters of one line that are shown; the rest is dropped (the log keeps all)."""
 
 _CONTROL = re.compile(
-    r"\x1b\[[0-9;?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: a window title, a hyperlink
-    r"|\x1b[@-_]"  # any other escape
+    r"|\x1b[ -/]*[0-~]"  # any other escape: ESC c (reset), ESC 7, ESC ( B
     r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"  # control characters, C1 included
 )
 
 
-def printable(text: str) -> str:
-    """``text`` made safe for one terminal row: escape sequences and control characters
-    dropped, tabs expanded (a line of output, or a reason that quotes one)."""
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` made safe for a terminal: the one sanitiser of everything a spec or a
+    branch puts on a screen (a line of output, a reason, a spec's name, a merged result).
+
+    Escape sequences (CSI such as ``ESC[2J``, OSC such as a window title, ``ESC c``) and
+    every other C0 and C1 control character are dropped, so no text can move the
+    cursor, clear the screen, retitle the window or reset the terminal.
+
+    Args:
+        text: What to show.
+        lines: Keep newlines and tabs (a block of lines: ``check``'s plan, a log, a
+            result); by default the text is one row: a newline becomes a space and a tab
+            four. Carriage returns are dropped either way.
+    """
     if text.isprintable():  # the common case, and far cheaper than the expression
         return text
-    return _CONTROL.sub("", text.replace("\t", "    ").replace("\r", ""))
+    if lines:
+        return _CONTROL.sub("", text)
+    row = text.replace("\t", "    ").replace("\r", "").replace("\n", " ")
+    return _CONTROL.sub("", row)
+
+
+def for_terminal(stream: TextIO, text: str) -> str:
+    """``text`` as it may be written to ``stream``: sanitised (:func:`printable`, lines
+    kept) when it is a terminal, exact when it is a file or a pipe."""
+    try:
+        tty = stream.isatty()
+    except (OSError, ValueError):  # a closed stream: whatever is written fails anyway
+        tty = False
+    return printable(text, lines=True) if tty else text
 
 
 class LineSplitter:

@@ -12,13 +12,19 @@ and one when a shared resource pauses after a rate-limit signal, and when it res
     [  15.2s] llm-api  resumed
 
 Everything printed comes from events and reports, whose text the engine has already
-masked, so no secret value can reach stderr through here. Colour is used only on a
+masked, so no secret value can reach stderr through here. Text that comes from the spec
+or a branch (its name, reasons, a policy's error) is shown through
+:func:`~fanout_tui.engine.printable`: it cannot drive the terminal. Colour is used only on a
 terminal and never when ``NO_COLOR`` is set (https://no-color.org).
+
+With a journal, a branch's "succeeded" line waits for the journal to commit it
+(:meth:`ProgressPrinter.on_committed`): a kill after the line never re-runs the branch.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -37,6 +43,7 @@ from fanout_tui.engine import (
     RunOutcome,
     Usage,
     outcome_word,
+    printable,
     status_words,
     why_missing,
 )
@@ -91,6 +98,9 @@ class ProgressPrinter:
         self._workers: dict[tuple[str, int], str] = {}
         """The remote worker of each attempt placed on one, until its line is printed."""
         self._closed = False
+        self._after_commit = False
+        self._lock = threading.Lock()
+        """The journal's writer thread prints committed lines too."""
 
     @classmethod
     def for_stream(cls, stream: TextIO, plan: Plan) -> ProgressPrinter:
@@ -102,21 +112,35 @@ class ProgressPrinter:
     def on_event(self, event: Event) -> None:
         """Print a line for a branch's state change or a resource's pause (an engine
         listener)."""
-        if isinstance(event, AttemptEnded):
-            self._durations[(event.branch_id, event.attempt)] = event.duration_s
-            if event.usage is not None:
-                self._spent[(event.branch_id, event.attempt)] = event.usage
-        elif isinstance(event, AttemptPlaced):
-            self._workers[(event.branch_id, event.attempt)] = event.worker
-        elif isinstance(event, BranchStateChanged):
-            self._state_changed(event)
-        elif isinstance(event, ResourcePaused):
-            why = f"{seconds(event.seconds)} (429 from {event.by})"
-            if event.note:
-                why += f"; {event.note}"
-            self._resource_line(event.name, "paused", why)
-        elif isinstance(event, ResourceResumed):
-            self._resource_line(event.name, "resumed")
+        with self._lock:
+            if isinstance(event, AttemptEnded):
+                self._durations[(event.branch_id, event.attempt)] = event.duration_s
+                if event.usage is not None:
+                    self._spent[(event.branch_id, event.attempt)] = event.usage
+            elif isinstance(event, AttemptPlaced):
+                self._workers[(event.branch_id, event.attempt)] = event.worker
+            elif isinstance(event, BranchStateChanged):
+                if self._after_commit and event.status is BranchStatus.SUCCEEDED:
+                    return  # said by on_committed
+                self._state_changed(event)
+            elif isinstance(event, ResourcePaused):
+                why = f"{seconds(event.seconds)} (429 from {event.by})"
+                if event.note:
+                    why += f"; {printable(event.note)}"
+                self._resource_line(event.name, "paused", why)
+            elif isinstance(event, ResourceResumed):
+                self._resource_line(event.name, "resumed")
+
+    def say_success_after_commit(self) -> None:
+        """From now on print "succeeded" only through :meth:`on_committed` (a run with
+        a journal: pass that to the recorder's ``on_commit``)."""
+        self._after_commit = True
+
+    def on_committed(self, event: Event) -> None:
+        """Print the "succeeded" line of a success the journal has committed."""
+        if isinstance(event, BranchStateChanged) and event.status is BranchStatus.SUCCEEDED:
+            with self._lock:
+                self._state_changed(event)
 
     def note_interrupt(self, signal_name: str, *, first: bool) -> None:
         """Say that a signal arrived and every branch is being ended."""
@@ -124,15 +148,17 @@ class ProgressPrinter:
             text = f"{signal_name}: ending every branch (process groups get SIGTERM, then SIGKILL)"
         else:
             text = f"{signal_name} again: SIGKILL to every process still running"
-        self._write(f"{self._stamp()} {self._paint(text, _OUTCOME_COLOURS[130])}")
+        with self._lock:
+            self._write(f"{self._stamp()} {self._paint(text, _OUTCOME_COLOURS[130])}")
 
     def summary(self, outcome: RunOutcome) -> None:
         """Print the closing summary: outcome, counts per state, policy status, flags, time."""
         counts = Counter(branch.status for branch in outcome.branches)
         word = outcome_word(outcome.exit_code)
         headline = self._paint(word, _OUTCOME_COLOURS.get(outcome.exit_code, "31"))
+        name = printable(outcome.name)
         self._write(
-            f"── {outcome.name}: {headline} (exit {outcome.exit_code}) in {outcome.duration_s:.1f}s"
+            f"── {name}: {headline} (exit {outcome.exit_code}) in {outcome.duration_s:.1f}s"
         )
         reused = sum(1 for branch in outcome.branches if branch.reused)
         self._write(
@@ -146,7 +172,7 @@ class ProgressPrinter:
         )
         merge = outcome.merge
         policy = f"blocked: {merge.error}" if merge.state is PolicyState.BLOCKED else None
-        self._write(f"   policy: {policy or merge.describe()}")
+        self._write(f"   policy: {printable(policy or merge.describe())}")
         usage = outcome.usage
         stopped = sum(1 for b in outcome.branches if b.error and BUDGET_REACHED in b.error)
         if usage is not None or stopped:
@@ -161,7 +187,7 @@ class ProgressPrinter:
             self._write(f"   {'flagged' if merge.flagged else 'did not succeed'}:")
             width = min(max(len(b.id) for b in unsuccessful), MAX_ID_WIDTH)
             for branch in unsuccessful[:MAX_LISTED]:
-                self._write(f"     {branch.id.ljust(width)}  {why_missing(branch)}")
+                self._write(f"     {branch.id.ljust(width)}  {printable(why_missing(branch))}")
             if len(unsuccessful) > MAX_LISTED:
                 self._write(f"     … and {len(unsuccessful) - MAX_LISTED} more (see --report)")
 
@@ -195,10 +221,10 @@ class ProgressPrinter:
             if worker is not None:
                 parts.append(f"on worker {worker}")
         if event.waiting_on:
-            parts.append(f"on {event.waiting_on}")
+            parts.append(f"on {printable(event.waiting_on)}")
         if event.reason:
             # "cancelled  …  cancelled: x failed" says its status once: "… x failed".
-            parts.append(event.reason.removeprefix(f"{status_words(status)}: "))
+            parts.append(printable(event.reason.removeprefix(f"{status_words(status)}: ")))
         status_text = self._paint(str(status).ljust(_STATUS_WIDTH), _COLOURS[status])
         line = f"{self._stamp()} {branch_id.ljust(self._id_width)}  {status_text}"
         return "  ".join([line, *parts]).rstrip()

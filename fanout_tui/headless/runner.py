@@ -5,18 +5,30 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
 import anyio
 from anyio.abc import TaskStatus
 
-from fanout_tui.engine import EngineControl, RunOutcome
+from fanout_tui.engine import EngineControl, Event, RunOutcome
 from fanout_tui.headless.progress import ProgressPrinter
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Signals that end every branch and make the run exit 130 (SIGHUP: the terminal closed)."""
 
 
-def run_headless(engine: EngineControl) -> RunOutcome:
+class CommitFeed(Protocol):
+    """The journal's recorder, as the progress lines need it."""
+
+    def on_commit(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` with each event once it is committed."""
+
+    def flush(self) -> None:
+        """Block until everything recorded so far is committed."""
+
+
+def run_headless(engine: EngineControl, journal: CommitFeed | None = None) -> RunOutcome:
     """Run ``engine`` to the end, printing progress on stderr; SIGINT/SIGTERM interrupt it.
 
     Every state change of a branch becomes one line on stderr, and a summary follows at
@@ -25,14 +37,21 @@ def run_headless(engine: EngineControl) -> RunOutcome:
     Args:
         engine: The engine to run. Signals are handled only when this is called from the
             main thread (the only one Python delivers them to).
+        journal: The run's recorder, when it is journaled: a branch is said to have
+            succeeded only once the journal committed it.
 
     Returns:
         How the run ended; its exit code is 130 when a signal interrupted it before the
         policy was satisfied.
     """
     progress = ProgressPrinter.for_stream(sys.stderr, engine.plan)
+    if journal is not None:
+        progress.say_success_after_commit()
+        journal.on_commit(progress.on_committed)
     engine.add_listener(progress.on_event)
     outcome = anyio.run(_run, engine, progress)
+    if journal is not None:
+        journal.flush()  # every success said before the summary
     progress.summary(outcome)
     return outcome
 

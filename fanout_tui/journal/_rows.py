@@ -141,7 +141,23 @@ class RowWriter:
         connection: sqlite3.Connection,
         batch: Iterable[tuple[float, Event | Finish | NewBranches]],
     ) -> None:
-        """Write a batch of ``(wall time, event)`` in the caller's transaction."""
+        """Write a batch of ``(wall time, event)`` in the caller's transaction; when it
+        raises, what the writer remembers is as before, so the batch can be written again
+        once the transaction is rolled back (a full disk)."""
+        remembered = (set(self._with_result), dict(self._succeeded), self._merge_written)
+        try:
+            self._write(connection, batch)
+        except BaseException:
+            with_result, self._succeeded, self._merge_written = remembered
+            self._with_result.clear()
+            self._with_result.update(with_result)
+            raise
+
+    def _write(
+        self,
+        connection: sqlite3.Connection,
+        batch: Iterable[tuple[float, Event | Finish | NewBranches]],
+    ) -> None:
         changes = _Changes()
         for at, event in batch:
             match event:

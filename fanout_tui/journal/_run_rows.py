@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fanout_tui.engine import BranchStatus, ReusedResult, process_start_time
 from fanout_tui.journal._files import private_dir
+from fanout_tui.journal._lock import RunLock
 from fanout_tui.journal._lookup import spec_key
 from fanout_tui.journal._schema import transaction
 from fanout_tui.journal._values import dump_value
@@ -67,43 +68,51 @@ def insert_run(
     resumed_from: str | None,
     reused: dict[str, ReusedResult],
     masker: Masker,
-) -> tuple[str, Path]:
+) -> tuple[str, Path, RunLock]:
     """Commit the run's row and the rows of its reused branches (a resume of this run,
-    should it be killed, finds them); return the run's id and folder."""
+    should it be killed, finds them); return the run's id, its folder and its lock,
+    taken before the row is committed (no resume can take the run while it starts)."""
     secret_names = frozenset(plan.secrets)
     pid = os.getpid()
-    with transaction(connection):
-        run_id = _new_run_id(connection)
-        run_dir = private_dir(root / "runs" / run_id)
-        connection.execute(
-            "INSERT INTO runs (id, spec_path, spec_name, started_at, branch_count, "
-            "resumed_from, owner_pid, owner_start_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                spec_key(plan),
-                masker.mask(plan.name),
-                time.time(),
-                len(plan.branches),
-                resumed_from,
-                pid,
-                process_start_time(pid),
-            ),
-        )
-        connection.executemany(
-            INSERT_BRANCH,
-            [
-                branch_row(
+    lock: RunLock | None = None
+    try:
+        with transaction(connection):
+            run_id = _new_run_id(connection)
+            run_dir = private_dir(root / "runs" / run_id)
+            lock = RunLock.take(run_dir)  # a new folder: nobody else holds it
+            connection.execute(
+                "INSERT INTO runs (id, spec_path, spec_name, started_at, branch_count, "
+                "resumed_from, owner_pid, owner_start_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
                     run_id,
-                    branch,
-                    masker,
-                    fingerprint=branch.fingerprint(secret_names),
-                    earlier=_earlier_columns(reused[branch.id], masker, root, run_dir, branch),
-                )
-                for branch in plan.branches
-                if branch.id in reused
-            ],
-        )
-    return run_id, run_dir
+                    spec_key(plan),
+                    masker.mask(plan.name),
+                    time.time(),
+                    len(plan.branches),
+                    resumed_from,
+                    pid,
+                    process_start_time(pid),
+                ),
+            )
+            connection.executemany(
+                INSERT_BRANCH,
+                [
+                    branch_row(
+                        run_id,
+                        branch,
+                        masker,
+                        fingerprint=branch.fingerprint(secret_names),
+                        earlier=_earlier_columns(reused[branch.id], masker, root, run_dir, branch),
+                    )
+                    for branch in plan.branches
+                    if branch.id in reused
+                ],
+            )
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    return run_id, run_dir, lock
 
 
 def _earlier_columns(

@@ -6,6 +6,9 @@ result (the policy was not satisfied, the merge failed, or the run is still goin
 130 the run was interrupted before its policy was satisfied; 2 when the journal cannot
 say (no such run, a damaged journal, a result's file gone).
 
+On a terminal, what a branch wrote (results, logs, reasons) is shown through
+:func:`~fanout_tui.engine.printable`; a file or a pipe gets the bytes as they were.
+
 What the run spent, when its branches reported usage, follows on stderr (stdout is the
 merged result alone): the run's own total, then each branch's (a reused branch spent its
 usage in the run that computed it). ``--branch`` gives the branch's usage and each
@@ -19,7 +22,14 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from fanout_tui.engine import BranchStatus, ExitCode, render_merged, status_and_reason, status_words
+from fanout_tui.engine import (
+    BranchStatus,
+    ExitCode,
+    for_terminal,
+    render_merged,
+    status_and_reason,
+    status_words,
+)
 from fanout_tui.journal._errors import JournalError, reading
 from fanout_tui.journal._history import SETTLED, duration
 from fanout_tui.journal._lookup import run_is_live
@@ -41,28 +51,50 @@ def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO)
     """
     if not (journal / DATABASE_NAME).exists():
         raise JournalError(f"no run {run_ref} in {journal}/")
+    screen = _Screen(out)
     with reading(f"{journal}/"), Journal.open_for_reading(journal) as opened:
         if schema_version(opened.connection) == 0:  # an empty database: no tables yet
             raise JournalError(f"no run {run_ref} in {journal}/")
         run = _RunView(opened, opened.find_run(run_ref))
         if branch_id is not None:
-            return _show_branch(run, branch_id, out)
+            return _show_branch(run, branch_id, screen)
         spent = run.usage_lines()
         if run.row["merged"] is None and run.row["merged_file"] is None:
             message, code = run.why_no_result()
-            print(f"fanout-tui: run {run.id} {message}", *spent, sep="\n", file=sys.stderr)
+            _say(f"run {run.id} {message}", *spent)
             return code
         merged = run.load(
             run.row["merged"], run.row["merged_file"], what=f"the merged result of run {run.id}"
         )
         missing = run.missing()
-    out.write(render_merged(merged))
-    out.flush()  # the result first, then the notes, as a run prints them
+    screen.write(render_merged(merged))
+    screen.flush()  # the result first, then the notes, as a run prints them
     if missing:
-        print(f"fanout-tui: partial: missing {missing}", file=sys.stderr)
+        _say(f"partial: missing {missing}")
     if spent:
-        print(*spent, sep="\n", file=sys.stderr)
+        _say(*spent, prefix="")
     return ExitCode.PARTIAL if missing else ExitCode.OK
+
+
+class _Screen:
+    """A stream that sanitises what is written when it is a terminal (see the module)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text``, sanitised on a terminal."""
+        return self._stream.write(for_terminal(self._stream, text))
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self._stream.flush()
+
+
+def _say(sentence: str, *lines: str, prefix: str = "fanout-tui: ") -> None:
+    """One ``fanout-tui:`` sentence on stderr, then ``lines`` (sanitised on a terminal)."""
+    text = "\n".join((prefix + sentence, *lines))
+    print(for_terminal(sys.stderr, text), file=sys.stderr)
 
 
 class _RunView:
@@ -170,7 +202,7 @@ class _RunView:
             return str(path)  # outside the journal's folder
 
 
-def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
+def _show_branch(run: _RunView, branch_id: str, out: _Screen) -> int:
     connection = run.journal.connection
     branch = connection.execute(
         "SELECT * FROM branches WHERE run_id = ? AND id = ?", (run.id, branch_id)
@@ -230,7 +262,7 @@ def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
             out.write(f"--- {label} ---\n{text}" if text else f"--- {label}: nothing ---\n")
     if problem is not None:
         out.flush()
-        print(f"fanout-tui: {problem}", file=sys.stderr)
+        _say(str(problem))
         return ExitCode.USAGE
     return ExitCode.OK
 

@@ -19,6 +19,7 @@ from typing import Self
 from fanout_tui.engine import Leftovers, ReusedResult
 from fanout_tui.journal._errors import JournalError, make_usable, reading
 from fanout_tui.journal._files import make_private, private_dir, private_file
+from fanout_tui.journal._lock import RunBusy, RunLock
 from fanout_tui.journal._lookup import (
     LATEST,
     RunNotFound,
@@ -62,6 +63,8 @@ class Journal:
         self._connection = connection
         self._recorders: list[RunRecorder] = []
         self._prepared: dict[str, dict[str, ReusedResult]] = {}
+        self._held: dict[str, RunLock] = {}
+        """The locks of the runs being resumed, by run id (see :meth:`prepare_resume`)."""
 
     @classmethod
     def open(cls, path: Path) -> Self:
@@ -121,6 +124,9 @@ class Journal:
         for recorder in self._recorders:
             recorder.close()
         self._recorders.clear()
+        for lock in self._held.values():
+            lock.release()
+        self._held.clear()
         self._connection.close()
 
     @property
@@ -154,14 +160,20 @@ class Journal:
         another spec file, whose results are reused by definition all the same) is passed
         to ``notify``, one sentence at a time; without it, nobody is told.
 
+        The run resumed is held (see :mod:`._lock`) until the journal is closed: a run
+        still going, or one another resume holds, is refused.
+
         Raises:
-            JournalError: ``run_ref`` names no run, or the journal cannot be read.
+            JournalError: ``run_ref`` names no run, the run is held by another fanout-tui,
+                or the journal cannot be read.
         """
         try:
             if run_ref == LATEST:
                 run = latest_run(self._connection, plan)
             else:
                 run = find_run(self._connection, run_ref, where=self.label)
+            if run is not None:
+                self._hold(run["id"])  # before anything is marked or ended
             leftovers = find_leftovers(self._connection)
             if run is None:
                 return Resumption(None, {}, leftovers)
@@ -175,6 +187,23 @@ class Journal:
         if notice is not None:
             notify(notice)
         return Resumption(run["id"], reused, leftovers)
+
+    def _hold(self, run_id: str) -> None:
+        """Take the lock of the run ``run_id`` until the journal is closed (once: a lock
+        taken again through another descriptor would be refused, even to this process).
+
+        Raises:
+            JournalError: another fanout-tui holds it.
+        """
+        if run_id in self._held:
+            return
+        try:
+            self._held[run_id] = RunLock.take(private_dir(self.root / "runs" / run_id))
+        except RunBusy as busy:
+            raise JournalError(
+                f"cannot resume run {run_id}: {busy.holder()} holds it (the run is still "
+                "going, or another --resume of it is); wait for that one to end or stop it"
+            ) from None
 
     def find_leftovers(self) -> Leftovers:
         """What killed runs may have left running, for
@@ -209,7 +238,7 @@ class Journal:
                 reused = self._prepared.pop(resumed_from)
             else:
                 reused = reusable_results(self._connection, resumed_from, plan, root=self.root)
-            run_id, run_dir = insert_run(
+            run_id, run_dir, lock = insert_run(
                 self._connection,
                 root=self.root,
                 plan=plan,
@@ -217,8 +246,12 @@ class Journal:
                 reused=reused,
                 masker=masker,
             )
-            log_dir = private_dir(run_dir / "logs")
         except (OSError, sqlite3.Error) as error:
+            raise JournalError(f"cannot record the run in {self.label}: {error}") from None
+        try:
+            log_dir = private_dir(run_dir / "logs")
+        except OSError as error:
+            lock.release()
             raise JournalError(f"cannot record the run in {self.label}: {error}") from None
         recorder = RunRecorder(
             database=self.root / DATABASE_NAME,
@@ -230,6 +263,7 @@ class Journal:
             new_branches=tuple(b for b in plan.branches if b.id not in reused),
             reused=set(reused),
             masker=masker,
+            lock=lock,
         )
         self._recorders.append(recorder)
         return recorder

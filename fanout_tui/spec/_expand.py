@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fanout_tui.spec._checks import check_json_schema, check_merge, check_policy
 from fanout_tui.spec._errors import SpecError, SpecIssue, did_you_mean
-from fanout_tui.spec._ids import SYNTHESIZER_ID, IdChecks
+from fanout_tui.spec._ids import SYNTHESIZER_ID, IdChecks, masked, secrets_of
 from fanout_tui.spec._inherit import (
     DEFAULT_KILL_GRACE_S,
     Inherited,
@@ -180,6 +180,9 @@ class _Expander:
         names = list(matrix)
         errors_before = len(self.issues)
         templates = self.templates
+        secrets = self.model.secrets
+        id_secrets = secrets_of(branch.id, secrets, self.environ)
+        title_secrets = secrets_of(branch.title, secrets, self.environ)
         id_template = templates.text(branch.id, (*path, "id"), names)
         title = templates.text(branch.title, (*path, "title"), names)
         run = templates.command(branch.run, (*path, "run"), names)
@@ -202,7 +205,7 @@ class _Expander:
             chosen = pick.combination
             self.ids.add(index, id_template.names, first_index + offset, pick)
             branch_id = id_template.render(chosen)
-            self.ids.check_form(index, branch_id)
+            self.ids.check_form(index, branch_id, id_secrets)
             llm_plan = llm(chosen) if llm else None
             cost_tokens = settings.cost_tokens
             if llm_plan is not None and estimated:
@@ -213,7 +216,7 @@ class _Expander:
                 BranchPlan(
                     id=branch_id,
                     index=first_index + offset,
-                    title=title.render(chosen) if title else None,
+                    title=masked(title.render(chosen), title_secrets) if title else None,
                     run=run(chosen) if run else None,
                     call=branch.call,
                     with_args=with_args(chosen),

@@ -1,4 +1,8 @@
-"""Checks of the expanded branches' ids: well formed, unique, and not the synthesizer's.
+"""Checks of the expanded branches' ids: well formed, short enough, free of secrets,
+unique, and not the synthesizer's.
+
+An id is shown and stored as it is (progress lines, the journal, log file names), so a
+secret interpolated into one is refused; a title is masked instead (:func:`secrets_of`).
 
 When one matrix gives two branches the same id, the report says why, naming the values:
 a matrix name the id leaves out, a value listed twice, or values that run together.
@@ -7,17 +11,52 @@ a matrix name the id leaves out, a value listed twice, or values that run togeth
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from fanout_tui.spec._checks import Reporter
 from fanout_tui.spec._errors import shown_value
+from fanout_tui.spec._masking import Masker
 from fanout_tui.spec._matrix import Pick
 from fanout_tui.spec._plan import BranchPlan
 from fanout_tui.spec._source import FieldPath, SpecSource
 
 SYNTHESIZER_ID = "synthesizer"
 
+MAX_ID_LENGTH = 200
+"""Characters of an id at most: it names the attempt's log files (a file name is at most
+255 bytes, and ``.attempt-N.stderr`` follows the id)."""
+
 _ID = re.compile(r"[A-Za-z0-9_.-]+")
+_ENV_NAME = re.compile(r"env\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class FieldSecrets:
+    """The secrets a field interpolates (``${{ env.NAME }}`` with NAME in ``secrets``),
+    and a masker of just those."""
+
+    __slots__ = ("masker", "names")
+
+    def __init__(self, names: tuple[str, ...], masker: Masker) -> None:
+        self.names = names
+        self.masker = masker
+
+
+def masked(text: str, secrets: FieldSecrets | None) -> str:
+    """``text`` (a rendered title) with the values of ``secrets`` masked."""
+    return text if secrets is None else secrets.masker.mask(text)
+
+
+def secrets_of(
+    written: str | None, secrets: Collection[str], environ: Mapping[str, str]
+) -> FieldSecrets | None:
+    """The secrets the field ``written`` (as in the spec) interpolates; ``None`` when it
+    names none (most fields: no other value is looked up)."""
+    if not written or "env." not in written:
+        return None
+    names = tuple(dict.fromkeys(n for n in _ENV_NAME.findall(written) if n in secrets))
+    if not names:
+        return None
+    return FieldSecrets(names, Masker.from_environ(names, environ))
 
 
 class IdChecks:
@@ -40,14 +79,33 @@ class IdChecks:
         self._id_names[template] = id_names
         self._picks[index] = pick
 
-    def check_form(self, template: int, branch_id: str) -> None:
-        """Report an id that is not letters, digits, '_', '.' and '-' (once a written branch)."""
-        if not _ID.fullmatch(branch_id) and template not in self._badly_formed:
-            self._badly_formed.add(template)
+    def check_form(
+        self, template: int, branch_id: str, secrets: FieldSecrets | None = None
+    ) -> None:
+        """Report an id that is not letters, digits, '_', '.' and '-', is longer than
+        :data:`MAX_ID_LENGTH`, or holds a secret's value (once a written branch)."""
+        if template in self._badly_formed:
+            return
+        path: FieldPath = ("branches", template, "id")
+        if not _ID.fullmatch(branch_id):
+            message = f"{branch_id!r} is not a valid id; use letters, digits, '_', '.' and '-'"
+            self._report(path, message)
+        elif secrets is not None and secrets.masker.mask(branch_id) != branch_id:
             self._report(
-                ("branches", template, "id"),
-                f"{branch_id!r} is not a valid id; use letters, digits, '_', '.' and '-'",
+                path,
+                f"the id holds the value of secret {', '.join(secrets.names)}; an id is shown "
+                "and stored unmasked (progress, the journal, log file names)",
+                hint="interpolate the secret in 'env' or 'run' instead; a title is masked",
             )
+        elif len(branch_id) > MAX_ID_LENGTH:
+            self._report(
+                path,
+                f"the id is {len(branch_id)} characters long; at most {MAX_ID_LENGTH} "
+                "(it names the branch's log files)",
+            )
+        else:
+            return
+        self._badly_formed.add(template)
 
     def check_unique(self, branches: Sequence[BranchPlan], *, synthesis: bool) -> None:
         """Report each written branch whose branches reuse an id (and, for a synthesis

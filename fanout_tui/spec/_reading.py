@@ -7,6 +7,7 @@ read and hash a spec without importing a YAML parser.
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 from fanout_tui.spec._errors import SpecError, SpecIssue
@@ -30,6 +31,11 @@ def read_spec_bytes(path: Path) -> bytes:
         return SpecError([SpecIssue(message, path=path)])
 
     try:
+        # Only a regular file is read: a FIFO with no writer, a terminal or a device
+        # would block forever (stat itself never blocks).
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise fail(f"is not a regular file ({_kind(mode)}); give the spec as a file")
         with path.open("rb") as handle:
             data = handle.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
@@ -43,6 +49,17 @@ def read_spec_bytes(path: Path) -> bytes:
     if len(data) > MAX_SPEC_BYTES:
         raise fail(TOO_LARGE)
     return data
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a block device" if stat.S_ISBLK(mode) else "not a file"
 
 
 def position_after(text: str) -> tuple[int, int]:

@@ -263,6 +263,9 @@ def test_a_resumed_run_commits_its_reused_rows_before_it_starts(
             "SELECT id, status FROM branches WHERE run_id = ?", (recorder.run_id,)
         ).fetchall()
         assert [(row["id"], row["status"]) for row in rows] == [("done", "succeeded")]
+        # As if killed now: the kernel would drop the run's lock with its process.
+        assert recorder._lock is not None
+        recorder._lock.release()
         assert set(journal.prepare_resume(plan, recorder.run_id).reused) == {"done"}
     finally:
         writer_may_start.set()

@@ -14,7 +14,7 @@ from textual.highlight import highlight
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, Static
 
-from fanout_tui.engine import MergeState, PolicyState, render_merged
+from fanout_tui.engine import MergeState, PolicyState, printable, render_merged
 from fanout_tui.ui.frames import Frame, FrameFeed
 from fanout_tui.ui.result_text import result_text
 from fanout_tui.ui.widgets.merge_preview import merge_title
@@ -30,11 +30,11 @@ _NOT_SAVED = {
 def merged_body(merge: MergeState) -> Content:
     """The merged result (or its preview) as highlighted content."""
     if merge.state is PolicyState.MERGE_FAILED:
-        return Content.styled(merge.error or "the merge failed", "$text-error")
+        return Content.styled(printable(merge.error or "the merge failed"), "$text-error")
     if merge.merged is None:
         return Content.styled("nothing merged yet", "$text-muted")
     if isinstance(merge.merged, str):
-        return Content(merge.merged)
+        return Content(result_text(merge.merged))
     return highlight(result_text(merge.merged), language="json")
 
 

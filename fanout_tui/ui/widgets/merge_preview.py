@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from fanout_tui.engine import MergeState, PolicyState
+from fanout_tui.engine import MergeState, PolicyState, printable
 from fanout_tui.ui.result_text import result_head
 
 PREVIEW_CHARS = 4000
@@ -36,7 +36,7 @@ def merge_title(
             (hint, "$text-muted"),
         )
     if merge.state is PolicyState.MERGE_FAILED:
-        return Content.assemble(("Merge failed: ", "bold $error"), merge.error or "")
+        return Content.assemble(("Merge failed: ", "bold $error"), printable(merge.error or ""))
     if merge.state is PolicyState.BLOCKED:
         return Content.assemble(
             ("Blocked", "bold $error"),

@@ -7,7 +7,7 @@ from textual import events
 from textual.content import Content
 from textual.widgets import Static
 
-from fanout_tui.engine import BranchStatus, PolicyState
+from fanout_tui.engine import BranchStatus, PolicyState, printable
 from fanout_tui.ui.badges import GLYPHS, fit, format_duration, status_variable
 from fanout_tui.ui.model import BranchFilter, RunModel
 
@@ -69,7 +69,7 @@ def header_content(
     settled = model.settled
     words = policy_words(model)
     tail = f" {settled}/{total}  elapsed {format_duration(elapsed)}  {words}"
-    name = model.plan.name
+    name = printable(model.plan.name)
     room = width - cell_len(tail) - 2
     bar = max(PROGRESS_MIN_WIDTH, min(PROGRESS_WIDTH, room - cell_len(name)))
     if cell_len(name) > room - bar:
