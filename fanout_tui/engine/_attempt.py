@@ -83,9 +83,9 @@ async def execute_attempt(
             whole process group has been ended.
     """
 
-    def lines_of(stream: Stream) -> Callable[[list[str]], None]:
-        def on_lines(lines: list[str]) -> None:
-            emit(OutputLines(branch.id, attempt, stream, tuple(lines)))
+    def lines_of(stream: Stream) -> Callable[[list[str], int], None]:
+        def on_lines(lines: list[str], skipped: int) -> None:
+            emit(OutputLines(branch.id, attempt, stream, tuple(lines), skipped))
 
         return on_lines
 
@@ -93,7 +93,7 @@ async def execute_attempt(
         emit(ProcessStarted(branch.id, attempt, proc.pid, proc.pgid, proc.start_time))
 
     stdout_log, stderr_log = (
-        None if path is None else LogFile(path)
+        None if path is None else LogFile(path, branch.log_cap)
         for path in attempt_log_paths(log_dir, branch.id, attempt)
     )
     streams = Streams(
@@ -119,7 +119,7 @@ async def execute_attempt(
         reason = masker.mask(result.reason)
         if stderr_log is not None and result.exit_code is None:
             # Not visible in the output otherwise: why it could not start, timed out...
-            stderr_log.write(f"[fanout-tui] {reason}\n")
+            stderr_log.note(f"[fanout-tui] {reason}\n")
         return replace(result, reason=reason)
     finally:
         for log in (stdout_log, stderr_log):
@@ -168,6 +168,8 @@ async def _run_command(
         return failed(_exit_reason(code, branch.success_exit_codes, shell=shell), exit_code=code)
     if outcome.stdout_overflowed:
         return failed(f"output is larger than {RESULT_CAP_WORDS}", exit_code=code)
+    if outcome.stdout is None:
+        return failed("the output could not be read back from its log", exit_code=code)
     try:
         result = parse_output(outcome.stdout, branch.output)
     except ContractError as error:

@@ -170,7 +170,7 @@ def paired(row: Row, runs: int, work: Path) -> None:
     """Run ``row`` A B A B ... and print medians and pairwise ratios."""
     commands = {"fanout-tui": row.ours(work), **{n: f(work) for n, f in row.peers.items()}}
     results: dict[str, list[Run]] = {name: [] for name in commands}
-    for name, argv in commands.items():  # one warm-up each (plan cache, page cache)
+    for argv in commands.values():  # one warm-up each (plan cache, page cache)
         measure(argv, work)
     for _ in range(runs):
         for name, argv in commands.items():
@@ -183,10 +183,12 @@ def paired(row: Row, runs: int, work: Path) -> None:
         cpu = statistics.median(r.cpu for r in found)
         rss = statistics.median(r.rss_mb for r in found)
         codes = sorted({r.code for r in found})
-        line = f"  {name:<15} wall {wall:7.3f} s  cpu {cpu:7.3f} s  peak {rss:7.1f} MB  exit {codes}"
+        line = f"  {name:<15} wall {wall:7.3f} s  cpu {cpu:7.3f} s  peak {rss:7.1f} MB"
+        line += f"  exit {codes}"
         if name != "fanout-tui":
-            wall_ratio = statistics.median(a.wall / b.wall for a, b in zip(ours, found, strict=True))
-            cpu_ratio = statistics.median(a.cpu / b.cpu for a, b in zip(ours, found, strict=True))
+            pairs = list(zip(ours, found, strict=True))
+            wall_ratio = statistics.median(a.wall / b.wall for a, b in pairs)
+            cpu_ratio = statistics.median(a.cpu / b.cpu for a, b in pairs)
             line += f"   ratio wall {wall_ratio:5.2f}x  cpu {cpu_ratio:5.2f}x"
         print(line, flush=True)
 

@@ -28,8 +28,13 @@ def _pumped(feed: Feed, log_path: Path, keep_limit: int = 0) -> tuple[list[str],
     lines: list[str] = []
     read_end, write_end = os.pipe()
     os.set_blocking(read_end, False)
-    log = LogFile(log_path)
-    sink = OutputSink(on_lines=lines.extend, masker=MASKER, log=log, keep_limit=keep_limit)
+    log = LogFile(log_path, cap=1 << 30)
+    sink = OutputSink(
+        on_lines=lambda got, _skipped: lines.extend(got),
+        masker=MASKER,
+        log=log,
+        keep_limit=keep_limit,
+    )
     pump = OutputPump(read_end, sink)
 
     async def run() -> None:
@@ -42,9 +47,11 @@ def _pumped(feed: Feed, log_path: Path, keep_limit: int = 0) -> tuple[list[str],
         anyio.run(run)
     finally:
         pump.finish()
+        kept = sink.result()
         log.close()
         os.close(read_end)
-    return lines, sink.text, sink.overflowed
+    assert kept is not None
+    return lines, kept, sink.overflowed
 
 
 def _pump(chunks: list[bytes], log_path: Path, keep_limit: int) -> tuple[list[str], str, bool]:
