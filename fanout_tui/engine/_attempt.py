@@ -17,7 +17,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from fanout_tui.engine._attempt_result import AttemptResult, contract_broken, failed, timed_out
-from fanout_tui.engine._call import run_call
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event, OutputLines, ProcessStarted, Stream
 from fanout_tui.engine._output import RESULT_CAP, RESULT_CAP_WORDS, ContractError, parse_output
@@ -104,7 +103,13 @@ async def execute_attempt(
         stderr_log=stderr_log,
         keep_stdout=RESULT_CAP,
     )
-    run = run_call if branch.call is not None else _run_command
+    if branch.call is not None:
+        # Imported only for calls: a run of commands does not pay for the call machinery.
+        from fanout_tui.engine._call import run_call
+
+        run = run_call
+    else:
+        run = _run_command
     try:
         result = await run(
             branch,
