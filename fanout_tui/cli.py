@@ -88,6 +88,11 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="RUN",
         help="reuse results that already succeeded in a journaled run (default: the latest)",
     )
+    parser.add_argument(
+        "--executor",
+        metavar="dask://HOST:PORT",
+        help="run the branches on a Dask cluster (overrides the spec's executor)",
+    )
     journal = parser.add_mutually_exclusive_group()
     journal.add_argument(
         "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
@@ -273,6 +278,7 @@ def _run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             theme=args.theme,
             debug=args.debug,
+            executor=args.executor,
         )
     finally:
         gc.unfreeze()

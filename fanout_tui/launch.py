@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import functools
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
@@ -23,7 +25,9 @@ import anyio
 
 from fanout_tui import __version__
 from fanout_tui.engine import (
+    AttemptPlaced,
     Engine,
+    Event,
     ExitCode,
     PolicyState,
     ReusedResult,
@@ -92,6 +96,7 @@ def run_spec(
     concurrency: int | None = None,
     theme: str | None = None,
     debug: bool = False,
+    executor: str | None = None,
 ) -> int:
     """Run ``plan`` as ``fanout-tui`` does and return its exit code (see
     :class:`~fanout_tui.engine.ExitCode`).
@@ -115,6 +120,8 @@ def run_spec(
         theme: The dashboard's theme (a shipped, user or built-in Textual theme).
         debug: Also print the traceback of an internal error on stderr (it always goes
             to ``internal-errors.log`` in the run's folder).
+        executor: Run the branches on this Dask scheduler (``dask://HOST:PORT``) instead
+            of the plan's executor; it must answer before anything runs.
     """
     if concurrency:
         plan = dataclasses.replace(plan, concurrency=concurrency)
@@ -123,6 +130,16 @@ def run_spec(
         problem = None if path is None else _unwritable(path)
         if problem is not None:
             print(f"fanout-tui: {option} {path}: {problem}", file=sys.stderr)
+            return ExitCode.USAGE
+    where = executor or plan.executor
+    remote = None
+    if where is not None:
+        from fanout_tui.engine.dask import ExecutorUnavailable, connect_executor
+
+        try:
+            remote = connect_executor(where)
+        except ExecutorUnavailable as error:
+            print(f"fanout-tui: {error}", file=sys.stderr)
             return ExitCode.USAGE
 
     with ExitStack() as stack:
@@ -149,7 +166,9 @@ def run_spec(
             errors_log = recorder.run_dir / INTERNAL_ERRORS_LOG
         errors = stack.enter_context(internal_errors_logged(errors_log, debug=debug))
 
-        engine = Engine(
+        # Only a remote executor is named: the engine picks the local one itself.
+        make_engine = Engine if remote is None else functools.partial(Engine, executor=remote)
+        engine = make_engine(
             plan,
             log_dir=log_dir,
             reused=reused,
@@ -157,6 +176,10 @@ def run_spec(
         )
         if recorder is not None:
             engine.add_listener(recorder.record)
+        workers: dict[str, dict[int, str]] | None = None
+        if remote is not None:
+            workers = {}
+            engine.add_listener(functools.partial(_note_worker, workers))
         if front_end is FrontEnd.HEADLESS:
             from fanout_tui.headless import run_headless
 
@@ -177,7 +200,15 @@ def run_spec(
             )
             print(f"fanout-tui: {what} in {errors.path}", file=sys.stderr)
 
-    return _deliver(outcome, output_path=output_path, report_path=report, stdout=sys.stdout)
+    return _deliver(
+        outcome, output_path=output_path, report_path=report, stdout=sys.stdout, workers=workers
+    )
+
+
+def _note_worker(workers: dict[str, dict[int, str]], event: Event) -> None:
+    """Keep the worker of each attempt placed on a remote one, for the report."""
+    if isinstance(event, AttemptPlaced):
+        workers.setdefault(event.branch_id, {})[event.attempt] = event.worker
 
 
 def _prepare_resume(
@@ -203,7 +234,12 @@ def _prepare_resume(
 
 
 def _deliver(
-    outcome: RunOutcome, *, output_path: Path | None, report_path: Path | None, stdout: TextIO
+    outcome: RunOutcome,
+    *,
+    output_path: Path | None,
+    report_path: Path | None,
+    stdout: TextIO,
+    workers: Mapping[str, Mapping[int, str]] | None = None,
 ) -> int:
     """Print and write the merged result (when the policy was satisfied) and the report.
 
@@ -217,7 +253,7 @@ def _deliver(
     """
     code = outcome.exit_code
     if report_path is not None:
-        report = json.dumps(build_report(outcome), indent=2, default=str) + "\n"
+        report = json.dumps(build_report(outcome, workers), indent=2, default=str) + "\n"
         if not _write_text(report_path, report, "the report"):
             code = ExitCode.NOT_SATISFIED
     if outcome.merge.state is not PolicyState.MERGED:

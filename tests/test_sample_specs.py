@@ -91,6 +91,29 @@ def _rate_limited_api(run: Run) -> None:
     cities = ["Lisbon", "Oslo", "Nairobi", "Lima", "Osaka", "Denver", "Perth", "Tallinn"]
     assert list(merged) == cities
     assert merged["Oslo"] == {"city": "Oslo", "temp_c": 2.9, "conditions": "windy"}
+    # Osaka's first call got a 429 with Retry-After: 3, which paused the API for everyone.
+    assert run.attempts("weather-Osaka") == 2
+    assert run.attempts("weather-Oslo") == 1
+    assert re.search(r"weather-api +paused +3s \(429 from weather-Osaka\)", run.stderr)
+    assert re.search(r"weather-Osaka +retrying .* rate limited \(retry after 3s\)", run.stderr)
+    assert re.search(r"weather-api +resumed", run.stderr)
+
+
+def _token_budget(run: Run) -> None:
+    assert list(json.loads(run.stdout)) == ["intro", "install", "usage"]
+    assert run.statuses() == {
+        "summary-intro": "succeeded",
+        "summary-install": "succeeded",
+        "summary-usage": "succeeded",
+        "summary-faq": "cancelled",
+        "summary-changelog": "cancelled",
+    }
+    assert run.report is not None
+    assert run.report["usage"] == {"input_tokens": 3459, "output_tokens": 205, "cost_usd": 0.013452}
+    entries = {branch["id"]: branch for branch in run.report["branches"]}
+    assert entries["summary-intro"]["usage"]["input_tokens"] == 1156
+    assert entries["summary-faq"]["error"] == "budget reached"
+    assert "   usage: 3,664 tokens · $0.0135 (budget reached: 2 branches stopped)" in run.stderr
 
 
 def _synthesis_report(run: Run) -> None:
@@ -105,6 +128,14 @@ def _matrix_and_callables(run: Run) -> None:
     assert set(merged["faq"]) == {"doc", "md5", "sha256", "bytes", "lines"}
     assert merged["faq"]["bytes"] == (SAMPLES / "docs" / "faq.md").stat().st_size
     assert merged["faq"]["md5"] == "b1760c74fec3d251e9b7905d7ef80a35"
+
+
+def _llm_summaries(run: Run) -> None:
+    merged = json.loads(run.stdout)
+    assert list(merged) == ["intro", "usage", "faq"]
+    assert merged["faq"]["doc"] == "faq"
+    assert run.attempts("summary-faq") == 2  # the 429 retried; the repair is no retry
+    assert run.report is not None and run.report["usage"]["input_tokens"] > 0
 
 
 def _release_gate(run: Run) -> None:
@@ -128,10 +159,14 @@ EXPECTED: dict[str, Expectation] = {
     "flaky-retry.yaml": Expectation(0, _flaky_retry),
     "best-effort.yaml": Expectation(3, _best_effort),
     "rate-limited-api.yaml": Expectation(0, _rate_limited_api),
+    "token-budget.yaml": Expectation(3, _token_budget),
     "synthesis-report.yaml": Expectation(0, _synthesis_report),
     "matrix-and-callables.yaml": Expectation(0, _matrix_and_callables),
     "release-gate.yaml": Expectation(1, _release_gate),
+    "llm-summaries.yaml": Expectation(0, _llm_summaries),
 }
+MOCK_OPENAI_PORT = 8765
+"""Where llm-summaries.yaml expects its mock OpenAI-compatible server."""
 
 
 def _sample_paths() -> list[Path]:
@@ -222,6 +257,9 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _
     each test waits for its own.
     """
     base = tmp_path_factory.mktemp("samples")
+    from mock_openai_server import serve  # tests/ is on sys.path
+
+    mock = serve(MOCK_OPENAI_PORT)  # for llm-summaries.yaml, as its README line says
     runs = {name: _Background.headless(SAMPLES / name, base / name) for name in sorted(EXPECTED)}
     example = _readme_block("python", "anyio.run(engine.run)")
     runs[README.name] = _Background([sys.executable, "-c", example], ROOT)
@@ -230,6 +268,8 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, _
     yield runs
     for run in runs.values():
         run.stop()
+    mock.shutdown()
+    mock.server_close()
 
 
 def _assert_outcome(name: str, run: Run) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fanout_tui.engine._control import EngineControl, Listener
     from fanout_tui.engine._events import (
         AttemptEnded,
+        AttemptPlaced,
         AttemptStarted,
         BranchReport,
         BranchStateChanged,
@@ -83,6 +84,7 @@ _HOMES = {
     **dict.fromkeys(
         (
             "AttemptEnded",
+            "AttemptPlaced",
             "AttemptStarted",
             "BranchReport",
             "BranchStateChanged",
@@ -157,6 +159,7 @@ __all__ = [
     "MAX_RETRY_AFTER_S",
     "RUN_MARK",
     "AttemptEnded",
+    "AttemptPlaced",
     "AttemptResult",
     "AttemptStarted",
     "BadSignal",

@@ -7,14 +7,17 @@ attempt's whole process group has been ended.
 
 A ``run`` branch's stdout is its result and stderr its log; both become masked
 :class:`~fanout_tui.engine._events.OutputLines` and log files. A ``call`` branch is run by
-:mod:`fanout_tui.engine._call`.
+:mod:`fanout_tui.engine._call`, an ``llm`` branch by :mod:`fanout_tui.engine.llm` (its
+reply is its stdout).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
+
+import anyio
 
 from fanout_tui.engine._attempt_result import AttemptResult, contract_broken, failed, timed_out
 from fanout_tui.engine._clock import Clock
@@ -29,6 +32,7 @@ from fanout_tui.engine._process import (
 )
 from fanout_tui.engine._streams import LogFile
 from fanout_tui.engine._supervise import Streams, supervise
+from fanout_tui.engine.llm._client import HttpClient
 from fanout_tui.spec import BranchPlan, Masker
 
 __all__ = ["AttemptResult", "attempt_log_paths", "execute_attempt"]
@@ -59,6 +63,7 @@ async def execute_attempt(
     log_dir: Path | None,
     stdin: bytes | None = None,
     environment: Mapping[str, str] | None = None,
+    http: HttpClient | None = None,
 ) -> AttemptResult:
     """Run one attempt of ``branch`` and return how it ended.
 
@@ -76,6 +81,7 @@ async def execute_attempt(
         stdin: Bytes fed to the process's stdin (the synthesizer's results document).
         environment: The environment the attempt's processes start from, the branch's
             ``env`` on top (``None``: ours, as it is now).
+        http: The run's HTTP client, for an ``llm`` branch (``None``: one of its own).
 
     Raises:
         anyio.get_cancelled_exc_class(): when cancelled from outside, after the attempt's
@@ -103,22 +109,25 @@ async def execute_attempt(
         stderr_log=stderr_log,
         keep_stdout=RESULT_CAP,
     )
-    if branch.call is not None:
-        # Imported only for calls: a run of commands does not pay for the call machinery.
-        from fanout_tui.engine._call import run_call
-
-        run = run_call
-    else:
-        run = _run_command
     try:
-        result = await run(
-            branch,
-            streams=streams,
-            started=started,
-            clock=clock,
-            stdin=stdin,
-            environment=environment,
-        )
+        if branch.llm is not None:
+            result = await _run_llm(branch, streams, clock, http, stdin, environment)
+        else:
+            if branch.call is not None:
+                # Imported only for calls: a run of commands does not pay for them.
+                from fanout_tui.engine._call import run_call
+
+                run: Callable[..., Awaitable[AttemptResult]] = run_call
+            else:
+                run = _run_command
+            result = await run(
+                branch,
+                streams=streams,
+                started=started,
+                clock=clock,
+                stdin=stdin,
+                environment=environment,
+            )
         if result.reason is None:
             return result
         reason = masker.mask(result.reason)
@@ -130,6 +139,28 @@ async def execute_attempt(
         for log in (stdout_log, stderr_log):
             if log is not None:
                 log.close()
+
+
+async def _run_llm(
+    branch: BranchPlan,
+    streams: Streams,
+    clock: Clock,
+    http: HttpClient | None,
+    stdin: bytes | None,
+    environment: Mapping[str, str] | None,
+) -> AttemptResult:
+    from fanout_tui.engine.llm._run import run_llm  # httpx only for runs that need it
+
+    own = http is None
+    client = HttpClient() if http is None else http
+    try:
+        return await run_llm(
+            branch, streams=streams, clock=clock, http=client, stdin=stdin, environment=environment
+        )
+    finally:
+        if own:
+            with anyio.CancelScope(shield=True):
+                await client.aclose()
 
 
 async def _run_command(

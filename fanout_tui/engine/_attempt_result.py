@@ -24,6 +24,9 @@ class AttemptResult:
     """The parsed (and masked) output when SUCCEEDED."""
     contract: bool = False
     """True when it failed because its output broke the output contract."""
+    permanent: bool = False
+    """True when trying again cannot help (a 400 from an API, an exhausted quota): it is
+    never retried automatically."""
 
     @property
     def kind(self) -> str:
@@ -33,9 +36,11 @@ class AttemptResult:
         return "contract" if self.contract else "failed"
 
 
-def failed(reason: str, *, exit_code: int | None = None) -> AttemptResult:
-    """A failed attempt with its one-sentence ``reason``."""
-    return AttemptResult(BranchStatus.FAILED, reason=reason, exit_code=exit_code)
+def failed(reason: str, *, exit_code: int | None = None, permanent: bool = False) -> AttemptResult:
+    """A failed attempt with its one-sentence ``reason`` (``permanent``: never retried)."""
+    return AttemptResult(
+        BranchStatus.FAILED, reason=reason, exit_code=exit_code, permanent=permanent
+    )
 
 
 def contract_broken(reason: str, *, exit_code: int | None = None) -> AttemptResult:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fanout_tui.engine._events import Event, OutputLines
+from fanout_tui.engine._events import Event, OutputLines, ProcessStarted
 from fanout_tui.engine._signals import SIGNAL_PREFIX, BadSignal, RateLimited, Usage, read_signal
 
 
@@ -24,9 +24,18 @@ class AttemptSignals:
         emit: Where every event goes on to.
         rate_limited: Told of each rate-limit signal, as it arrives.
         usage: Told of each usage report, as it arrives.
+        began: Told when a process of the attempt has started.
     """
 
-    __slots__ = ("_emit", "_noted", "_on_rate_limited", "_on_usage", "rate_limited", "usage")
+    __slots__ = (
+        "_emit",
+        "_noted",
+        "_on_began",
+        "_on_rate_limited",
+        "_on_usage",
+        "rate_limited",
+        "usage",
+    )
 
     def __init__(
         self,
@@ -34,8 +43,10 @@ class AttemptSignals:
         *,
         rate_limited: Callable[[RateLimited], None],
         usage: Callable[[Usage], None],
+        began: Callable[[], None],
     ) -> None:
         self._emit = emit
+        self._on_began = began
         self._on_rate_limited = rate_limited
         self._on_usage = usage
         self._noted = False
@@ -46,7 +57,9 @@ class AttemptSignals:
 
     def __call__(self, event: Event) -> None:
         self._emit(event)
-        if isinstance(event, OutputLines) and event.stream == "stderr":
+        if isinstance(event, ProcessStarted):
+            self._on_began()
+        elif isinstance(event, OutputLines) and event.stream == "stderr":
             for line in event.lines:
                 if line.startswith(SIGNAL_PREFIX):
                     self._read(event, line)

@@ -31,6 +31,7 @@ class BranchRun:
         "cancelling",
         "exit_code",
         "generation",
+        "last_failure",
         "max_attempts",
         "plan",
         "rate_limited_at",
@@ -74,6 +75,8 @@ class BranchRun:
         self.set_started_at: float | None = None
         """Clock time the current attempt set's first attempt started."""
         self.settled_at: float | None = None
+        self.last_failure: tuple[BranchStatus, str | None] | None = None
+        """How the attempt before a backoff sleep failed (status, reason)."""
         self.rate_limited_at = 0.0
         """Clock time of the last rate-limit signal."""
         self.attempt_usage: Usage | None = None

@@ -132,6 +132,18 @@ class ProcessStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class AttemptPlaced:
+    """An attempt started on a remote worker (``tcp://…``), before its process starts.
+
+    Only a remote executor emits it; a local attempt runs here.
+    """
+
+    branch_id: str
+    attempt: int
+    worker: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutputLines:
     """New complete lines from one stream of a branch's current attempt."""
 
@@ -179,6 +191,7 @@ Event = (
     BranchStateChanged
     | AttemptStarted
     | ProcessStarted
+    | AttemptPlaced
     | OutputLines
     | AttemptEnded
     | ResultsChanged

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from fanout_tui.engine._events import BranchStatus, Event
 from fanout_tui.engine._lines import printable
 from fanout_tui.engine._process import GRACE_CUT, GraceCut
 from fanout_tui.engine._run_mark import end_marked_groups
+from fanout_tui.engine.llm._client import HttpClient
 from fanout_tui.spec import BranchPlan, Masker
 
 INTERNAL_ERRORS = "fanout_tui.engine.internal_errors"
@@ -91,13 +92,15 @@ class Executor(Protocol):
 
 class LocalExecutor:
     """Runs attempts on this machine: commands and call workers as subprocesses, each in
-    its own process group (:func:`~fanout_tui.engine._attempt.execute_attempt`).
+    its own process group (:func:`~fanout_tui.engine._attempt.execute_attempt`), and
+    ``llm`` requests in-process over one pooled HTTP client.
 
     One per engine: :meth:`cut_grace` applies to every attempt it runs.
     """
 
     def __init__(self) -> None:
         self._grace_cut = GraceCut()
+        self._http = HttpClient()
 
     async def run_attempt(
         self,
@@ -123,6 +126,7 @@ class LocalExecutor:
                 log_dir=log_dir,
                 stdin=stdin,
                 environment=environment,
+                http=self._http,
             )
         finally:
             GRACE_CUT.reset(token)
@@ -133,12 +137,15 @@ class LocalExecutor:
 
     async def end_leftovers(self, mark: str, grace_s: float, *, escaped_only: bool) -> None:
         """End the process groups of the processes marked ``mark`` (see
-        :func:`~fanout_tui.engine._run_mark.end_marked_groups`)."""
+        :func:`~fanout_tui.engine._run_mark.end_marked_groups`); at the run's very end,
+        close the HTTP connections of its ``llm`` branches."""
         token = GRACE_CUT.set(self._grace_cut)
         try:
             await end_marked_groups(mark, grace_s, escaped_only=escaped_only)
         finally:
             GRACE_CUT.reset(token)
+        if not escaped_only:
+            await self._http.aclose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +193,7 @@ class AttemptRunner:
             return AttemptResult(BranchStatus.FAILED, reason)
         if result.reason is None:
             return result
-        return AttemptResult(
-            result.status, self.reason(result.reason), result.exit_code, result.result
-        )
+        return replace(result, reason=self.reason(result.reason))
 
     def reason(self, text: str) -> str:
         """A failure reason as the operator may see it: masked, on one line, and with no

@@ -9,6 +9,7 @@ satisfied and the merge succeeded) and the ``merge_error``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,14 +30,23 @@ def outcome_word(exit_code: int) -> str:
     return OUTCOME_WORDS.get(exit_code, "failed")
 
 
-def build_report(outcome: RunOutcome) -> dict[str, Any]:
-    """The results document plus outcome, timings, flags and the merged result."""
+def build_report(
+    outcome: RunOutcome, workers: Mapping[str, Mapping[int, str]] | None = None
+) -> dict[str, Any]:
+    """The results document plus outcome, timings, flags and the merged result.
+
+    ``workers`` (branch id → attempt → worker, from :class:`~fanout_tui.engine.AttemptPlaced`)
+    adds each branch's ``workers`` by attempt on a remote executor.
+    """
     merge = outcome.merge
     flagged = set(merge.flagged)
     report = outcome.results_document()
     for entry, branch in zip(report["branches"], outcome.branches, strict=True):
         entry["exit_code"] = branch.exit_code
         entry["flagged"] = branch.id in flagged
+        if workers is not None:
+            placed = workers.get(branch.id, {})
+            entry["workers"] = {str(attempt): placed[attempt] for attempt in sorted(placed)}
     report["outcome"] = {"exit_code": outcome.exit_code, "status": outcome_word(outcome.exit_code)}
     report["policy"] = {
         "state": str(merge.state),

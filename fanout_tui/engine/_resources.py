@@ -129,7 +129,7 @@ class _Limit:
 
 
 class _Waiter:
-    __slots__ = ("cost", "granted", "needs", "on_wait", "ready", "spends", "waiting_on")
+    __slots__ = ("cost", "granted", "needs", "on_wait", "ready", "spends", "taken", "waiting_on")
 
     def __init__(self, needs: tuple[_Limit, ...], cost: float, on_wait: WaitCallback) -> None:
         self.needs = needs
@@ -139,19 +139,34 @@ class _Waiter:
         self.granted = False
         self.waiting_on: Wait | None = None
         self.spends: tuple[Spend, ...] = ()
+        self.taken = 0.0
+        """Clock time it was granted."""
 
 
 class Lease:
     """What a branch holds while its attempt runs; release it once (a context manager)."""
 
-    __slots__ = ("_limits", "_pool", "_spends")
+    __slots__ = ("_limits", "_pool", "_spends", "_taken")
 
     def __init__(
-        self, pool: ResourcePool, limits: tuple[_Limit, ...], spends: tuple[Spend, ...] = ()
+        self,
+        pool: ResourcePool,
+        limits: tuple[_Limit, ...],
+        spends: tuple[Spend, ...] = (),
+        taken: float = 0.0,
     ) -> None:
         self._pool = pool
         self._limits = limits
         self._spends = spends
+        self._taken = taken
+
+    def began(self, at: float) -> None:
+        """The attempt's process came up at clock time ``at``: its rate windows count its
+        start from then (the request it makes cannot reach the server any sooner)."""
+        for limit in self._limits:
+            if limit.window is not None:
+                limit.window.began(self._taken, at)
+        self._taken = max(self._taken, at)
 
     def spent(self, tokens: float) -> None:
         """The attempt reported spending ``tokens``: they replace its estimate."""
@@ -271,7 +286,7 @@ class ResourcePool:
         now = self._clock.now()
         if not self._queue and self._lacking(waiter, (), now) is None:
             self._take(waiter, now)
-            return Lease(self, needs, waiter.spends)
+            return Lease(self, needs, waiter.spends, waiter.taken)
         self._queue.append(waiter)
         for limit in needs:
             limit.waiting += 1
@@ -297,7 +312,7 @@ class ResourcePool:
         finally:
             if not global_slot:
                 self._without_global -= 1
-        return Lease(self, needs, waiter.spends)
+        return Lease(self, needs, waiter.spends, waiter.taken)
 
     def pause(self, uses: Sequence[str], until: float, *, by: str) -> tuple[str, ...]:
         """Pause every resource in ``uses`` until clock time ``until`` (a rate-limit signal
@@ -382,6 +397,7 @@ class ResourcePool:
             if limit.tokens is not None:
                 spends.append(limit.tokens.take(now, waiter.cost))
         waiter.spends = tuple(spends)
+        waiter.taken = now
 
     def _release(self, limits: tuple[_Limit, ...]) -> None:
         for limit in limits:

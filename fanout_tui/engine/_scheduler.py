@@ -147,7 +147,7 @@ class Scheduler:
         if run.scope is not None:
             run.scope.cancel()
         if not run.running:
-            self._settle(run, BranchStatus.CANCELLED, reason)
+            self._settle(run, run.cancel_status, reason)
 
     def _set(
         self,
@@ -243,12 +243,15 @@ class Scheduler:
                 return
             last = result
             kind = "rate_limited" if signals.rate_limited is not None else result.kind
-            if run.attempts_started >= run.max_attempts or not branch.retry.retries(
-                kind, result.exit_code
+            if (
+                result.permanent
+                or run.attempts_started >= run.max_attempts
+                or not branch.retry.retries(kind, result.exit_code)
             ):
                 self._settle(run, result.status, result.reason, at=ended)
                 return
             failures += 1
+            run.last_failure = (result.status, result.reason)
             self._set(run, BranchStatus.RETRYING, reason=result.reason)
             delay = backoff_delay(branch.retry, failures, self._random)
             pause = signals.rate_limited.retry_after_s if signals.rate_limited else None
@@ -292,6 +295,7 @@ class Scheduler:
             self._emit,
             rate_limited=functools.partial(self._rate_limited, run),
             usage=functools.partial(self._usage, run, attempt, lease),
+            began=lambda: lease.began(self._clock.now()),
         )
         try:
             result = await self._attempts(run.plan, attempt, emit=signals)
@@ -354,7 +358,12 @@ class Scheduler:
         self._watch.changed()
         if self.ledger.exhausted and not was_exhausted:
             for other in self.order:
-                if other.status.cancellable and not other.running:
+                if other.status is BranchStatus.RETRYING and other.last_failure is not None:
+                    # it ran and failed: it keeps its failure, it is just not retried
+                    status, reason = other.last_failure
+                    other.cancel_status = status
+                    self.cancel(other, f"{reason}; {BUDGET_REACHED}, not retried")
+                elif other.status.cancellable and not other.running:
                     self.cancel(other, BUDGET_REACHED)
 
     def _fingerprint(self, branch: BranchPlan) -> str:

@@ -16,6 +16,7 @@ them decides when to look, and tests drive them with any clock.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 
@@ -79,6 +80,20 @@ class StartWindow:
     def take(self, now: float) -> None:
         """Record a start at ``now`` (the caller checked :meth:`free_at`)."""
         self._starts.append(now)
+
+    def began(self, taken: float, at: float) -> None:
+        """The start recorded at ``taken`` really began at the later time ``at`` (its
+        process came up): count it from then, so a slow start cannot bring two windows'
+        requests closer together at the server than the window allows."""
+        starts = self._starts
+        if at <= taken:
+            return
+        try:
+            starts.remove(taken)
+        except ValueError:
+            return  # already out of the window
+        index = bisect.bisect_right(starts, at)
+        starts.insert(index, at)
 
 
 class Spend:

@@ -145,16 +145,32 @@ class Step:
     lines: tuple[str, ...] = ()
     hang: bool = False
     stop_s: float = 0.0
+    stderr: tuple[str, ...] = ()
+    """Lines printed on stderr as the attempt starts (signals among them)."""
 
 
-def ok(result: Any = None, *, duration: float = 0.0, lines: Iterable[str] = ()) -> Step:
+def ok(
+    result: Any = None,
+    *,
+    duration: float = 0.0,
+    lines: Iterable[str] = (),
+    stderr: Iterable[str] = (),
+) -> Step:
     """An attempt that succeeds with ``result`` (the branch id when ``None``)."""
-    return Step(BranchStatus.SUCCEEDED, duration, result, None, 0, tuple(lines))
+    return Step(
+        BranchStatus.SUCCEEDED, duration, result, None, 0, tuple(lines), stderr=tuple(stderr)
+    )
 
 
-def fail(reason: str = "exit code 1", *, duration: float = 0.0, exit_code: int = 1) -> Step:
-    """An attempt that fails with ``reason``."""
-    return Step(BranchStatus.FAILED, duration, None, reason, exit_code)
+def fail(
+    reason: str = "exit code 1",
+    *,
+    duration: float = 0.0,
+    exit_code: int = 1,
+    stderr: Iterable[str] = (),
+) -> Step:
+    """An attempt that fails with ``reason`` (after printing ``stderr``)."""
+    return Step(BranchStatus.FAILED, duration, None, reason, exit_code, stderr=tuple(stderr))
 
 
 def time_out(after: float = 1.0) -> Step:
@@ -229,6 +245,9 @@ class ScriptedExecutor:
             if step.lines:
                 lines = tuple(masker.mask(line) for line in step.lines)
                 emit(OutputLines(branch.id, attempt, "stdout", lines))
+            if step.stderr:
+                lines = tuple(masker.mask(line) for line in step.stderr)
+                emit(OutputLines(branch.id, attempt, "stderr", lines))
             if step.hang:
                 await anyio.sleep_forever()
             await clock.sleep(step.duration)

@@ -6,6 +6,11 @@ One line per state change of a branch::
     [   2.0s] ch-3    failed     attempt 3/3  0.31s  exit code 7
     [   0.0s] api-2   waiting    on llm-api
 
+and one when a shared resource pauses after a rate-limit signal, and when it resumes::
+
+    [   3.2s] llm-api  paused     12s (429 from doc07)
+    [  15.2s] llm-api  resumed
+
 Everything printed comes from events and reports, whose text the engine has already
 masked, so no secret value can reach stderr through here. Colour is used only on a
 terminal and never when ``NO_COLOR`` is set (https://no-color.org).
@@ -20,12 +25,17 @@ from collections.abc import Callable
 from typing import TextIO
 
 from fanout_tui.engine import (
+    BUDGET_REACHED,
     AttemptEnded,
+    AttemptPlaced,
     BranchStateChanged,
     BranchStatus,
     Event,
     PolicyState,
+    ResourcePaused,
+    ResourceResumed,
     RunOutcome,
+    Usage,
     outcome_word,
     status_words,
     why_missing,
@@ -52,6 +62,7 @@ _COLOURS = {
 }
 _OUTCOME_COLOURS = {0: "32", 3: "33", 1: "31", 130: "33"}
 _DIM = "2"
+_PAUSED = "33"
 
 
 class ProgressPrinter:
@@ -76,6 +87,9 @@ class ProgressPrinter:
         self._shown: dict[str, tuple[BranchStatus, int, str | None]] = {}
         self._running_since: dict[str, float] = {}
         self._durations: dict[tuple[str, int], float] = {}
+        self._spent: dict[tuple[str, int], Usage] = {}
+        self._workers: dict[tuple[str, int], str] = {}
+        """The remote worker of each attempt placed on one, until its line is printed."""
         self._closed = False
 
     @classmethod
@@ -86,11 +100,23 @@ class ProgressPrinter:
         return cls(stream, id_width=min(longest, MAX_ID_WIDTH), colour=colour)
 
     def on_event(self, event: Event) -> None:
-        """Print a line for a branch's state change (an engine listener)."""
+        """Print a line for a branch's state change or a resource's pause (an engine
+        listener)."""
         if isinstance(event, AttemptEnded):
             self._durations[(event.branch_id, event.attempt)] = event.duration_s
+            if event.usage is not None:
+                self._spent[(event.branch_id, event.attempt)] = event.usage
+        elif isinstance(event, AttemptPlaced):
+            self._workers[(event.branch_id, event.attempt)] = event.worker
         elif isinstance(event, BranchStateChanged):
             self._state_changed(event)
+        elif isinstance(event, ResourcePaused):
+            why = f"{seconds(event.seconds)} (429 from {event.by})"
+            if event.note:
+                why += f"; {event.note}"
+            self._resource_line(event.name, "paused", why)
+        elif isinstance(event, ResourceResumed):
+            self._resource_line(event.name, "resumed")
 
     def note_interrupt(self, signal_name: str, *, first: bool) -> None:
         """Say that a signal arrived and every branch is being ended."""
@@ -121,6 +147,14 @@ class ProgressPrinter:
         merge = outcome.merge
         policy = f"blocked: {merge.error}" if merge.state is PolicyState.BLOCKED else None
         self._write(f"   policy: {policy or merge.describe()}")
+        usage = outcome.usage
+        stopped = sum(1 for b in outcome.branches if b.error and BUDGET_REACHED in b.error)
+        if usage is not None or stopped:
+            text = f"   usage: {(usage or Usage()).describe()}"
+            if stopped:
+                branches = "branch" if stopped == 1 else "branches"
+                text += f" ({self._paint(BUDGET_REACHED, _PAUSED)}: {stopped} {branches} stopped)"
+            self._write(text)
         missing = set(merge.missing)
         unsuccessful = [b for b in outcome.branches if b.status.settled and b.id in missing]
         if unsuccessful:
@@ -154,6 +188,12 @@ class ProgressPrinter:
             duration = self._duration(event)
             if duration is not None:
                 parts.append(f"{duration:.2f}s")
+            spent = self._spent.pop((branch_id, event.attempt), None)
+            if spent is not None:
+                parts.append(spent.describe())
+            worker = self._workers.pop((branch_id, event.attempt), None)
+            if worker is not None:
+                parts.append(f"on worker {worker}")
         if event.waiting_on:
             parts.append(f"on {event.waiting_on}")
         if event.reason:
@@ -171,6 +211,11 @@ class ProgressPrinter:
         since = self._running_since.pop(event.branch_id, None)
         return None if since is None else max(0.0, event.at - since)
 
+    def _resource_line(self, name: str, word: str, why: str = "") -> None:
+        word_text = self._paint(word.ljust(_STATUS_WIDTH), _PAUSED if why else _DIM)
+        line = f"{self._stamp()} {name.ljust(self._id_width)}  {word_text}  {why}"
+        self._write(line.rstrip())
+
     def _stamp(self) -> str:
         return self._paint(f"[{self._now() - self._started:6.1f}s]", _DIM)
 
@@ -187,3 +232,8 @@ class ProgressPrinter:
             # stderr went away (a closed pipe or terminal): progress is a courtesy, the
             # run itself must go on and end its branches.
             self._closed = True
+
+
+def seconds(value: float) -> str:
+    """A pause's length for a progress line: ``12s``, ``2.5s``, ``0.3s``."""
+    return f"{value:.0f}s" if value >= 10 else f"{value:.1f}".removesuffix(".0") + "s"

@@ -8,19 +8,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from fanout_tui.engine import BranchStatus, ExitCode
+from fanout_tui.engine import BranchStatus, ExitCode, Usage
 from fanout_tui.journal._errors import reading
 from fanout_tui.journal._lookup import run_outcome, shown_spec
 from fanout_tui.journal._schema import DATABASE_NAME, schema_version
 from fanout_tui.journal._store import Journal
+from fanout_tui.journal._usage import usage_by_run
 
 STATE_ORDER = [str(s) for s in BranchStatus]
 COLUMNS = ("RUN", "STARTED", "DURATION", "OUTCOME", "BRANCHES", "SPEC")
-"""The spec comes last: a long path then leaves the other columns where they are."""
+"""The spec comes last: a long path then leaves the other columns where they are. A
+``USAGE`` column comes before it when any run listed reported usage."""
 
 
 def list_runs(journal: Path, *, out: TextIO) -> int:
     """Print the journaled runs, newest first, as an aligned table; return the exit code.
+
+    When any of them reported usage, a column says what each spent itself (branches it
+    reused spent theirs in the run that computed them).
 
     Only reads: a journal in a folder the operator cannot write to is listed too.
 
@@ -40,6 +45,7 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
             out.write(f"No runs journaled in {journal}/ yet.\n")
             return ExitCode.OK
         counts = _state_counts(connection)
+        usage = usage_by_run(connection)
         rows = []
         for run in runs:
             outcome = run_outcome(run)
@@ -54,14 +60,24 @@ def list_runs(journal: Path, *, out: TextIO) -> int:
                         total=run["branch_count"],
                         interrupted=outcome == "interrupted",
                     ),
+                    *_usage_cell(usage, run["id"]),
                     shown_spec(run["spec_path"], run["spec_name"]),
                 )
             )
-    out.write(_table(COLUMNS, rows))
+    header = COLUMNS if not usage else (*COLUMNS[:-1], "USAGE", COLUMNS[-1])
+    out.write(_table(header, rows))
     return ExitCode.OK
 
 
 SETTLED = {str(s) for s in BranchStatus if s.settled}
+
+
+def _usage_cell(usage: dict[str, Usage], run_id: str) -> tuple[str, ...]:
+    """The run's ``USAGE`` cell, or no cell when no run listed reported usage."""
+    if not usage:
+        return ()
+    spent = usage.get(run_id)
+    return (spent.describe() if spent is not None else "-",)
 
 
 def _state_counts(connection: sqlite3.Connection) -> dict[str, dict[str, int]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from fanout_tui.engine import (
     AttemptEnded,
+    AttemptPlaced,
     AttemptStarted,
     BranchStateChanged,
     BranchStatus,
@@ -27,6 +28,8 @@ from fanout_tui.engine import (
     ResultsChanged,
     RunFinished,
     RunOutcome,
+    Usage,
+    UsageReported,
     outcome_word,
 )
 from fanout_tui.journal._run_rows import INSERT_BRANCH, branch_row
@@ -43,11 +46,15 @@ _ATTEMPT_COLUMNS = (
     "pid",
     "pgid",
     "process_start_time",
+    "worker",
     "ended_at",
     "status",
     "reason",
     "exit_code",
     "duration_s",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
 )
 
 
@@ -125,6 +132,9 @@ class RowWriter:
         another number, so an entry never matches a newer outcome)."""
         self._merge_written: tuple[PolicyState, str | None] | None = None
         """The merge state and error the run's row holds (written only when they change)."""
+        self._spent: dict[AttemptKey, Usage] = {}
+        """What each running attempt reported so far (an attempt that is interrupted keeps
+        what it had reported; its end, when it comes, gives the whole)."""
 
     def write(
         self,
@@ -144,10 +154,16 @@ class RowWriter:
                     self._state_changed(changes, event)
                 case AttemptStarted():
                     self._attempt_started(changes, at, event)
+                case AttemptPlaced():
+                    changes.attempt((event.branch_id, event.attempt))["worker"] = event.worker
                 case ProcessStarted():
                     changes.attempt((event.branch_id, event.attempt)).update(
                         pid=event.pid, pgid=event.pgid, process_start_time=event.start_time
                     )
+                case UsageReported():
+                    key = (event.branch_id, event.attempt)
+                    spent = self._spent[key] = self._spent.get(key, Usage()) + event.usage
+                    changes.attempt(key).update(_usage_columns(spent))
                 case AttemptEnded():
                     self._attempt_ended(changes, at, event)
                 case ResultsChanged():
@@ -195,6 +211,10 @@ class RowWriter:
             exit_code=event.exit_code,
             duration_s=event.duration_s,
         )
+        spent = self._spent.pop(key, None)
+        usage = event.usage if event.usage is not None else spent
+        if usage is not None:  # the attempt's whole usage (its reports summed)
+            changes.attempt(key).update(_usage_columns(usage))
         if event.status is BranchStatus.SUCCEEDED:
             inline, file = self._dump_result(event.branch_id, event.result)
             changes.branch(event.branch_id).update(
@@ -303,6 +323,14 @@ class RowWriter:
 
     def _masked(self, text: str | None) -> str | None:
         return None if text is None else self._masker.mask(text)
+
+
+def _usage_columns(usage: Usage) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost_usd": usage.cost_usd,
+    }
 
 
 def _by_columns(

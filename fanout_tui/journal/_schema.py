@@ -86,9 +86,21 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         "CREATE INDEX attempts_by_branch ON attempts(run_id, branch_id, attempt)",
         "CREATE INDEX attempts_unended ON attempts(run_id) WHERE ended_at IS NULL",
     ),
+    # 3: what each attempt reported spending (all NULL: it reported nothing); a branch's
+    # and a run's usage are the sums of their attempts'.
+    (
+        "ALTER TABLE attempts ADD COLUMN input_tokens INTEGER",
+        "ALTER TABLE attempts ADD COLUMN output_tokens INTEGER",
+        "ALTER TABLE attempts ADD COLUMN cost_usd REAL",
+    ),
+    # 4: the remote worker an attempt ran on (``tcp://…``; NULL: this machine).
+    ("ALTER TABLE attempts ADD COLUMN worker TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+USAGE_SINCE = 3
+"""The first version whose attempts record usage (an older journal read as it is has none)."""
 
 JOURNAL_TABLES = frozenset({"runs", "branches", "attempts"})
 """The tables every version of the schema has (migration 1 makes them)."""

@@ -5,6 +5,11 @@ The exit code is the run's own, as the run itself exited: 0 a complete merged re
 result (the policy was not satisfied, the merge failed, or the run is still going),
 130 the run was interrupted before its policy was satisfied; 2 when the journal cannot
 say (no such run, a damaged journal, a result's file gone).
+
+What the run spent, when its branches reported usage, follows on stderr (stdout is the
+merged result alone): the run's own total, then each branch's (a reused branch spent its
+usage in the run that computed it). ``--branch`` gives the branch's usage and each
+attempt's in its own output.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from fanout_tui.journal._history import SETTLED, duration
 from fanout_tui.journal._lookup import run_is_live
 from fanout_tui.journal._schema import DATABASE_NAME, schema_version
 from fanout_tui.journal._store import Journal
+from fanout_tui.journal._usage import attempt_usage, usage_by_branch, usage_by_run
 from fanout_tui.journal._values import load_value, resolve_path
 
 
@@ -41,20 +47,22 @@ def show_run(journal: Path, run_ref: str, *, branch_id: str | None, out: TextIO)
         run = _RunView(opened, opened.find_run(run_ref))
         if branch_id is not None:
             return _show_branch(run, branch_id, out)
+        spent = run.usage_lines()
         if run.row["merged"] is None and run.row["merged_file"] is None:
             message, code = run.why_no_result()
-            print(f"fanout-tui: run {run.id} {message}", file=sys.stderr)
+            print(f"fanout-tui: run {run.id} {message}", *spent, sep="\n", file=sys.stderr)
             return code
         merged = run.load(
             run.row["merged"], run.row["merged_file"], what=f"the merged result of run {run.id}"
         )
         missing = run.missing()
     out.write(render_merged(merged))
-    if not missing:
-        return ExitCode.OK
-    out.flush()  # the result first, then the note, as a run prints them
-    print(f"fanout-tui: partial: missing {missing}", file=sys.stderr)
-    return ExitCode.PARTIAL
+    out.flush()  # the result first, then the notes, as a run prints them
+    if missing:
+        print(f"fanout-tui: partial: missing {missing}", file=sys.stderr)
+    if spent:
+        print(*spent, sep="\n", file=sys.stderr)
+    return ExitCode.PARTIAL if missing else ExitCode.OK
 
 
 class _RunView:
@@ -87,6 +95,34 @@ class _RunView:
             f"{row['id']} ({status_and_reason(self.status(row['status']), row['reason'])})"
             for row in rows
         )
+
+    def usage_lines(self) -> list[str]:
+        """What the run and each of its branches spent, in lines (none: nothing reported)::
+
+        fanout-tui: run 3f2a1c spent 12,400 tokens · $0.0214
+          doc1  6,200 tokens · $0.0107
+          doc2  6,200 tokens · $0.0107 (reused: spent in run 9e8d7c)
+        """
+        connection = self.journal.connection
+        branches = usage_by_branch(connection, self.id)
+        if not branches:
+            return []
+        own = usage_by_run(connection).get(self.id)
+        total = own.describe() if own is not None else "nothing itself"
+        reused = dict(
+            connection.execute(
+                "SELECT id, reused_from FROM branches WHERE run_id = ? AND reused_from IS NOT NULL",
+                (self.id,),
+            ).fetchall()
+        )
+        width = max(len(branch_id) for branch_id in branches)
+        lines = [f"fanout-tui: run {self.id} spent {total}"]
+        for branch_id, usage in branches.items():
+            line = f"  {branch_id.ljust(width)}  {usage.describe()}"
+            if branch_id in reused:
+                line += f" (reused: spent in run {reused[branch_id]})"
+            lines.append(line)
+        return lines
 
     def why_no_result(self) -> tuple[str, int]:
         """Why the run has no merged result, after ``run <id> ``, and the exit code."""
@@ -160,6 +196,9 @@ def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
         header += f", {branch['attempts']} attempt{'s' if branch['attempts'] != 1 else ''}"
     if branch["duration_s"] is not None:
         header += f", {duration(branch['duration_s'])}"
+    spent = usage_by_branch(connection, run.id).get(branch_id)
+    if spent is not None:
+        header += f", {spent.describe()}"
     out.write(header + "\n")
     if branch["reason"]:
         out.write(f"reason: {branch['reason']}\n")
@@ -197,8 +236,9 @@ def _show_branch(run: _RunView, branch_id: str, out: TextIO) -> int:
 
 
 def _describe_attempt(run: _RunView, attempt: sqlite3.Row) -> str:
-    """``attempt 2: failed, exit code 0, 1.2s: output is not JSON``: its status, exit code,
-    duration and why it failed (a reason that only gives the exit code is not repeated)."""
+    """``attempt 2: failed, exit code 0, 1.2s, 1,020 tokens: output is not JSON``: its status,
+    exit code, duration, usage and why it failed (a reason that only gives the exit code
+    is not repeated)."""
     parts = [run.status(attempt["status"])]
     reason = attempt["reason"]
     code = attempt["exit_code"]
@@ -209,6 +249,12 @@ def _describe_attempt(run: _RunView, attempt: sqlite3.Row) -> str:
         parts.append(exit_code)
     if attempt["duration_s"] is not None:
         parts.append(duration(attempt["duration_s"]))
+    usage = attempt_usage(attempt)
+    if usage is not None:
+        parts.append(usage.describe())
+    columns = attempt.keys()  # a journal read before migration 4 has no worker column
+    if "worker" in columns and attempt["worker"] is not None:
+        parts.append(f"on worker {attempt['worker']}")
     text = f"attempt {attempt['attempt']}: " + ", ".join(parts)
     return f"{text}: {reason}" if reason else text
 

@@ -92,7 +92,8 @@ class Journal:
         is created, migrated or written, so a read-only folder or mount is enough.
 
         A journal of an earlier version is read as it is: what is read of a run was all
-        there in version 1. Use as a context manager.
+        there in version 1, except usage (version 3), which such a journal reads as none.
+        Use as a context manager.
 
         Raises:
             JournalError: there is no journal database there, it cannot be read, or it

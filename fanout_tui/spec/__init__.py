@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fanout_tui.spec._describe import describe_plan
     from fanout_tui.spec._errors import SpecError, SpecIssue
+    from fanout_tui.spec._llm_plan import LlmMessage, LlmPlan, ProviderPlan
     from fanout_tui.spec._loader import load_plan, load_plan_text
     from fanout_tui.spec._masking import (
         MASK,
@@ -68,6 +69,8 @@ __all__ = [
     "BranchPlan",
     "Budget",
     "ConflictRule",
+    "LlmMessage",
+    "LlmPlan",
     "Masker",
     "MergePlan",
     "MergeStrategy",
@@ -76,6 +79,7 @@ __all__ = [
     "Plan",
     "PolicyMode",
     "PolicyPlan",
+    "ProviderPlan",
     "Rate",
     "ResourceLimit",
     "RetryPolicy",
@@ -99,6 +103,7 @@ _OUTSIDE_PLAN = {
     **dict.fromkeys(
         ("MASK", "MIN_MASKED_LENGTH", "Masker", "StreamMasker", "too_short_to_mask"), "masking"
     ),
+    **dict.fromkeys(("LlmMessage", "LlmPlan", "ProviderPlan"), "llm_plan"),
     "load_plan": "loader",
     "load_plan_cached": "plan_cache",
     "load_plan_text": "loader",

@@ -29,10 +29,16 @@ _MERGE_FIELD_STRATEGY = {
 
 
 class Reporter(Protocol):
-    """Records one problem at the node at ``path``."""
+    """Records one problem at the node at ``path`` (``offset``: a character inside it)."""
 
     def __call__(
-        self, path: FieldPath, message: str, *, hint: str | None = None, at_key: bool = False
+        self,
+        path: FieldPath,
+        message: str,
+        *,
+        hint: str | None = None,
+        at_key: bool = False,
+        offset: int | None = None,
     ) -> None: ...
 
 

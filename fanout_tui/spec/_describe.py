@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
+from fanout_tui.spec._llm_plan import LlmPlan
 from fanout_tui.spec._masking import MASK, Masker
 from fanout_tui.spec._plan import (
     RETRY_KINDS,
@@ -45,6 +46,7 @@ def describe_plan(plan: Plan) -> str:
         else "no global cap on running branches"
     )
     lines.append(f"branches     {count} ({cap})")
+    lines.append(f"executor     {plan.executor or 'this machine'}")
     lines.append("")
     for branch in plan.branches:
         lines.extend(_branch(branch, mask, secrets))
@@ -86,7 +88,10 @@ def _branch(branch: BranchPlan, mask: Masker, secrets: frozenset[str]) -> list[s
         lines.append(f"    run      {shlex.join(branch.run)}")
     if branch.call is not None:
         lines.append(f"    call     {branch.call}({_arguments(branch.with_args)})")
-    lines.append(f"    cwd      {branch.cwd}")
+    if branch.llm is not None:
+        lines.extend(_llm(branch.llm))
+    else:
+        lines.append(f"    cwd      {branch.cwd}")
     if branch.env:
         shown = " ".join(
             f"{name}={MASK if name in secrets else shlex.quote(mask.mask(value))}"
@@ -105,9 +110,29 @@ def _branch(branch: BranchPlan, mask: Masker, secrets: frozenset[str]) -> list[s
     if branch.output.schema is not None:
         output += " (checked against a JSON Schema)"
     codes = ", ".join(str(code) for code in sorted(branch.success_exit_codes))
-    lines.append(f"    output   {output} · success on exit code {codes}")
+    if branch.llm is None:
+        output += f" · success on exit code {codes}"
+    lines.append(f"    output   {output}")
     return lines
 
+
+def _llm(llm: LlmPlan) -> list[str]:
+    provider = llm.provider
+    request = [f"{provider.name} ({provider.base_url})", f"model {llm.model}"]
+    if llm.max_tokens is not None:
+        request.append(f"max_tokens {llm.max_tokens}")
+    if llm.temperature is not None:
+        request.append(f"temperature {llm.temperature:g}")
+    request.append("streamed" if llm.stream else "not streamed")
+    if llm.repair:
+        request.append(f"repair up to {llm.repair} times")
+    lines = [f"    llm      {' · '.join(request)}"]
+    for message in llm.messages:
+        first, *rest = message.content.splitlines() or [""]
+        more = f" … ({len(message.content):,} characters)" if rest or len(first) > 60 else ""
+        lines.append(f"    {message.role:<8} {first[:60]}{more}")
+    lines.append(f"    estimate {llm.estimate_tokens():,} tokens (prompt and reply)")
+    return lines
 
 
 def _value(value: Any) -> str:

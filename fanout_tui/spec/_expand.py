@@ -10,13 +10,11 @@ at the node it comes from, all of them together.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from fanout_tui.spec._checks import check_json_schema, check_merge, check_policy
 from fanout_tui.spec._errors import SpecError, SpecIssue, did_you_mean
-from fanout_tui.spec._field_types import CALL_PATTERN
 from fanout_tui.spec._ids import SYNTHESIZER_ID, IdChecks
 from fanout_tui.spec._inherit import (
     DEFAULT_KILL_GRACE_S,
@@ -27,6 +25,7 @@ from fanout_tui.spec._inherit import (
     retry_policy,
 )
 from fanout_tui.spec._interpolate import NO_MATRIX
+from fanout_tui.spec._llm_expand import LlmSteps, check_kind, provider_plans
 from fanout_tui.spec._masking import Masker
 from fanout_tui.spec._matrix import MAX_BRANCHES, check_matrix, expand_matrix
 from fanout_tui.spec._models import BranchSpec, DefaultsSpec, SpecFile
@@ -40,8 +39,6 @@ from fanout_tui.spec._plan import (
 )
 from fanout_tui.spec._source import FieldPath, SpecSource
 from fanout_tui.spec._templates import FieldTemplates, refuse_interpolation_elsewhere
-
-_CALL = re.compile(CALL_PATTERN)
 
 
 def expand_spec(
@@ -96,11 +93,21 @@ class _Expander:
         self.defaults = model.defaults or DefaultsSpec()
         self.templates = FieldTemplates(source, environ, self.issues)
         self.ids = IdChecks(source, self.report)
+        self.providers = provider_plans(model.providers, self.templates)
+        self.llm = LlmSteps(self.templates, self.providers, base_dir, self.report)
 
     def report(
-        self, path: FieldPath, message: str, *, hint: str | None = None, at_key: bool = False
+        self,
+        path: FieldPath,
+        message: str,
+        *,
+        hint: str | None = None,
+        at_key: bool = False,
+        offset: int | None = None,
     ) -> None:
-        self.issues.append(self.source.issue(path, message, hint=hint, at_key=at_key))
+        self.issues.append(
+            self.source.issue(path, message, hint=hint, at_key=at_key, offset=offset)
+        )
 
     def plan(self) -> Plan:
         refuse_interpolation_elsewhere(self.source.data, (), self.report)
@@ -129,12 +136,26 @@ class _Expander:
             spec_path=Path(os.path.abspath(self.source.origin)) if self.source.origin else None,
             concurrency=self.model.concurrency,
             resources=self._resources(),
-            secrets=tuple(self.model.secrets),
+            secrets=tuple(
+                dict.fromkeys(
+                    [
+                        *self.model.secrets,
+                        *(p.api_key_env for p in self.providers.values() if p.api_key_env),
+                    ]
+                )
+            ),
             budget=self._budget(),
             merge=merge,
             policy=policy,
             output=output,
+            executor=self._executor(),
         )
+
+    def _executor(self) -> str | None:
+        if self.model.executor is None:
+            return None
+        address = self.model.executor.dask.split("://", 1)[-1]
+        return f"dask://{address}"
 
     # -- one branch --------------------------------------------------------------------
 
@@ -148,7 +169,7 @@ class _Expander:
         first_index: int,
     ) -> list[BranchPlan]:
         path: FieldPath = ("branches", index)
-        self._check_command(branch, path)
+        check_kind(branch, path, self.report)
         self._check_settings(branch, path)
         output = output_contract(
             branch, self.defaults, self.model.merge.strategy, path, self.report
@@ -163,6 +184,7 @@ class _Expander:
         title = templates.text(branch.title, (*path, "title"), names)
         run = templates.command(branch.run, (*path, "run"), names)
         with_args = templates.structure(branch.with_ or {}, (*path, "with"), names)
+        llm = self.llm.compile(branch.llm, (*path, "llm"), names) if branch.llm else None
         cwd = templates.text(branch.cwd, (*path, "cwd"), names)
         env = {
             key: templates.text(value, (*path, "env", key), names)
@@ -172,7 +194,8 @@ class _Expander:
             return []
 
         settings = inherit(branch, self.defaults)
-        self._check_cost(settings, path if branch.cost else ("defaults",))
+        self._check_cost(settings.cost_tokens, settings, path if branch.cost else ("defaults",))
+        estimated = branch.cost is None and self.defaults.cost is None
         python_path = (self.base_dir,) if branch.call else ()
         plans: list[BranchPlan] = []
         for offset, pick in enumerate(expand_matrix(matrix, path, self.source)):
@@ -180,6 +203,12 @@ class _Expander:
             self.ids.add(index, id_template.names, first_index + offset, pick)
             branch_id = id_template.render(chosen)
             self.ids.check_form(index, branch_id)
+            llm_plan = llm(chosen) if llm else None
+            cost_tokens = settings.cost_tokens
+            if llm_plan is not None and estimated:
+                cost_tokens = llm_plan.estimate_tokens()
+                if not self._check_cost(cost_tokens, settings, (*path, "llm"), estimate=True):
+                    estimated = False  # said once for the branch
             plans.append(
                 BranchPlan(
                     id=branch_id,
@@ -202,7 +231,8 @@ class _Expander:
                     success_exit_codes=settings.success_exit_codes,
                     matrix=chosen.texts,
                     python_path=python_path,
-                    cost_tokens=settings.cost_tokens,
+                    cost_tokens=cost_tokens,
+                    llm=llm_plan,
                 )
             )
         return plans
@@ -236,9 +266,11 @@ class _Expander:
             self.report(("budget",), "a budget needs 'tokens', 'cost_usd' or both")
         return Budget(tokens=budget.tokens, cost_usd=budget.cost_usd)
 
-    def _check_cost(self, settings: Inherited, path: FieldPath) -> None:
-        """Refuse a cost that no token limit the branch is under could ever let start."""
-        cost = settings.cost_tokens
+    def _check_cost(
+        self, cost: int, settings: Inherited, path: FieldPath, *, estimate: bool = False
+    ) -> bool:
+        """Refuse a cost that no token limit the branch is under could ever let start
+        (``estimate``: an llm step's estimate, said at the step); False when refused."""
         limits = [
             (f"resource {name!r} allows ({resource.tokens} tokens)", resource.tokens.count)
             for name in settings.uses
@@ -248,34 +280,20 @@ class _Expander:
         if budget is not None and budget.tokens is not None:
             limits.append((f"the run's budget allows ({budget.tokens} tokens)", budget.tokens))
         for limit, allowed in limits:
+            if cost > allowed and estimate:
+                self.report(
+                    path,
+                    f"an attempt is estimated at {cost} tokens (prompt and max_tokens), more "
+                    f"than {limit}: it could never start; lower max_tokens or give 'cost'",
+                )
+                return False
             if cost > allowed:
                 self.report(
                     (*path, "cost", "tokens"),
                     f"an attempt costs {cost} tokens, more than {limit}: it could never start",
                 )
-                return
-
-    def _check_command(self, branch: BranchSpec, path: FieldPath) -> None:
-        if branch.run is None and branch.call is None:
-            self.report(
-                path, "a branch needs 'run' (a command) or 'call' (a Python module:function)"
-            )
-        elif branch.run is not None and branch.call is not None:
-            self.report(
-                (*path, "call"), "a branch has either 'run' or 'call', not both", at_key=True
-            )
-        if branch.call is not None and not _CALL.fullmatch(branch.call):
-            self.report(
-                (*path, "call"),
-                f"{branch.call!r} is not a callable; write module:function, "
-                "e.g. mypkg.tasks:word_stats",
-            )
-        if branch.with_ is not None and branch.call is None:
-            self.report(
-                (*path, "with"),
-                "'with' gives arguments to 'call', and this branch has no call",
-                at_key=True,
-            )
+                return False
+        return True
 
     def _check_settings(self, settings: DefaultsSpec | BranchSpec, path: FieldPath) -> None:
         """Checks on the fields a branch shares with defaults, where they are written."""
@@ -299,15 +317,20 @@ class _Expander:
         if synthesizer is None:
             return None
         path: FieldPath = ("merge", "synthesizer")
+        if (synthesizer.run is None) == (synthesizer.llm is None):
+            self.report(path, "a synthesizer has one of 'run' (a command) and 'llm'")
+            return None
         run = self.templates.command(synthesizer.run, (*path, "run"), [])
+        llm = self.llm.compile_static(synthesizer.llm, (*path, "llm")) if synthesizer.llm else None
         env = self.templates.env(synthesizer.env, (*path, "env"))
         cwd = self.templates.static_text(synthesizer.cwd, (*path, "cwd"))
-        if run is None:
+        if run is None and llm is None:
             return None
         return BranchPlan(
             id=SYNTHESIZER_ID,
             index=index,
-            run=run(NO_MATRIX),
+            run=run(NO_MATRIX) if run else None,
+            llm=llm,
             cwd=self._path(cwd if cwd is not None else default_cwd),
             env={**(default_env or {}), **(env or {})},
             timeout_s=synthesizer.timeout,

@@ -276,6 +276,7 @@ MinSuccess = Annotated[
 Version = Annotated[int, BeforeValidator(_version), WithJsonSchema({"const": 1})]
 ExitCode = Annotated[int, Field(ge=0, le=255)]
 
+
 def _retry_on(value: object) -> str | tuple[int, ...]:
     """One entry of ``retry.on``: a failure kind, or ``{exit_codes: [...]}`` as a tuple."""
     if isinstance(value, str):

@@ -115,11 +115,86 @@ class CostSpec(SpecPart):
     tokens: int = Field(ge=0, description="Tokens taken from token budgets before the start.")
 
 
+class ExecutorSpec(SpecPart):
+    """Where the branches run instead of this machine."""
+
+    dask: Annotated[str, Field(pattern=r"^((dask|tcp)://)?[^\s/:]+:[0-9]+$")] = Field(
+        description="A Dask scheduler: HOST:PORT (or dask://HOST:PORT, tcp://HOST:PORT)."
+    )
+
+
 class BudgetSpec(SpecPart):
     """A run-level budget: once reported usage reaches it, no new attempt starts."""
 
     tokens: int | None = Field(default=None, ge=1, description="Tokens in all.")
     cost_usd: float | None = Field(default=None, gt=0, description="Cost in US dollars in all.")
+
+
+class PricesSpec(SpecPart):
+    """What a provider charges, for the ``cost_usd`` of the usage it reports."""
+
+    input_per_mtok: float = Field(ge=0, description="US dollars per million input tokens.")
+    output_per_mtok: float = Field(ge=0, description="US dollars per million output tokens.")
+
+
+class ProviderSpec(SpecPart):
+    """An OpenAI-compatible chat-completions endpoint that ``llm`` branches talk to."""
+
+    base_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = Field(
+        description="The API's root, e.g. http://127.0.0.1:11434/v1 (Ollama) or "
+        "https://api.openai.com/v1; /chat/completions is added."
+    )
+    api_key_env: EnvName | None = Field(
+        default=None,
+        description="Environment variable holding the API key (sent as a Bearer token); "
+        "its value is masked like any secret.",
+    )
+    headers: dict[str, str] | None = Field(
+        default=None, description="More HTTP headers sent with every request."
+    )
+    prices: PricesSpec | None = Field(
+        default=None, description="Prices per million tokens, for the cost of each reply."
+    )
+
+
+class MessageSpec(SpecPart):
+    """One message of a conversation written out in the spec."""
+
+    role: Literal["system", "user", "assistant"] = Field(description="Who says it.")
+    content: str = Field(description="What is said; may use ${{ matrix.NAME }}, ${{ file: P }}.")
+
+
+class LlmSpec(SpecPart):
+    """A chat request to a provider: the branch's output is the reply's content."""
+
+    provider: str = Field(description="The name of a provider declared under providers.")
+    model: str = Field(min_length=1, description="The model to ask, e.g. qwen2.5:7b.")
+    system: str | None = Field(default=None, description="The system message.")
+    prompt: str | None = Field(
+        default=None,
+        description="The user message; may use ${{ matrix.NAME }}, ${{ env.NAME }} and "
+        "${{ file: PATH }} (a file's text, relative to the spec's folder).",
+    )
+    messages: list[MessageSpec] | None = Field(
+        default=None, description="Messages sent before the prompt (a few-shot conversation)."
+    )
+    temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling heat.")
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="Most tokens in the reply (and its share of the estimate)."
+    )
+    repair: int | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description="Times a reply that breaks the output contract is re-asked with the "
+        "error (default 0; separate from retry).",
+    )
+    stream: bool | None = Field(
+        default=None, description="Stream the reply into the panel as it arrives (default true)."
+    )
+    extra: dict[str, Any] | None = Field(
+        default=None, description="More fields for the request body, sent as they are."
+    )
 
 
 class BranchSettingsSpec(SpecPart):
@@ -170,13 +245,14 @@ class DefaultsSpec(BranchSettingsSpec):
 
 
 class BranchSpec(BranchSettingsSpec):
-    """One independent subtask: a command (``run``) or a Python callable (``call``)."""
+    """One independent subtask: a command (``run``), a Python callable (``call``) or a
+    chat request (``llm``)."""
 
     model_config = ConfigDict(
         json_schema_extra={
-            # What expansion checks, said to editors too: exactly one of run and call,
-            # and with only beside call.
-            "oneOf": [{"required": ["run"]}, {"required": ["call"]}],
+            # What expansion checks, said to editors too: exactly one of run, call and
+            # llm, and with only beside call.
+            "oneOf": [{"required": ["run"]}, {"required": ["call"]}, {"required": ["llm"]}],
             "dependentRequired": {"with": ["call"]},
         }
     )
@@ -196,6 +272,9 @@ class BranchSpec(BranchSettingsSpec):
     with_: dict[str, Any] | None = Field(
         default=None, alias="with", description="Keyword arguments for the call."
     )
+    llm: LlmSpec | None = Field(
+        default=None, description="A chat request to a provider; the reply is the output."
+    )
     matrix: MatrixSpec | None = Field(
         default=None,
         description="One branch per combination of these values (cartesian product, in the "
@@ -204,9 +283,19 @@ class BranchSpec(BranchSettingsSpec):
 
 
 class SynthesizerSpec(SpecPart):
-    """The command that merges: gets the results document as JSON on stdin, prints the result."""
+    """The step that merges: a command gets the results document as JSON on stdin and prints
+    the result; an ``llm`` step gets it as a user message and replies with the result."""
 
-    run: Command = Field(description="The synthesizer's command (text for sh -c, or a list).")
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["run"]}, {"required": ["llm"]}]}
+    )
+
+    run: Command | None = Field(
+        default=None, description="The synthesizer's command (text for sh -c, or a list)."
+    )
+    llm: LlmSpec | None = Field(
+        default=None, description="A chat request that merges; gets the results document."
+    )
     cwd: str | None = Field(default=None, description="Working folder (default: defaults' cwd).")
     env: Env | None = Field(default=None, description="Environment on top of defaults' env.")
     timeout: Timeout | None = Field(default=None, description="Longest time an attempt may run.")
@@ -306,6 +395,10 @@ class SpecFile(SpecPart):
     resources: dict[str, ResourceSpec] = Field(
         default_factory=dict, description="Shared resources with their limits, by name."
     )
+    providers: dict[str, ProviderSpec] = Field(
+        default_factory=dict,
+        description="OpenAI-compatible endpoints that llm branches use, by name.",
+    )
     secrets: list[EnvName] = Field(
         default_factory=list,
         description="Environment variables whose values are masked wherever they could show.",
@@ -313,6 +406,10 @@ class SpecFile(SpecPart):
     budget: BudgetSpec | None = Field(
         default=None,
         description="Run-level budget of reported usage: {tokens: N, cost_usd: X}.",
+    )
+    executor: ExecutorSpec | None = Field(
+        default=None,
+        description="Run the branches on a Dask cluster: {dask: HOST:PORT} (default: here).",
     )
     branches: list[BranchSpec] = Field(
         min_length=1, description="The independent subtasks, in declared order."

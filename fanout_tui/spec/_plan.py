@@ -16,6 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from fanout_tui.spec._llm_plan import LlmPlan
+
 
 class OutputFormat(StrEnum):
     """How a branch's stdout is parsed into its result."""
@@ -135,9 +137,10 @@ class ResourceLimit:
 class BranchPlan:
     """One fully specified branch, as the engine runs it.
 
-    Exactly one of ``run`` and ``call`` is set. ``run`` as a string is run by
+    Exactly one of ``run``, ``call`` and ``llm`` is set. ``run`` as a string is run by
     ``/bin/sh -c``; as a tuple it is executed directly. ``call`` is ``"module:function"``
-    called with ``with_args`` as keyword arguments.
+    called with ``with_args`` as keyword arguments. ``llm`` is a chat request to an
+    OpenAI-compatible endpoint.
     """
 
     id: str
@@ -167,6 +170,7 @@ class BranchPlan:
     """Folders put first on ``sys.path`` to import a ``call`` (the spec's folder)."""
     cost_tokens: int = 0
     """Tokens each attempt is expected to spend, taken from token budgets before it starts."""
+    llm: LlmPlan | None = None
 
     @property
     def label(self) -> str:
@@ -197,6 +201,8 @@ class BranchPlan:
             "output": {"format": str(self.output.format), "schema": self.output.schema},
             "success": sorted(self.success_exit_codes),
         }
+        if self.llm is not None:
+            definition["llm"] = self.llm.definition()
         canonical = json.dumps(definition, sort_keys=True, default=str, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -242,6 +248,15 @@ class Plan:
     policy: PolicyPlan = field(default_factory=PolicyPlan)
     output: Path | None = None
     """Where the merged result is written (absolute), if anywhere."""
+    executor: str | None = None
+    """Where the branches run: ``dask://HOST:PORT``, or ``None`` for this machine."""
+
+    @property
+    def reads_files(self) -> bool:
+        """True when a prompt reads files (``${{ file: PATH }}``): the plan goes stale when
+        they change."""
+        steps = (*self.branches, self.merge.synthesizer)
+        return any(step is not None and step.llm is not None and step.llm.files for step in steps)
 
     def branch(self, branch_id: str) -> BranchPlan:
         """Return the branch with ``branch_id``; ``KeyError`` if there is none."""

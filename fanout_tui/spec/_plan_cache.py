@@ -95,11 +95,12 @@ def load_plan_cached(path: Path, *, release: str, install: Path) -> Plan:
     plan = load_plan_text(decode_spec(data, path), path=path, environ=environ)
     if entry is None:
         return plan
-    if environ.read.keys().isdisjoint(plan.secrets):
+    if not plan.reads_files and environ.read.keys().isdisjoint(plan.secrets):
         env = {name: _digest(value) for name, value in environ.read.items()}
         _write(entry, {**key, "env": env}, plan)
     else:
         # A secret's value is in the plan: never on disk, not even from an older entry.
+        # A prompt's files may change without the spec: such a plan loads in full.
         with contextlib.suppress(OSError):
             entry.unlink()
     return plan

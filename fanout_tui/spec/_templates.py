@@ -128,4 +128,14 @@ def _interpolated(path: FieldPath) -> bool:
             return True
         case ("merge", "synthesizer", "env", str()):
             return True
+        case ("branches", int(), "llm", "model" | "system" | "prompt"):
+            return True
+        case ("branches", int(), "llm", "messages", int(), "content"):
+            return True
+        case ("merge", "synthesizer", "llm", "model" | "system" | "prompt"):
+            return True
+        case ("merge", "synthesizer", "llm", "messages", int(), "content"):
+            return True
+        case ("providers", str(), "base_url") | ("providers", str(), "headers", str()):
+            return True
     return False

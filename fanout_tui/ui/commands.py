@@ -16,6 +16,7 @@ from fanout_tui.ui.badges import status_phrase
 from fanout_tui.ui.model import BranchFilter
 from fanout_tui.ui.screens.dashboard import DashboardScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen
+from fanout_tui.ui.screens.resources_screen import ResourcesScreen
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,12 @@ def key_entries(dashboard: DashboardScreen, screen: Screen[object]) -> Iterable[
     if screen is dashboard and dashboard.grid.branch_filter is not BranchFilter.ALL:
         yield SystemCommand(
             "Show every branch", "escape · list every branch again", dashboard.action_clear_filter
+        )
+    if not isinstance(screen, ResourcesScreen):
+        yield SystemCommand(
+            "Resources",
+            "u · held, waiting, window use, tokens left and pauses of each shared resource",
+            dashboard.action_show_resources,
         )
     yield SystemCommand("Help", "? · show every key", dashboard.action_show_help)
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 from itertools import repeat
 from pathlib import Path
 
-from fanout_tui.engine import BranchStatus, Stream, printable
+from fanout_tui.engine import BranchStatus, Stream, printable, read_signal
 from fanout_tui.ui.badges import WORDS, format_duration, reused_note
 from fanout_tui.ui.model import AttemptRecord, BranchView
 from fanout_tui.ui.result_text import result_text
@@ -27,6 +27,8 @@ class LineKind(StrEnum):
     HEADING = "heading"
     STDOUT = "stdout"
     STDERR = "stderr"
+    SIGNAL = "signal"
+    """A ``::fanout::`` line on stderr: a message to fanout-tui, kept in the log, dimmed."""
     NOTE = "note"
     RESULT = "result"
     REASON = "reason"
@@ -67,6 +69,8 @@ def _attempt_heading(record: AttemptRecord, previous: AttemptRecord | None) -> s
         parts.append("running")
     else:
         parts.append(WORDS[record.status])
+    if record.rate_limited:
+        parts.append("rate limited")
     if record.exit_code is not None:
         parts.append(f"exit {record.exit_code}")
     if record.ended_at is not None:
@@ -93,9 +97,18 @@ def _attempt_lines(
         yield (f"{stream}: {len(lines)} lines", LineKind.NOTE)
         if note:
             yield (note, LineKind.NOTE)
-        yield from zip(map(printable, lines), repeat(kind))
+        if kind is LineKind.STDERR:
+            yield from _stderr_lines(lines)
+        else:
+            yield from zip(map(printable, lines), repeat(kind))
     if record.reason:
         yield (f"reason: {record.reason}", LineKind.REASON)
+
+
+def _stderr_lines(lines: list[str]) -> Iterator[LogLine]:
+    for line in lines:
+        kind = LineKind.STDERR if read_signal(line) is None else LineKind.SIGNAL
+        yield (printable(line), kind)
 
 
 def branch_log(view: BranchView) -> list[LogLine]:

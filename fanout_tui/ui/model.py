@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from fanout_tui.engine import (
     AttemptEnded,
+    AttemptPlaced,
     AttemptStarted,
     BranchStateChanged,
     BranchStatus,
@@ -28,8 +29,11 @@ from fanout_tui.engine import (
     RunFinished,
     RunOutcome,
     Stream,
+    Usage,
+    UsageReported,
 )
 from fanout_tui.spec import BranchPlan, Plan
+from fanout_tui.ui.resources import ResourceBoard, ResourceEvent
 from fanout_tui.ui.result_text import preview_lines
 
 OUTPUT_LINES_KEPT = 1000
@@ -68,12 +72,16 @@ class AttemptRecord:
     retry raises the branch's count for later attempts, not for this one."""
     stdout_log: Path | None = None
     stderr_log: Path | None = None
+    worker: str | None = None
+    """The remote worker it runs on (``tcp://…``; ``None``: this machine)."""
     status: BranchStatus | None = None
     """None while the attempt runs."""
     ended_at: float | None = None
     reason: str | None = None
     exit_code: int | None = None
     result: Any = None
+    rate_limited: bool = False
+    """Whether the server rate-limited it (its reason says so, with the retry-after)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -99,6 +107,8 @@ class BranchView:
     """Attempt and stream of each kept line (see ``_line_code``)."""
     lines_this_attempt: int = 0
     """Output lines printed since the latest attempt started."""
+    usage: Usage | None = None
+    """What the branch's attempts reported spending in this run (``None``: nothing)."""
 
     @property
     def id(self) -> str:
@@ -199,9 +209,20 @@ class Changes:
     """Branches whose status changed (filters and bindings may change)."""
     merge: bool = False
     finished: bool = False
+    resources: bool = False
+    """A resource's numbers or pause changed."""
+    usage: bool = False
+    """The run's reported usage changed."""
 
     def __bool__(self) -> bool:
-        return bool(self.branches or self.statuses or self.merge or self.finished)
+        return bool(
+            self.branches
+            or self.statuses
+            or self.merge
+            or self.finished
+            or self.resources
+            or self.usage
+        )
 
 
 class RunModel:
@@ -222,6 +243,10 @@ class RunModel:
             active=len(self.branches),
         )
         self.outcome: RunOutcome | None = None
+        self.resources = ResourceBoard(plan)
+        """The shared resources as the engine last described them."""
+        self.usage: Usage | None = None
+        """What the run reported spending so far (``None``: nothing yet)."""
 
     @property
     def settled(self) -> int:
@@ -257,15 +282,41 @@ class RunModel:
                 self._attempt_started(event, changes)
             elif isinstance(event, AttemptEnded):
                 self._attempt_ended(event, changes)
+            elif isinstance(event, AttemptPlaced):
+                self._attempt_placed(event, changes)
             elif isinstance(event, ResultsChanged):
                 self.merge = event.merge
                 changes.merge = True
+            elif isinstance(event, ResourceEvent):
+                self.resources.apply(event)
+                changes.resources = True
+            elif isinstance(event, UsageReported):
+                self._usage_reported(event, changes)
             elif isinstance(event, RunFinished):
-                self.outcome = event.outcome
-                self.merge = event.outcome.merge
-                changes.merge = True
-                changes.finished = True
+                self._finished(event.outcome, changes)
         return changes
+
+    def _usage_reported(self, event: UsageReported, changes: Changes) -> None:
+        self.usage = event.run_total
+        changes.usage = True
+        view = self.by_id.get(event.branch_id)
+        if view is not None:
+            view.usage = event.branch_total
+            changes.branches.add(view.id)
+
+    def _finished(self, outcome: RunOutcome, changes: Changes) -> None:
+        self.outcome = outcome
+        self.merge = outcome.merge
+        changes.merge = True
+        changes.finished = True
+        for report in outcome.branches:
+            view = self.by_id.get(report.id)
+            if view is not None and report.usage is not None and report.usage != view.usage:
+                view.usage = report.usage
+                changes.branches.add(view.id)
+        if outcome.usage is not None:
+            self.usage = outcome.usage
+            changes.usage = True
 
     def _state_changed(self, event: BranchStateChanged, changes: Changes) -> None:
         view = self.by_id.get(event.branch_id)
@@ -305,6 +356,13 @@ class RunModel:
         view.lines_this_attempt = 0
         changes.branches.add(view.id)
 
+    def _attempt_placed(self, event: AttemptPlaced, changes: Changes) -> None:
+        view = self.by_id.get(event.branch_id)
+        record = None if view is None else view.current
+        if view is not None and record is not None and record.attempt == event.attempt:
+            record.worker = event.worker
+            changes.branches.add(view.id)
+
     def _attempt_ended(self, event: AttemptEnded, changes: Changes) -> None:
         view = self.by_id.get(event.branch_id)
         if view is None:
@@ -322,4 +380,5 @@ class RunModel:
         record.reason = event.reason
         record.exit_code = event.exit_code
         record.result = event.result
+        record.rate_limited = event.rate_limited
         changes.branches.add(view.id)

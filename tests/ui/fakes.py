@@ -25,6 +25,13 @@ from fanout_tui.engine._events import (
     RunFinished,
     RunOutcome,
 )
+from fanout_tui.engine._resource_events import (
+    ResourcePaused,
+    ResourcesChanged,
+    ResourceView,
+    UsageReported,
+)
+from fanout_tui.engine._signals import Usage
 from fanout_tui.spec._plan import (
     BranchPlan,
     MergePlan,
@@ -32,6 +39,7 @@ from fanout_tui.spec._plan import (
     Plan,
     PolicyMode,
     PolicyPlan,
+    ResourceLimit,
     RetryPolicy,
 )
 
@@ -61,8 +69,10 @@ def make_plan(
     min_success: int = 0,
     output: Path | None = None,
     titles: dict[str, str] | None = None,
+    resources: Sequence[ResourceLimit] = (),
 ) -> Plan:
-    """A plan of ``ids`` branches that would print and succeed (never run for real here)."""
+    """A plan of ``ids`` branches that would print and succeed (never run for real here);
+    every branch uses every resource of ``resources``."""
     titles = titles or {}
     branches = tuple(
         BranchPlan(
@@ -71,6 +81,7 @@ def make_plan(
             title=titles.get(branch_id),
             run=f"echo {branch_id}",
             retry=RetryPolicy(attempts=attempts),
+            uses=tuple(limit.name for limit in resources),
         )
         for index, branch_id in enumerate(ids)
     )
@@ -80,6 +91,7 @@ def make_plan(
         merge=MergePlan(strategy=MergeStrategy.KEY, key="doc"),
         policy=PolicyPlan(mode=mode, min_success=min_success),
         output=output,
+        resources={limit.name: limit for limit in resources},
     )
 
 
@@ -245,7 +257,15 @@ def ended(
     result: Any = None,
 ) -> AttemptEnded:
     return AttemptEnded(
-        branch_id, attempt, status, at, duration, reason=reason, exit_code=exit_code, result=result
+        branch_id,
+        attempt,
+        status,
+        at,
+        duration,
+        reason=reason,
+        exit_code=exit_code,
+        result=result,
+        rate_limited=reason is not None and reason.startswith("rate limited"),
     )
 
 
@@ -296,3 +316,35 @@ def fail(branch_id: str, reason: str, *, attempt: int = 3, at: float = 1020.0) -
         ),
         state(branch_id, BranchStatus.FAILED, attempt=attempt, at=at, reason=reason),
     ]
+
+
+def resource(name: str, **numbers: Any) -> ResourceView:
+    """A resource snapshot: idle and unlimited but for ``numbers``."""
+    fields: dict[str, Any] = {
+        "held": 0,
+        "concurrency": None,
+        "declared_concurrency": None,
+        "waiting": 0,
+        "window_used": None,
+        "window_limit": None,
+        "tokens_left": None,
+        "tokens_budget": None,
+        "paused_until": None,
+        "paused_by": "",
+    }
+    fields.update(numbers)
+    return ResourceView(name=name, **fields)
+
+
+def resources(*views: ResourceView, at: float = 1000.0) -> ResourcesChanged:
+    return ResourcesChanged(at, views)
+
+
+def paused(name: str, by: str, *, at: float, until: float) -> ResourcePaused:
+    return ResourcePaused(name, at, until, by)
+
+
+def usage_reported(
+    branch_id: str, usage: Usage, *, branch_total: Usage | None = None, run_total: Usage
+) -> UsageReported:
+    return UsageReported(branch_id, 1, usage, branch_total or usage, run_total)

@@ -12,7 +12,8 @@ from fanout_tui.bundled import data_dir
 from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.engine._events import Event
 from fanout_tui.engine._events import PolicyState as P
-from fanout_tui.spec._plan import PolicyMode
+from fanout_tui.engine._signals import Usage
+from fanout_tui.spec._plan import PolicyMode, Rate, ResourceLimit
 from fanout_tui.ui.app import FanoutApp, create_app
 from fanout_tui.ui.screens.dashboard import DashboardScreen
 from tests.ui.fakes import (
@@ -23,9 +24,13 @@ from tests.ui.fakes import (
     make_plan,
     merge_state,
     output,
+    paused,
+    resource,
+    resources,
     started,
     state,
     succeed,
+    usage_reported,
 )
 
 DOCS = ["intro", "chapter-1", "chapter-2", "chapter-3", "stats", "outro"]
@@ -253,3 +258,56 @@ def thousand() -> Scenario:
                 output(branch_id, [f"{branch_id}: processed {n} records"]),
             ]
     return build(ScriptedEngine(make_plan(ids, name="batch-1000"), events))
+
+
+LLM_API = ResourceLimit(
+    "llm-api", concurrency=4, rate=Rate(30, 60), tokens=Rate(40_000, 60), adaptive=True
+)
+DB = ResourceLimit("db", concurrency=1)
+RATE_LIMITED = "rate limited (retry after 12s)"
+USAGE_SIGNAL = '::fanout:: {"usage": {"input_tokens": 900, "output_tokens": 220}}'
+
+
+def rate_limited_events() -> list[Event]:
+    spent = Usage(900, 220, 0.0021)
+    return [
+        *succeed("intro", doc("intro")),
+        output("intro", [USAGE_SIGNAL], stream="stderr"),
+        usage_reported("intro", spent, run_total=spent),
+        state("chapter-1", S.RUNNING, at=1030),
+        started("chapter-1", at=1030),
+        output("chapter-1", ["reading docs/ch1.md", "calling the model"]),
+        output("chapter-1", [USAGE_SIGNAL], stream="stderr"),
+        usage_reported("chapter-1", spent, run_total=spent + spent),
+        state("chapter-2", S.RUNNING, at=1036),
+        started("chapter-2", at=1036),
+        ended("chapter-2", S.FAILED, at=1040, duration=4.0, reason=RATE_LIMITED, exit_code=1),
+        state("chapter-2", S.RETRYING, attempt=1, reason=RATE_LIMITED),
+        *fail("stats", RATE_LIMITED),
+        state("chapter-3", S.WAITING, attempt=0, waiting_on="llm-api"),
+        state("outro", S.WAITING, attempt=0, waiting_on="llm-api"),
+        paused("llm-api", "chapter-2", at=1040.0, until=1054.0),
+        resources(
+            resource(
+                "llm-api",
+                held=1,
+                concurrency=2,
+                declared_concurrency=4,
+                waiting=3,
+                window_used=12,
+                window_limit=30,
+                tokens_left=31_000,
+                tokens_budget=40_000,
+                paused_until=1054.0,
+                paused_by="chapter-2",
+            ),
+            resource("db", held=0, concurrency=1, declared_concurrency=1),
+            at=1040.0,
+        ),
+    ]
+
+
+def rate_limited() -> Scenario:
+    """An adaptive, token-budgeted API paused by a 429, with usage reported on the way."""
+    plan = make_plan(DOCS, name="ask-the-api", resources=(LLM_API, DB))
+    return build(ScriptedEngine(plan, rate_limited_events()))

@@ -81,3 +81,15 @@ def test_dense_layout_with_a_thousand_branches(snap_compare: SnapCompare) -> Non
 
 def test_failed_filter(snap_compare: SnapCompare) -> None:
     check(snap_compare, scenarios.mid_run(), "f")
+
+
+def test_resources_view_with_a_paused_adaptive_budgeted_resource(snap_compare: SnapCompare) -> None:
+    check(snap_compare, scenarios.rate_limited(), "u")
+
+
+def test_dashboard_with_usage_and_a_resource_strip(snap_compare: SnapCompare) -> None:
+    check(snap_compare, scenarios.rate_limited())
+
+
+def test_resources_on_a_small_terminal(snap_compare: SnapCompare) -> None:
+    check(snap_compare, scenarios.rate_limited(), size=(80, 24))

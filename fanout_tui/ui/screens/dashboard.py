@@ -22,8 +22,10 @@ from fanout_tui.ui.model import BranchFilter, BranchView, Changes
 from fanout_tui.ui.screens.help_screen import HelpScreen
 from fanout_tui.ui.screens.log_screen import LogScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen
+from fanout_tui.ui.screens.resources_screen import ResourcesScreen
 from fanout_tui.ui.widgets.branch_grid import BranchGrid
 from fanout_tui.ui.widgets.merge_preview import MergePreview
+from fanout_tui.ui.widgets.resource_strip import ResourceStrip
 from fanout_tui.ui.widgets.run_header import RunHeader
 
 DASHBOARD_BINDINGS: list[BindingType] = [
@@ -34,6 +36,8 @@ DASHBOARD_BINDINGS: list[BindingType] = [
     Binding("enter", "show_log", "Log", id="fanout.log"),
     Binding("m", "show_merged", "Merged", id="fanout.merged"),
     Binding("f", "cycle_filter", "Filter", id="fanout.filter"),
+    # Off the footer (at 80 columns every cell counts): the resource strip names the key.
+    Binding("u", "show_resources", "Resources", show=False, id="fanout.resources"),
     Binding("escape", "clear_filter", "All branches", show=False, id="fanout.back"),
     Binding("question_mark", "show_help", "Help", key_display="?", id="fanout.help"),
     Binding("q", "app.request_quit", "Quit", id="fanout.quit"),
@@ -74,12 +78,16 @@ class DashboardScreen(Screen[None]):
         self.grid = BranchGrid(self.model.branches, now, id="branches")
         self.header = RunHeader(id="run-header")
         self.preview = MergePreview(id="merge-preview")
+        self.strip = ResourceStrip(id="resource-strip")
+        self._now = now
         self.stopping = False
         """Whether the operator is quitting (the app sets it; keys say so)."""
         self._binding_state: tuple[bool, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield self.header
+        self.strip.display = bool(self.model.resources)  # only plans with resources
+        yield self.strip
         yield self.grid
         yield self.preview
         yield Footer(compact=True)
@@ -101,15 +109,21 @@ class DashboardScreen(Screen[None]):
             footer.refresh(recompose=True)
 
     def _on_frame(self, frame: Frame) -> None:
-        if not (frame.shown or frame.tick):
+        if not (frame.shown or frame.tick or self._counting_down()):
             return
         self.show(frame.shown, frame.elapsed)
         if frame.tick and self.grid.any_visible_running():
             self.grid.refresh()
 
+    def _counting_down(self) -> bool:
+        """Whether the strip shows a pause whose countdown moves between frames."""
+        return self.strip.display and bool(self.model.resources.paused(self._now()))
+
     def show(self, changes: Changes | None, elapsed: float) -> None:
         """Redraw what ``changes`` touched (everything when ``changes`` is None)."""
         self.header.show(self.model, elapsed, self.grid.branch_filter)
+        if self.strip.display:
+            self.strip.show(self.model.resources, self._now())
         self.preview.show(self.model.merge, len(self.model.branches), self.model.active)
         if changes is None:
             self.grid.refresh()
@@ -244,6 +258,10 @@ class DashboardScreen(Screen[None]):
         """List every branch again."""
         self.grid.branch_filter = BranchFilter.ALL
         self.show(None, self.feed.elapsed())
+
+    def action_show_resources(self) -> None:
+        """Open the shared resources in full."""
+        self.app.push_screen(ResourcesScreen(self.feed, self._now))
 
     def action_show_help(self) -> None:
         """Open the help screen."""

@@ -22,6 +22,7 @@ HELP_TEXT = """\
   [b]enter[/b]              the focused branch's full log
   [b]m[/b]                  the merged result
   [b]f[/b]                  filter: all → failed → running
+  [b]u[/b]                  shared resources: held, waiting, window, tokens, pauses
   [b]q[/b]                  quit (asks first while branches run)
   [b]?[/b]                  this help
   [b]escape[/b]             list every branch again (after f)
@@ -30,6 +31,9 @@ HELP_TEXT = """\
 [b]In the full log[/b]
   [b]/[/b]                  search · [b]n[/b] next hit · [b]N[/b] previous hit
   [b]escape[/b]             back
+
+[b]In the resources view[/b]
+  [b]escape[/b] or [b]u[/b]        back
 
 [b]In the merged result[/b]
   [b]s[/b]                  save it (to the spec's output, or a path you type)

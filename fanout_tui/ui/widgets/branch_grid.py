@@ -72,6 +72,7 @@ class BranchGrid(ScrollView, can_focus=True):
         "branch-grid--cursor",
         "branch-grid--muted",
         "branch-grid--stderr",
+        "branch-grid--signal",
         "branch-grid--title",
     }
 
@@ -92,6 +93,7 @@ class BranchGrid(ScrollView, can_focus=True):
         & > .branch-grid--cursor { background: $surface-lighten-1; }
         & > .branch-grid--muted { color: $foreground-muted; }
         & > .branch-grid--stderr { color: $foreground-muted; text-style: italic; }
+        & > .branch-grid--signal { color: $text-muted; text-style: dim; }
         & > .branch-grid--title { text-style: bold; }
         &:focus > .branch-grid--cursor { background: $accent 15%; }
     }

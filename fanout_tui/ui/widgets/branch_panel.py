@@ -14,9 +14,9 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 
-from fanout_tui.engine import BranchStatus, printable
+from fanout_tui.engine import BranchStatus, printable, read_signal
 from fanout_tui.ui.badges import GLYPHS, WORDS, fit, format_duration, reused_note, status_class
-from fanout_tui.ui.model import BranchView
+from fanout_tui.ui.model import BranchView, OutputLine
 
 STATUS_CLASSES = {status: status_class(status) for status in BranchStatus}
 """The component class that colours each status."""
@@ -66,13 +66,17 @@ class PanelPainter:
             return " ♻ " + reused_note(view.reused_from), colour
         last = view.last_lines(1)
         if last:
-            return " " + printable(last[0].text), self._output_style(last[0].stream, background)
+            entry = last[0]
+            return " " + printable(entry.text), self._output_style(entry, background)
         return "", background
 
-    def _output_style(self, stream: str, background: Style) -> Style:
-        if stream == "stderr":
-            return background + self._style("branch-grid--stderr", partial=True)
-        return background
+    def _output_style(self, line: OutputLine, background: Style) -> Style:
+        """Stderr in its own style; ``::fanout::`` signal lines dimmed (kept, not news)."""
+        if line.stream != "stderr":
+            return background
+        if read_signal(line.text) is not None:
+            return background + self._style("branch-grid--signal", partial=True)
+        return background + self._style("branch-grid--stderr", partial=True)
 
     def card_line(
         self, view: BranchView, offset: int, width: int, height: int, cursor: bool, base: Style
@@ -119,8 +123,12 @@ class PanelPainter:
             elapsed = format_duration(view.elapsed(self._now()))
             if elapsed:
                 parts.append(elapsed)
+            if view.usage is not None:
+                parts.append(view.usage.describe())
             if view.reused:
                 parts.append("♻ reused")
+            if view.current is not None and view.current.worker is not None:
+                parts.append(f"on {view.current.worker}")
             if view.plan.title:
                 parts.append(view.id)
             return " · ".join(parts), muted
@@ -139,5 +147,5 @@ class PanelPainter:
         recent = view.last_lines(output_lines)
         if 0 <= position < len(recent):
             entry = recent[position]
-            return printable(entry.text), self._output_style(entry.stream, background)
+            return printable(entry.text), self._output_style(entry, background)
         return "", background

@@ -34,6 +34,7 @@ class LogView(ScrollView, can_focus=True):
         & > .log-view--heading { color: $accent; text-style: bold; }
         & > .log-view--stdout { color: $foreground; }
         & > .log-view--stderr { color: $text-warning; }
+        & > .log-view--signal { color: $text-muted; text-style: dim; }
         & > .log-view--note { color: $text-muted; }
         & > .log-view--result { color: $text-success; }
         & > .log-view--reason { color: $text-error; text-style: bold; }

@@ -64,7 +64,7 @@ def header_content(
     model: RunModel, elapsed: float, branch_filter: BranchFilter, width: int = 1000
 ) -> Content:
     """Two lines of at most ``width`` cells where they can be: name, progress, elapsed and
-    policy status; then counts per state and the filter."""
+    policy status; then counts per state, the filter and what the run spent."""
     total = len(model.branches)
     settled = model.settled
     words = policy_words(model)
@@ -87,6 +87,9 @@ def header_content(
     filter_note: list[Content | str | tuple[str, str]] = []
     if branch_filter is not BranchFilter.ALL:
         filter_note = [(f" showing {branch_filter.value} — f changes, esc shows all ", "reverse")]
+    if model.usage is not None:  # once any branch reported what it spent
+        filter_note.append(("  spent " if filter_note else "spent ", "$text-muted"))
+        filter_note.append(model.usage.describe())
     second = Content.assemble(*_counts(model, words=True), *filter_note)
     if second.cell_length > width:  # glyphs and numbers alone when the words do not fit
         second = Content.assemble(*_counts(model, words=False), *filter_note)
