@@ -155,9 +155,7 @@ def _attach_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "run", metavar="RUN", nargs="?", help="a run id or prefix (default: the latest live run)"
     )
-    parser.add_argument(
-        "--read-only", action="store_true", help="only watch: refuse every command"
-    )
+    parser.add_argument("--read-only", action="store_true", help="only watch: refuse every command")
     parser.add_argument("--theme", metavar="NAME", help="a theme for the dashboard")
     parser.add_argument(
         "--journal", type=Path, metavar="PATH", help="where the journal lives (default .fanout/)"
@@ -331,9 +329,7 @@ def _serve(args: argparse.Namespace) -> int:
     from fanout_tui.serve import serve_run
 
     journal = args.journal or Path(".fanout")
-    return serve_run(
-        journal, args.run, host=args.host, port=args.port, read_only=args.read_only
-    )
+    return serve_run(journal, args.run, host=args.host, port=args.port, read_only=args.read_only)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ reply is its stdout).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +26,6 @@ from fanout_tui.engine._attempt_result import (
     failed,
     timed_out,
 )
-from fanout_tui.engine._call import run_call
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event, OutputLines, ProcessStarted, Stream
 from fanout_tui.engine._output import RESULT_CAP, RESULT_CAP_WORDS, ContractError, parse_output
@@ -95,9 +94,9 @@ async def execute_attempt(
             whole process group has been ended.
     """
 
-    def lines_of(stream: Stream) -> Callable[[list[str]], None]:
-        def on_lines(lines: list[str]) -> None:
-            emit(OutputLines(branch.id, attempt, stream, tuple(lines)))
+    def lines_of(stream: Stream) -> Callable[[list[str], int], None]:
+        def on_lines(lines: list[str], skipped: int) -> None:
+            emit(OutputLines(branch.id, attempt, stream, tuple(lines), skipped))
 
         return on_lines
 
@@ -105,7 +104,7 @@ async def execute_attempt(
         emit(ProcessStarted(branch.id, attempt, proc.pid, proc.pgid, proc.start_time))
 
     stdout_log, stderr_log = (
-        None if path is None else LogFile(path)
+        None if path is None else LogFile(path, branch.log_cap)
         for path in attempt_log_paths(log_dir, branch.id, attempt)
     )
     streams = Streams(
@@ -120,7 +119,13 @@ async def execute_attempt(
         if branch.llm is not None:
             result = await _run_llm(branch, streams, clock, http, stdin, environment)
         else:
-            run = run_call if branch.call is not None else _run_command
+            if branch.call is not None:
+                # Imported only for calls: a run of commands does not pay for them.
+                from fanout_tui.engine._call import run_call
+
+                run: Callable[..., Awaitable[AttemptResult]] = run_call
+            else:
+                run = _run_command
             result = await run(
                 branch,
                 streams=streams,
@@ -135,7 +140,7 @@ async def execute_attempt(
         if stderr_log is not None and (result.exit_code is None or len(reason) > REASON_CAP):
             # Not visible in the output otherwise: why it could not start, timed out, a
             # reason too long to show whole...
-            stderr_log.write(f"[fanout-tui] {reason}\n")
+            stderr_log.note(f"[fanout-tui] {reason}\n")
         return replace(result, reason=reason)
     finally:
         for log in (stdout_log, stderr_log):
@@ -206,6 +211,8 @@ async def _run_command(
         return failed(_exit_reason(code, branch.success_exit_codes, shell=shell), exit_code=code)
     if outcome.stdout_overflowed:
         return failed(f"output is larger than {RESULT_CAP_WORDS}", exit_code=code)
+    if outcome.stdout is None:
+        return failed("the output could not be read back from its log", exit_code=code)
     try:
         result = parse_output(outcome.stdout, branch.output)
     except ContractError as error:

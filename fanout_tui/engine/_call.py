@@ -123,7 +123,9 @@ class CallPool:
             return failed(reply["error"])
         return _judged(branch, reply["result"], streams)
 
-    async def _place(self, call: WorkerCall, key: WorkerKey, env: Mapping[str, str]) -> CallWorker:
+    async def _place(
+        self, call: WorkerCall, key: WorkerKey, env: Mapping[bytes, bytes]
+    ) -> CallWorker:
         """Put ``call`` on a worker: a shared one for a known async function, one of its
         own otherwise (the first call of a function learns its kind; later ones wait)."""
         slot = (key, call.function)

@@ -38,7 +38,7 @@ from fanout_tui.engine._streams import READ_CHUNK, OutputSink, write_all
 ASYNC_CALLS_PER_WORKER = 32
 """Async calls one worker runs at once before another worker starts beside it."""
 
-WorkerKey = tuple[str, Path, frozenset[tuple[str, str]], tuple[str, ...]]
+WorkerKey = tuple[str, Path, frozenset[tuple[bytes, bytes]], tuple[str, ...]]
 """What a worker is for: module, folder, environment and ``python_path``."""
 
 
@@ -268,7 +268,7 @@ def _drain(fd: int, take: Any) -> bool:
         take(data)
 
 
-def start_worker(key: WorkerKey, env: Mapping[str, str]) -> CallWorker:
+def start_worker(key: WorkerKey, env: Mapping[bytes, bytes]) -> CallWorker:
     """Start a worker for ``key`` in its own process group.
 
     Raises:

@@ -151,6 +151,8 @@ class OutputLines:
     attempt: int
     stream: Stream
     lines: tuple[str, ...]
+    skipped: int = 0
+    """Lines completed before ``lines`` and not carried (a flood: only a tail is shown)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ settles the final merge is computed at once. A ``synthesis`` plan's synthesizer
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import anyio
@@ -24,6 +25,8 @@ from fanout_tui.engine._resources import ResourcePool
 from fanout_tui.engine._synthesis import Synthesis
 from fanout_tui.spec import Masker, MergeStrategy, Plan
 
+PREVIEW_SHARE = 10
+"""The pause after a preview is at least this many times what the preview took."""
 PREVIEW_INTERVAL_S = 0.1
 """Shortest time between two merge previews: with hundreds of branches settling every
 second, recomputing the merge for each one would cost more than running them."""
@@ -128,13 +131,18 @@ class MergeLoop:
         while True:
             await wake.wait()
             wake = self._wake = anyio.Event()
+            took = 0.0
             if self.dirty:
+                started = time.perf_counter()
                 self.recompute()
+                took = time.perf_counter() - started
             self._settled()
             if active():
                 with anyio.CancelScope() as pause:
                     self._pause = pause
-                    await self._clock.sleep(PREVIEW_INTERVAL_S)
+                    # A preview of large results costs: it never takes more than a tenth
+                    # of the time (the final merge does not wait for this pause).
+                    await self._clock.sleep(max(PREVIEW_INTERVAL_S, PREVIEW_SHARE * took))
                 self._pause = None
 
     def recompute(self) -> None:

@@ -35,8 +35,8 @@ class Supervised:
     returncode: int
     """The leader's exit status (negative: killed by that signal)."""
     timed_out: bool
-    stdout: str
-    """Masked stdout, if it was kept and fit the cap."""
+    stdout: str | None
+    """Masked stdout, if it was kept and fit the cap (``None``: its log could not keep it)."""
     stdout_overflowed: bool
 
 
@@ -45,8 +45,8 @@ class Streams:
     """Where a supervised process's output goes."""
 
     masker: Masker
-    on_stdout: Callable[[list[str]], None]
-    on_stderr: Callable[[list[str]], None]
+    on_stdout: Callable[[list[str], int], None]
+    on_stderr: Callable[[list[str], int], None]
     stdout_log: LogFile | None
     stderr_log: LogFile | None
     keep_stdout: int
@@ -63,7 +63,9 @@ class Streams:
 
     def stderr_sink(self) -> OutputSink:
         """A sink for the stderr of one process (or one in-process call)."""
-        return OutputSink(on_lines=self.on_stderr, masker=self.masker, log=self.stderr_log)
+        return OutputSink(
+            on_lines=self.on_stderr, masker=self.masker, log=self.stderr_log, every_line=True
+        )
 
 
 async def supervise(
@@ -140,6 +142,6 @@ async def supervise(
     return Supervised(
         returncode=returncode,
         timed_out=timed_out,
-        stdout=out.sink.text,
+        stdout=out.sink.result(),
         stdout_overflowed=out.sink.overflowed,
     )

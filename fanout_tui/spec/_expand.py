@@ -227,6 +227,7 @@ class _Expander:
                     },
                     timeout_s=settings.timeout_s,
                     kill_grace_s=settings.kill_grace_s,
+                    log_cap=settings.log_cap,
                     retry=settings.retry,
                     uses=settings.uses,
                     output=output,

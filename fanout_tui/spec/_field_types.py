@@ -52,6 +52,28 @@ _TIMEOUT_SCHEMA: dict[str, Any] = {
 }
 
 
+SIZE_PATTERN = r"^\s*[0-9]+\s*([KMG]i?B?|B)?\s*$"
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+_SIZE_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "pattern": SIZE_PATTERN}, {"type": "integer", "minimum": 1}]
+}
+
+
+def _size(value: object) -> int:
+    """Bytes from ``1048576``, ``64MiB``, ``64M``, ``1GiB`` (units of 1024), at least 1."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and re.match(SIZE_PATTERN, value):
+        digits = re.match(r"\s*[0-9]+", value)
+        assert digits is not None
+        unit = value[digits.end() :].strip()[:1].upper()
+        size = int(digits.group()) * _SIZE_UNITS[unit]
+        if size >= 1:
+            return size
+    shown = shown_value(value)
+    raise _fail("size", f"a size is bytes like 1048576 or 64MiB (at least 1), not {shown}")
+
+
 def _fail(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
@@ -167,6 +189,7 @@ def _version(value: object) -> int:
 
 
 Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+Size = Annotated[int, BeforeValidator(_size), WithJsonSchema(_SIZE_SCHEMA)]
 Timeout = Annotated[
     float, BeforeValidator(_duration), AfterValidator(_positive), WithJsonSchema(_TIMEOUT_SCHEMA)
 ]

@@ -1,8 +1,8 @@
 """What a branch inherits from ``defaults``: each setting it does not give itself.
 
-``retry`` and ``output`` merge field by field; ``timeout``, ``kill_grace``, ``uses`` and
-``success`` are replaced whole (``env`` and ``cwd``, which hold templates, are merged where
-the branch is expanded). The synthesizer inherits only ``kill_grace`` of these.
+``retry`` and ``output`` merge field by field; ``timeout``, ``kill_grace``, ``log_cap``,
+``uses`` and ``success`` are replaced whole (``env`` and ``cwd``, which hold templates, are
+merged where the branch is expanded). The synthesizer inherits only ``kill_grace`` of these.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from fanout_tui.spec._checks import Reporter
 from fanout_tui.spec._models import BranchSpec, CostSpec, DefaultsSpec, RetrySpec
-from fanout_tui.spec._plan import OutputContract, OutputFormat, RetryPolicy
+from fanout_tui.spec._plan import DEFAULT_LOG_CAP, OutputContract, OutputFormat, RetryPolicy
 from fanout_tui.spec._source import FieldPath
 
 DEFAULT_KILL_GRACE_S = 5.0
@@ -28,6 +28,7 @@ class Inherited:
     retry: RetryPolicy
     timeout_s: float | None
     kill_grace_s: float
+    log_cap: int
     uses: tuple[str, ...]
     success_exit_codes: frozenset[int]
     cost_tokens: int
@@ -40,6 +41,7 @@ def inherit(branch: BranchSpec, defaults: DefaultsSpec) -> Inherited:
         retry=retry_policy(branch.retry, defaults.retry),
         timeout_s=first(branch.timeout, defaults.timeout, None),
         kill_grace_s=first(branch.kill_grace, defaults.kill_grace, DEFAULT_KILL_GRACE_S),
+        log_cap=first(branch.log_cap, defaults.log_cap, DEFAULT_LOG_CAP),
         uses=tuple(first(branch.uses, defaults.uses, [])),
         success_exit_codes=frozenset(success.exit_codes) if success else frozenset({0}),
         cost_tokens=(branch.cost or defaults.cost or _NO_COST).tokens,

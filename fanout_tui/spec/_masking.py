@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, AnyStr, Generic
 
 MASK = "***"
 MIN_MASKED_LENGTH = 4
@@ -42,7 +42,13 @@ class Masker:
         secrets: Secret name to value; values shorter than four characters are ignored.
     """
 
-    __slots__ = ("_line_pattern", "_longest_line", "_pattern")
+    __slots__ = (
+        "_byte_pattern",
+        "_line_pattern",
+        "_longest_byte_line",
+        "_longest_line",
+        "_pattern",
+    )
 
     def __init__(self, secrets: Mapping[str, str]) -> None:
         whole: set[str] = set()
@@ -59,6 +65,9 @@ class Masker:
         self._pattern = _alternation(whole | single_line)
         self._line_pattern = _alternation(single_line)
         self._longest_line = max(map(len, single_line), default=0)
+        encoded = {line.encode("utf-8", "surrogateescape") for line in single_line}
+        self._byte_pattern = _alternation(encoded)
+        self._longest_byte_line = max(map(len, encoded), default=0)
 
     @classmethod
     def from_environ(cls, names: Iterable[str], environ: Mapping[str, str] | None = None) -> Masker:
@@ -97,13 +106,18 @@ class Masker:
             return [self.mask_value(item) for item in value]
         return value
 
-    def stream(self) -> StreamMasker:
+    def stream(self) -> StreamMasker[str]:
         """A masker for text that arrives in pieces (a secret may straddle two pieces)."""
         return StreamMasker(self._line_pattern, self._longest_line)
 
+    def byte_stream(self) -> StreamMasker[bytes]:
+        """A masker for bytes that arrive in pieces (output as it came, UTF-8 or not): a
+        secret is masked where its UTF-8 bytes appear."""
+        return StreamMasker(self._byte_pattern, self._longest_byte_line, b"")
 
-class StreamMasker:
-    """Masks a text stream fed in arbitrary pieces, holding back as little as possible.
+
+class StreamMasker(Generic[AnyStr]):
+    """Masks a text (or byte) stream fed in arbitrary pieces, holding back as little as possible.
 
     Streams are masked with single-line secrets only (a multi-line secret by its lines),
     so no secret spans a line break: everything up to the last line break is released
@@ -112,20 +126,23 @@ class StreamMasker:
     secret found there straddles that point, which is then released whole.
     """
 
-    __slots__ = ("_held", "_longest", "_pattern")
+    __slots__ = ("_held", "_longest", "_mask", "_newline", "_pattern")
 
-    def __init__(self, pattern: re.Pattern[str] | None, longest: int) -> None:
-        self._pattern = pattern
+    def __init__(self, pattern: re.Pattern[AnyStr] | None, longest: int, empty: Any = "") -> None:
+        self._pattern: re.Pattern[AnyStr] | None = pattern
         self._longest = longest
-        self._held = ""
+        text = isinstance(empty, str)
+        self._held: AnyStr = empty
+        self._newline: AnyStr = "\n" if text else b"\n"  # type: ignore[assignment]
+        self._mask: AnyStr = MASK if text else MASK.encode()  # type: ignore[assignment]
 
-    def feed(self, text: str) -> str:
+    def feed(self, text: AnyStr) -> AnyStr:
         """Take the next piece of the stream; return the masked text that is now safe."""
         pattern = self._pattern
         if pattern is None:
             return text
         buffer = self._held + text
-        line_start = buffer.rfind("\n") + 1
+        line_start = buffer.rfind(self._newline) + 1
         cut = max(line_start, len(buffer) - (self._longest - 1))
         # Scanning from a line start matches what a scan of the whole stream finds there.
         for match in pattern.finditer(buffer, line_start):
@@ -135,17 +152,18 @@ class StreamMasker:
                 cut = match.end()
                 break
         self._held = buffer[cut:]
-        return pattern.sub(MASK, buffer[:cut])
+        return pattern.sub(self._mask, buffer[:cut])
 
-    def flush(self) -> str:
+    def flush(self) -> AnyStr:
         """Release whatever is held at the end of the stream."""
-        held, self._held = self._held, ""
-        return held if self._pattern is None else self._pattern.sub(MASK, held)
+        held, self._held = self._held, self._held[:0]
+        return held if self._pattern is None else self._pattern.sub(self._mask, held)
 
 
-def _alternation(values: set[str]) -> re.Pattern[str] | None:
+def _alternation(values: set[AnyStr]) -> re.Pattern[AnyStr] | None:
     """One regex matching any of ``values``, longest first (a secret inside another loses)."""
     if not values:
         return None
     ordered = sorted(values, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, ordered)))
+    bar = "|" if isinstance(ordered[0], str) else b"|"
+    return re.compile(bar.join(map(re.escape, ordered)))

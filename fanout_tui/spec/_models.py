@@ -26,6 +26,7 @@ from fanout_tui.spec._field_types import (
     MinSuccess,
     RateText,
     RetryOn,
+    Size,
     Timeout,
     Version,
 )
@@ -206,6 +207,11 @@ class BranchSettingsSpec(SpecPart):
     kill_grace: Duration | None = Field(
         default=None,
         description="Time between SIGTERM and SIGKILL when the branch is ended (default 5s).",
+    )
+    log_cap: Size | None = Field(
+        default=None,
+        description="Most bytes of each of an attempt's logs (stdout, stderr): 1048576, "
+        "64MiB, 1GiB (default 128MiB); the cut is marked in the log.",
     )
     retry: RetrySpec | None = Field(
         default=None, description="Automatic retries; each field inherits from defaults on its own."

@@ -56,6 +56,8 @@ class PolicyMode(StrEnum):
     BEST_EFFORT = "best_effort"
 
 
+DEFAULT_LOG_CAP = 128 * 1024 * 1024
+"""Bytes of each stream an attempt's log keeps when the spec says nothing."""
 RETRY_KINDS = ("failed", "timed_out", "rate_limited", "contract")
 """The failure kinds ``retry.on`` can name, in the order they are shown."""
 
@@ -155,6 +157,8 @@ class BranchPlan:
     timeout_s: float | None = None
     kill_grace_s: float = 5.0
     """Seconds between SIGTERM and SIGKILL when the branch is ended."""
+    log_cap: int = DEFAULT_LOG_CAP
+    """Most bytes of each of an attempt's logs."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     uses: tuple[str, ...] = ()
     output: OutputContract = field(default_factory=OutputContract)

@@ -15,6 +15,7 @@ from fanout_tui.engine import _procfs as procfs
 from fanout_tui.engine._attempt import AttemptResult, attempt_log_paths, execute_attempt
 from fanout_tui.engine._clock import Clock, SystemClock
 from fanout_tui.engine._events import BranchStatus, Event, OutputLines, ProcessStarted
+from fanout_tui.engine._streams import TAIL_LINES
 from fanout_tui.spec._masking import Masker
 from fanout_tui.spec._plan import BranchPlan, OutputContract, OutputFormat
 
@@ -32,6 +33,14 @@ class Attempt:
 
     result: AttemptResult
     events: list[Event] = field(default_factory=list)
+
+    def count(self, stream: str) -> int:
+        """Lines of ``stream`` shown or only counted (a flood shows its tail)."""
+        return sum(
+            len(event.lines) + event.skipped
+            for event in self.events
+            if isinstance(event, OutputLines) and event.stream == stream
+        )
 
     def lines(self, stream: str) -> list[str]:
         return [
@@ -266,14 +275,24 @@ async def test_the_result_cap_is_exactly_16_mib(tmp_path: Path, extra: int, succ
 async def test_megabytes_of_stderr_before_any_stdout_do_not_deadlock(tmp_path: Path) -> None:
     run = await _attempt(_branch(tmp_path, "yes err | head -c 8000000 >&2; echo done"))
     assert run.result.result == "done\n"
-    assert len(run.lines("stderr")) == 2_000_000
+    assert run.count("stderr") == 2_000_000
 
 
 async def test_lines_arrive_in_batches_not_one_event_per_line(tmp_path: Path) -> None:
-    run = await _attempt(_branch(tmp_path, "seq 1 100000"))
+    run = await _attempt(_branch(tmp_path, "seq 1 100000"), log_dir=tmp_path)
     batches = [e for e in run.events if isinstance(e, OutputLines)]
-    assert run.lines("stdout") == [str(n) for n in range(1, 100001)]
+    assert run.count("stdout") == 100_000
+    shown = run.lines("stdout")
+    assert shown[-TAIL_LINES:] == [str(n) for n in range(100_001 - TAIL_LINES, 100_001)]
     assert len(batches) < 1000
+    log = tmp_path / "b.attempt-1.stdout"
+    assert log.read_bytes() == b"".join(b"%d\n" % n for n in range(1, 100_001))
+
+
+async def test_a_flood_shows_only_the_tail_of_each_read(tmp_path: Path) -> None:
+    run = await _attempt(_branch(tmp_path, "seq 1 1000000"))
+    assert run.count("stdout") == 1_000_000
+    assert len(run.lines("stdout")) < 1_000_000 // 10
 
 
 async def test_invalid_utf8_is_replaced(tmp_path: Path) -> None:

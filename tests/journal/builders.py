@@ -59,8 +59,8 @@ def start_attempt(
         (stdout_log, f"out of {branch_id}\n"),
         (stderr_log, f"err of {branch_id}\n"),
     ):
-        log = LogFile(path)
-        assert log.write(text) is None
+        log = LogFile(path, cap=1 << 20)
+        assert log.write(text.encode()) is None
         log.close()
     recorder.record(ProcessStarted(branch.id, attempt, pid=pid, pgid=pid, start_time=start_time))
 

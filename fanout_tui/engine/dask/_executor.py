@@ -102,7 +102,7 @@ class DaskExecutor:
             branch, attempt, key, self._run, masker, _run_variables(environment), stdin
         )
         logs = [
-            None if path is None else LogFile(path)
+            None if path is None else LogFile(path, branch.log_cap)
             for path in attempt_log_paths(log_dir, branch.id, attempt)
         ]
         future = client.submit(worker.run_attempt_task, job, key=key, pure=False, retries=0)
@@ -117,11 +117,11 @@ class DaskExecutor:
                     emit(OutputLines(branch.id, attempt, stream, lines))
                     log = logs[stream == "stderr"]
                     if log is not None:
-                        log.write("".join(f"{line}\n" for line in lines))
+                        log.write("".join(f"{line}\n" for line in lines).encode())
 
             result = await self._follow(state, queue, future, on_item)
             if result.reason is not None and result.exit_code is None and logs[1] is not None:
-                logs[1].write(f"[fanout-tui] {masker.mask(result.reason)}\n")
+                logs[1].note(f"[fanout-tui] {masker.mask(result.reason)}\n")
             return result
         except BaseException:
             with anyio.CancelScope(shield=True):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from fanout_tui.engine._attempt import execute_attempt
 from fanout_tui.engine._attempt_result import AttemptResult, failed
 from fanout_tui.engine._clock import SystemClock
 from fanout_tui.engine._events import BranchStatus, Event, OutputLines, ProcessStarted
-from fanout_tui.engine._process import GRACE_CUT, GraceCut, branch_environment
+from fanout_tui.engine._process import GRACE_CUT, GraceCut
 from fanout_tui.engine._run_mark import end_marked_groups
 from fanout_tui.engine.dask._outbox import Outbox
 from fanout_tui.engine.dask._watchdog import WATCHDOG
@@ -110,7 +111,7 @@ async def _run(job: RemoteAttempt, outbox: Outbox, address: str) -> AttemptResul
                 clock=SystemClock(),
                 log_dir=None,
                 stdin=job.stdin,
-                environment=branch_environment(job.environment),
+                environment={**os.environ, **job.environment},
             )
             return _placed(result, address)
         return failed(f"cancelled on worker {address}")
