@@ -115,7 +115,9 @@ class CallPool:
         if start_error is not None:
             return failed(start_error)
         reply = call.reply
-        if expired and (reply is None or "cancelled" in reply):
+        if expired and (reply is None or "cancelled" in reply or not reply["ok"]):
+            # its timeout ended it: whatever the ending made of its reply (a worker ended
+            # under it says so too), it timed out
             return timed_out(branch)
         if reply is None or "cancelled" in reply:
             return failed("the call was cancelled inside its worker")
