@@ -9,12 +9,16 @@ to a slow terminal. Pub/sub and events have no such limit (and pub/sub is deprec
 Items are coalesced batches of lines, so a chatty branch costs one round trip per batch,
 not per line. The client releases the queue when the attempt ends; a put to a released
 queue fails, which tells the worker that nobody listens any more (see :attr:`abandoned`).
+
+The items are sent by a coroutine on the worker's own event loop, over the worker's
+connection to the scheduler: an attempt starts no thread and no client of its own, and
+neither its first item nor its last waits for the scheduler's answer (the attempt's task
+returns as soon as its branch ended; its last items follow).
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -32,59 +36,70 @@ Item = list[Any]
 
 
 class Outbox:
-    """Sends an attempt's items, in order, to the Dask queue ``name`` from a thread."""
+    """Sends an attempt's items, in order, to the Dask queue ``name``.
 
-    def __init__(self, client: Any, name: str) -> None:
-        self._client = client
+    Args:
+        scheduler: The worker's RPC to the scheduler (``Worker.scheduler``).
+        loop: The worker's event loop, where the items are sent from.
+        name: The queue.
+    """
+
+    def __init__(self, scheduler: Any, loop: asyncio.AbstractEventLoop, name: str) -> None:
+        self._scheduler = scheduler
+        self._loop = loop
         self._name = name
-        self._items: queue.Queue[Item | None] = queue.Queue(OUTBOX_ITEMS)
+        self._slots = threading.Semaphore(OUTBOX_ITEMS)
+        self._items: asyncio.Queue[Item] = asyncio.Queue()  # used on ``loop`` only
         self.abandoned = threading.Event()
         """Set when the client released the queue: the attempt has no listener."""
-        self.on_abandoned: Callable[[], None] = lambda: None
-        """Called (from the sending thread) when :attr:`abandoned` is set."""
-        self._thread = threading.Thread(target=self._send_all, daemon=True)
-        self._thread.start()
+        self._on_abandoned: Callable[[], None] = lambda: None
+        asyncio.run_coroutine_threadsafe(self._send_all(), loop)
+
+    def when_abandoned(self, action: Callable[[], None]) -> None:
+        """Call ``action`` (from any thread) when the attempt is abandoned, or now if it
+        already was."""
+        self._on_abandoned = action
+        if self.abandoned.is_set():
+            action()
 
     def put(self, item: Item) -> None:
         """Queue ``item``; blocks while the outbox is full (backpressure), unless the
         attempt was abandoned (then it is dropped)."""
         while not self.abandoned.is_set():
-            with contextlib.suppress(queue.Full):
-                self._items.put(item, timeout=_PUT_TIMEOUT_S)
+            if self._slots.acquire(timeout=_PUT_TIMEOUT_S):
+                try:
+                    self._loop.call_soon_threadsafe(self._items.put_nowait, item)
+                except RuntimeError:  # the worker's loop is closed: the worker is ending
+                    self._abandon()
                 return
 
-    def send_now(self, item: Item) -> None:
-        """Send ``item`` from the calling thread, in front of nothing queued (the first
-        item); raises when the queue was released (a stale rerun of the attempt)."""
-        self._client.sync(self._client.scheduler.queue_put, name=self._name, data=item)
-
     def close(self) -> None:
-        """Send what is queued and ``["end"]``, and wait until it is sent (or abandoned)."""
+        """Queue ``["end"]``, the last item; it and what is queued are sent after."""
         self.put(["end"])
-        with contextlib.suppress(queue.Full):
-            self._items.put(None, timeout=_PUT_TIMEOUT_S)
-        while self._thread.is_alive() and not self.abandoned.is_set():
-            self._thread.join(_PUT_TIMEOUT_S)
 
-    def _send_all(self) -> None:
-        while (item := self._items.get()) is not None:
-            for batch in self._coalesced(item):
-                if not self._send(batch):
-                    self.abandoned.set()
-                    self.on_abandoned()
-                    return
+    def _abandon(self) -> None:
+        self.abandoned.set()
+        self._on_abandoned()
 
-    def _coalesced(self, first: Item) -> list[Item]:
-        """``first`` and what else is waiting, consecutive lines of a stream merged."""
-        batches = [first]
+    async def _send_all(self) -> None:
         while True:
-            try:
-                item = self._items.get_nowait()
-            except queue.Empty:
-                return batches
-            if item is None:
-                self._items.put(None)  # seen again by _send_all, after these are sent
-                return batches
+            batches, taken = self._coalesced(await self._items.get())
+            for batch in batches:
+                if not await self._send(batch):
+                    self._abandon()
+                    return
+            for _ in range(taken):
+                self._slots.release()
+            if batches[-1][0] == "end":
+                return
+
+    def _coalesced(self, first: Item) -> tuple[list[Item], int]:
+        """``first`` and what else is waiting, consecutive lines of a stream merged, and
+        how many items that took."""
+        batches, taken = [first], 1
+        while first[0] != "end" and not self._items.empty():
+            item = self._items.get_nowait()
+            taken += 1
             last = batches[-1]
             if (
                 item[0] == last[0] == "lines"
@@ -94,15 +109,15 @@ class Outbox:
                 last[2].extend(item[2])
             else:
                 batches.append(item)
+                if item[0] == "end":
+                    break
+        return batches, taken
 
-    def _send(self, item: Item) -> bool:
+    async def _send(self, item: Item) -> bool:
         while True:
             try:
-                self._client.sync(
-                    self._client.scheduler.queue_put,
-                    name=self._name,
-                    data=item,
-                    timeout=_PUT_TIMEOUT_S,
+                await self._scheduler.queue_put(
+                    name=self._name, data=item, timeout=_PUT_TIMEOUT_S
                 )
                 return True
             except TimeoutError:

@@ -69,13 +69,14 @@ _grace_cuts: dict[str, GraceCut] = {}
 
 def run_attempt_task(job: RemoteAttempt) -> AttemptResult:
     """The Dask task: run ``job`` on this worker and return how it ended."""
-    from distributed import get_client, get_worker
+    from distributed import get_worker
 
-    address = get_worker().address
-    outbox = Outbox(get_client(), job.key)
-    # Before anything starts: a rerun of an attempt the client gave up on (its worker was
-    # lost) finds its queue released and stops here.
-    outbox.send_now(["placed", address])
+    here = get_worker()
+    address = here.address
+    outbox = Outbox(here.scheduler, here.loop.asyncio_loop, job.key)
+    # A rerun of an attempt the client gave up on (its worker was lost) finds its queue
+    # released: the outbox is abandoned, and that cancels the attempt (see ``_run``).
+    outbox.put(["placed", address])
     try:
         result = anyio.run(_run, job, outbox, address)
     finally:
@@ -102,7 +103,7 @@ async def _run(job: RemoteAttempt, outbox: Outbox, address: str) -> AttemptResul
             if not _register(job.key, _Running(asyncio.get_running_loop(), scope)):
                 scope.cancel()
             loop = asyncio.get_running_loop()
-            outbox.on_abandoned = lambda: _call_soon(loop, scope.cancel)
+            outbox.when_abandoned(lambda: _call_soon(loop, scope.cancel))
             result = await execute_attempt(
                 branch,
                 job.attempt,
