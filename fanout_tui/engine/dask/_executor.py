@@ -42,6 +42,8 @@ CONNECT_TIMEOUT_S = 10.0
 """How long connecting to the scheduler may take."""
 _END_MARGIN_S = 5.0
 """Beyond grace and SIGKILL's confirmation, how long a cancelled task may take to return."""
+_DRAIN_S = 2.0
+"""How long the output a cancelled attempt printed while it ended may take to arrive."""
 
 
 @dataclass(slots=True)
@@ -52,6 +54,8 @@ class _Attempt:
     worker: str | None = None
     lost_on: set[str] = field(default_factory=set)
     """Workers removed while the scheduler had this attempt on them."""
+    ended: bool = False
+    """Its last item (``["end"]``) arrived."""
 
     def placed(self, address: str) -> None:
         self.worker = address
@@ -106,26 +110,28 @@ class DaskExecutor:
             for path in attempt_log_paths(log_dir, branch.id, attempt)
         ]
         future = client.submit(worker.run_attempt_task, job, key=key, pure=False, retries=0)
+
+        def on_item(item: list[Any]) -> None:
+            if item[0] == "placed":
+                state.placed(item[1])
+                emit(AttemptPlaced(branch.id, attempt, item[1]))
+            else:
+                stream, lines = item[1], tuple(item[2])
+                emit(OutputLines(branch.id, attempt, stream, lines))
+                log = logs[stream == "stderr"]
+                if log is not None:
+                    log.write("".join(f"{line}\n" for line in lines).encode())
+
         try:
-
-            def on_item(item: list[Any]) -> None:
-                if item[0] == "placed":
-                    state.placed(item[1])
-                    emit(AttemptPlaced(branch.id, attempt, item[1]))
-                else:
-                    stream, lines = item[1], tuple(item[2])
-                    emit(OutputLines(branch.id, attempt, stream, lines))
-                    log = logs[stream == "stderr"]
-                    if log is not None:
-                        log.write("".join(f"{line}\n" for line in lines).encode())
-
             result = await self._follow(state, queue, future, on_item)
             if result.reason is not None and result.exit_code is None and logs[1] is not None:
                 logs[1].note(f"[fanout-tui] {masker.mask(result.reason)}\n")
             return result
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self._cancel(key, state, future, branch.kill_grace_s)
+                returned = await self._cancel(key, state, future, branch.kill_grace_s)
+                if returned and not state.ended:
+                    await _drain(queue, on_item)
             raise
         finally:
             queue.close()
@@ -150,6 +156,7 @@ class DaskExecutor:
             nonlocal outcome
             while (item := await queue.get())[0] != "end":
                 on_item(item)
+            state.ended = True
             try:
                 outcome = await future
             except Exception as error:
@@ -168,17 +175,21 @@ class DaskExecutor:
         await self._client.run(worker.cancel_attempt, future.key, on_error="ignore")
         return failed(f"worker {state.worker} was lost")
 
-    async def _cancel(self, key: str, state: _Attempt, future: Any, grace_s: float) -> None:
-        """End the attempt on its worker and wait (bounded) until its task returned."""
+    async def _cancel(self, key: str, state: _Attempt, future: Any, grace_s: float) -> bool:
+        """End the attempt on its worker and wait (bounded) until its task returned;
+        True when it ran and returned (its last output is on its way)."""
         client = self._client
         if client is None or state.lost.is_set():
-            return
+            return False
         if state.worker is None:  # not started yet (or just starting somewhere)
             await client.cancel([future], force=True)
         workers = None if state.worker is None else [state.worker]
-        with contextlib.suppress(Exception):
+        try:
             await client.run(worker.cancel_attempt, key, workers=workers, on_error="ignore")
             await wait([future], timeout=grace_s + KILL_CONFIRM_S + _END_MARGIN_S)
+        except Exception:
+            return False
+        return state.worker is not None and future.status == "finished"
 
     def cut_grace(self) -> None:
         """End every grace period of the run's attempts on every worker, now and later."""
@@ -214,6 +225,7 @@ class DaskExecutor:
                     set_as_default=False,
                 )
                 client.subscribe_topic("all", self._on_cluster_event)
+                self._in_background(_prepare_workers(client))
                 self._client = client
         return self._client
 
@@ -234,6 +246,19 @@ class DaskExecutor:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+async def _drain(queue: Queue, on_item: Callable[[list[Any]], None]) -> None:
+    """Pass on what a cancelled attempt printed while it ended, up to its end (bounded)."""
+    with anyio.move_on_after(_DRAIN_S), contextlib.suppress(Exception):
+        while (item := await queue.get())[0] != "end":
+            on_item(item)
+
+
+async def _prepare_workers(client: Client) -> None:
+    """Ready the workers for our attempts while the first ones are on their way."""
+    with contextlib.suppress(Exception):
+        await client.run(worker.prepare, on_error="ignore")
 
 
 def _run_variables(environment: Mapping[str, str] | None) -> dict[str, str]:

@@ -41,18 +41,27 @@ class Watchdog:
         """Group ``pgid`` is gone (or ended by us): nothing to do for it any more."""
         self._send(f"-{pgid}\n")
 
+    def start(self) -> subprocess.Popen[bytes]:
+        """The watchdog process, started now unless it runs already."""
+        with self._lock:
+            return self._started()
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                start_new_session=True,  # a signal to the worker's group spares it
+            )
+        return self._proc
+
     def _send(self, line: str) -> None:
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
-                self._proc = subprocess.Popen(
-                    [sys.executable, "-m", __name__],
-                    stdin=subprocess.PIPE,
-                    start_new_session=True,  # a signal to the worker's group spares it
-                )
-            assert self._proc.stdin is not None
+            proc = self._started()
+            assert proc.stdin is not None
             with contextlib.suppress(OSError):
-                self._proc.stdin.write(line.encode())
-                self._proc.stdin.flush()
+                proc.stdin.write(line.encode())
+                proc.stdin.flush()
 
 
 WATCHDOG = Watchdog()

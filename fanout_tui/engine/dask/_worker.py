@@ -73,7 +73,7 @@ def run_attempt_task(job: RemoteAttempt) -> AttemptResult:
 
     here = get_worker()
     address = here.address
-    outbox = Outbox(here.scheduler, here.loop.asyncio_loop, job.key)
+    outbox = Outbox(here.scheduler, here.loop.asyncio_loop, job.key)  # type: ignore[attr-defined]
     # A rerun of an attempt the client gave up on (its worker was lost) finds its queue
     # released: the outbox is abandoned, and that cancels the attempt (see ``_run``).
     outbox.put(["placed", address])
@@ -146,6 +146,12 @@ def _register(key: str, running: _Running) -> bool:
             return False
         _running[key] = running
         return True
+
+
+def prepare() -> None:
+    """Make this worker ready for attempts (what the first one would otherwise pay for):
+    this module and the engine's are imported by now, and the watchdog starts."""
+    WATCHDOG.start()
 
 
 def cancel_attempt(key: str) -> None:
