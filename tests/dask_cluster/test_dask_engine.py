@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -168,3 +171,37 @@ def test_a_worker_killed_mid_attempt_fails_it_and_the_retry_runs_elsewhere(
         psutil.STATUS_ZOMBIE
     )
     assert _left_on_workers(cluster) == {}
+
+
+_CLIENT = """
+import sys, anyio
+from fanout_tui.engine import Engine, OutputLines
+from fanout_tui.engine.dask import DaskExecutor
+from fanout_tui.spec import load_plan_text
+
+plan = load_plan_text(
+    "version: 1\\nname: orphan\\nbranches:\\n  - {id: long, run: 'echo started; sleep 60'}\\n"
+)
+engine = Engine(plan, executor=DaskExecutor(sys.argv[1]))
+engine.add_listener(lambda e: isinstance(e, OutputLines) and print(*e.lines, flush=True))
+anyio.run(engine.run)
+"""
+
+
+def test_a_client_killed_mid_attempt_leaves_no_process_on_the_workers(
+    cluster: distributed.LocalCluster,
+) -> None:
+    client = subprocess.Popen(
+        [sys.executable, "-c", _CLIENT, cluster.scheduler_address],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert client.stdout is not None
+    assert client.stdout.readline() == "started\n"
+    assert _left_on_workers(cluster) != {}
+    client.kill()  # no word to the cluster: the scheduler sees its connection close
+    client.wait()
+    deadline = time.monotonic() + 30
+    while (left := _left_on_workers(cluster)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == {}

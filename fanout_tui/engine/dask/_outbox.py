@@ -13,7 +13,9 @@ queue fails, which tells the worker that nobody listens any more (see :attr:`aba
 The items are sent by a coroutine on the worker's own event loop, over the worker's
 connection to the scheduler: an attempt starts no thread and no client of its own, and
 neither its first item nor its last waits for the scheduler's answer (the attempt's task
-returns as soon as its branch ended; its last items follow).
+returns as soon as its branch ended; its last items follow). That coroutine also watches
+that the attempt's task is still wanted: when the client went away without a word (killed),
+the scheduler releases its tasks, and the outbox is abandoned, which ends the attempt.
 """
 
 from __future__ import annotations
@@ -42,12 +44,21 @@ class Outbox:
         scheduler: The worker's RPC to the scheduler (``Worker.scheduler``).
         loop: The worker's event loop, where the items are sent from.
         name: The queue.
+        wanted: Whether the attempt's task is still wanted (called on ``loop``, about once
+            a second while nothing is sent).
     """
 
-    def __init__(self, scheduler: Any, loop: asyncio.AbstractEventLoop, name: str) -> None:
+    def __init__(
+        self,
+        scheduler: Any,
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        wanted: Callable[[], bool],
+    ) -> None:
         self._scheduler = scheduler
         self._loop = loop
         self._name = name
+        self._wanted = wanted
         self._slots = threading.Semaphore(OUTBOX_ITEMS)
         self._items: asyncio.Queue[Item] = asyncio.Queue()  # used on ``loop`` only
         self.abandoned = threading.Event()
@@ -83,7 +94,14 @@ class Outbox:
 
     async def _send_all(self) -> None:
         while True:
-            batches, taken = self._coalesced(await self._items.get())
+            try:
+                first = await asyncio.wait_for(self._items.get(), _PUT_TIMEOUT_S)
+            except TimeoutError:
+                if self._wanted():
+                    continue
+                self._abandon()
+                return
+            batches, taken = self._coalesced(first)
             for batch in batches:
                 if not await self._send(batch):
                     self._abandon()
@@ -120,7 +138,8 @@ class Outbox:
                     name=self._name, data=item, timeout=_PUT_TIMEOUT_S
                 )
                 return True
-            except TimeoutError:
-                continue  # the queue is full: the client is behind
+            except TimeoutError:  # the queue is full: the client is behind, or gone
+                if not self._wanted():
+                    return False
             except Exception:
                 return False  # released (KeyError on the scheduler) or the cluster is gone

@@ -10,7 +10,8 @@ the worker's; its output is masked here, with the run's secret values shipped in
 
 The client reaches running attempts through ``Client.run`` (:func:`cancel_attempt`,
 :func:`cut_grace`, :func:`end_marked`): Dask cannot stop a running task, so each attempt
-registers its cancel scope here, by task key.
+registers its cancel scope here, by task key. An attempt whose task the scheduler cancels
+behind our back (its client was killed and never said so) ends too: its outbox watches.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -34,6 +37,9 @@ from fanout_tui.engine._run_mark import end_marked_groups
 from fanout_tui.engine.dask._outbox import Outbox
 from fanout_tui.engine.dask._watchdog import WATCHDOG
 from fanout_tui.spec import BranchPlan, Masker
+
+if TYPE_CHECKING:
+    from distributed import Worker
 
 _EARLY_CANCELS = 10_000
 """Cancelled keys remembered before their task started (a cancel can overtake it)."""
@@ -73,7 +79,8 @@ def run_attempt_task(job: RemoteAttempt) -> AttemptResult:
 
     here = get_worker()
     address = here.address
-    outbox = Outbox(here.scheduler, here.loop.asyncio_loop, job.key)  # type: ignore[attr-defined]
+    loop = here.loop.asyncio_loop  # type: ignore[attr-defined]
+    outbox = Outbox(here.scheduler, loop, job.key, lambda: _wanted(here, job.key))
     # A rerun of an attempt the client gave up on (its worker was lost) finds its queue
     # released: the outbox is abandoned, and that cancels the attempt (see ``_run``).
     outbox.put(["placed", address])
@@ -124,6 +131,13 @@ async def _run(job: RemoteAttempt, outbox: Outbox, address: str) -> AttemptResul
             WATCHDOG.forget(pgid)
 
 
+def _wanted(here: Worker, key: str) -> bool:
+    """Whether this worker still has a use for task ``key`` (it is not cancelled: its
+    client did not cancel it, nor go away)."""
+    task = here.state.tasks.get(key)
+    return task is not None and task.state != "cancelled"
+
+
 def _call_soon(loop: asyncio.AbstractEventLoop, action: Callable[[], object]) -> None:
     """Run ``action`` on ``loop`` from another thread, unless that loop is gone."""
     with contextlib.suppress(RuntimeError):  # the attempt's loop closed meanwhile
@@ -151,6 +165,7 @@ def _register(key: str, running: _Running) -> bool:
 def prepare() -> None:
     """Make this worker ready for attempts (what the first one would otherwise pay for):
     this module and the engine's are imported by now, and the watchdog starts."""
+    import_module("anyio._backends._asyncio")  # what an attempt's first event loop loads
     WATCHDOG.start()
 
 
