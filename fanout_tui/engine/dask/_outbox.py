@@ -134,9 +134,7 @@ class Outbox:
     async def _send(self, item: Item) -> bool:
         while True:
             try:
-                await self._scheduler.queue_put(
-                    name=self._name, data=item, timeout=_PUT_TIMEOUT_S
-                )
+                await self._scheduler.queue_put(name=self._name, data=item, timeout=_PUT_TIMEOUT_S)
                 return True
             except TimeoutError:  # the queue is full: the client is behind, or gone
                 if not self._wanted():
