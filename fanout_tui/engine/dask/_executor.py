@@ -43,7 +43,7 @@ CONNECT_TIMEOUT_S = 10.0
 _END_MARGIN_S = 5.0
 """Beyond grace and SIGKILL's confirmation, how long a cancelled task may take to return."""
 _DRAIN_S = 2.0
-"""How long the output a cancelled attempt printed while it ended may take to arrive."""
+"""How long the output of a cancelled attempt still on its way may take to arrive."""
 
 
 @dataclass(slots=True)
@@ -130,8 +130,9 @@ class DaskExecutor:
         except BaseException:
             with anyio.CancelScope(shield=True):
                 returned = await self._cancel(key, state, future, branch.kill_grace_s)
-                if returned and not state.ended:
-                    await _drain(queue, on_item)
+                if returned and not state.ended:  # its last output is still on its way
+                    with anyio.move_on_after(_DRAIN_S), contextlib.suppress(Exception):
+                        await _pass_on(queue, on_item)
             raise
         finally:
             queue.close()
@@ -154,8 +155,7 @@ class DaskExecutor:
 
         async def follow() -> None:
             nonlocal outcome
-            while (item := await queue.get())[0] != "end":
-                on_item(item)
+            await _pass_on(queue, on_item)
             state.ended = True
             try:
                 outcome = await future
@@ -248,11 +248,10 @@ class DaskExecutor:
         task.add_done_callback(self._background.discard)
 
 
-async def _drain(queue: Queue, on_item: Callable[[list[Any]], None]) -> None:
-    """Pass on what a cancelled attempt printed while it ended, up to its end (bounded)."""
-    with anyio.move_on_after(_DRAIN_S), contextlib.suppress(Exception):
-        while (item := await queue.get())[0] != "end":
-            on_item(item)
+async def _pass_on(queue: Queue, on_item: Callable[[list[Any]], None]) -> None:
+    """Pass an attempt's items to ``on_item``, up to its last (``["end"]``)."""
+    while (item := await queue.get())[0] != "end":
+        on_item(item)
 
 
 async def _prepare_workers(client: Client) -> None:
