@@ -11,7 +11,10 @@ user message steer it: ``[[429]]`` (once per message: 429 with Retry-After: 1),
 ``[[badjson]]`` (prose first, valid JSON once asked to repair), ``[[never]]`` (prose,
 always), ``[[echo-key]]`` (a 401 whose body echoes the Authorization header).
 GET /stats: requests, disconnects (clients that closed mid-answer) and busy seconds
-(the time spent answering, summed over answers) since the start. --latency adds seconds to every answer.
+(the time from a request's arrival to its answer's end, summed over requests: the
+integral of requests in flight) since the start. --latency adds seconds to every answer.
+Connections are kept alive (streamed answers are chunked) and Nagle's algorithm is off,
+as on a real API server: a mock that closed or delayed would be the bottleneck.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ STATS: dict[str, float] = {"requests": 0, "disconnects": 0, "busy_s": 0.0}
 class Handler(BaseHTTPRequestHandler):
     """One request to the mock API."""
 
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection serves many requests
+    disable_nagle_algorithm = True  # each piece leaves at once, not after a delayed ACK
     latency_s = 0.0
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -45,12 +49,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """POST /v1/chat/completions."""
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         started = time.monotonic()
         with _LOCK:
             STATS["requests"] += 1
         try:
-            self._answer(body)
+            self._answer(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
         except (BrokenPipeError, ConnectionResetError):
             with _LOCK:
                 STATS["disconnects"] += 1
@@ -98,22 +101,25 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
+        self.send_header("Transfer-Encoding", "chunked")  # the connection stays open after
         self.end_headers()
-        self.close_connection = True
         pieces = [content[i : i + 8] for i in range(0, len(content), 8)]
         if slow:
             pieces = [*pieces[:2], *(" " for _ in range(300))]
         for piece in pieces:
             chunk = {"object": "chat.completion.chunk", "choices": [{"delta": {"content": piece}}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.flush()
+            self._event(json.dumps(chunk))
             if slow:
                 time.sleep(0.1)
         if (body.get("stream_options") or {}).get("include_usage"):
-            self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
+            self._event(json.dumps({"choices": [], "usage": usage}))
+        self._event("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")  # the last chunk: the answer is whole
+
+    def _event(self, data: str) -> None:
+        """One server-sent event, as one chunk of the chunked answer."""
+        event = f"data: {data}\n\n".encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
 
     def _error(self, status: int, code: str, message: str, retry_after: int | None = None):
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
