@@ -12,7 +12,8 @@ user message steer it: ``[[429]]`` (once per message: 429 with Retry-After: 1),
 always), ``[[echo-key]]`` (a 401 whose body echoes the Authorization header).
 GET /stats: requests, disconnects (clients that closed mid-answer) and busy seconds
 (the time from a request's arrival to its answer's end, summed over requests: the
-integral of requests in flight) since the start. --latency adds seconds to every answer.
+integral of requests in flight) and span seconds (from the first request's arrival to the
+latest answer's end) since the start. --latency adds seconds to every answer.
 Connections are kept alive (streamed answers are chunked) and Nagle's algorithm is off,
 as on a real API server: a mock that closed or delayed would be the bottleneck.
 """
@@ -29,7 +30,8 @@ from typing import Any
 
 _LOCK = threading.Lock()
 _SEEN: dict[str, int] = {}
-STATS: dict[str, float] = {"requests": 0, "disconnects": 0, "busy_s": 0.0}
+STATS: dict[str, float] = {"requests": 0, "disconnects": 0, "busy_s": 0.0, "span_s": 0.0}
+_SPAN: list[float] = []  # the first request's arrival and the latest answer's end
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,7 +41,7 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # each piece leaves at once, not after a delayed ACK
     latency_s = 0.0
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no line per request."""
 
     def do_GET(self) -> None:
@@ -58,8 +60,12 @@ class Handler(BaseHTTPRequestHandler):
             with _LOCK:
                 STATS["disconnects"] += 1
         finally:
+            ended = time.monotonic()
             with _LOCK:
-                STATS["busy_s"] += time.monotonic() - started
+                STATS["busy_s"] += ended - started
+                first, last = _SPAN or (started, ended)
+                _SPAN[:] = [min(first, started), max(last, ended)]
+                STATS["span_s"] = _SPAN[1] - _SPAN[0]
 
     def _answer(self, body: dict[str, Any]) -> None:
         messages = body.get("messages", [])
