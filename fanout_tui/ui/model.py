@@ -107,6 +107,8 @@ class BranchView:
     """Attempt and stream of each kept line (see ``_line_code``)."""
     lines_this_attempt: int = 0
     """Output lines printed since the latest attempt started."""
+    partial: OutputLine | None = None
+    """The latest attempt's unfinished last line (a streaming reply), shown after the rest."""
     usage: Usage | None = None
     """What the branch's attempts reported spending in this run (``None``: nothing)."""
 
@@ -161,13 +163,15 @@ class BranchView:
 
     def last_lines(self, count: int) -> list[OutputLine]:
         """The last ``count`` output lines of the latest attempt (as kept in memory)."""
-        count = min(count, self.lines_this_attempt)
+        partial = [] if self.partial is None or count <= 0 else [self.partial]
+        count = min(count - len(partial), self.lines_this_attempt)
         if count <= 0:
-            return []
+            return partial
         output = self.output
         start = max(0, len(output) - count)
         codes = self.output_codes
-        return [OutputLine(*_decode(codes[i]), output[i]) for i in range(start, len(output))]
+        lines = [OutputLine(*_decode(codes[i]), output[i]) for i in range(start, len(output))]
+        return lines + partial
 
     def lines_of(self, attempt: int, stream: Stream) -> list[str]:
         """The kept lines of ``attempt``'s ``stream`` (for attempts without a log file)."""
@@ -275,6 +279,7 @@ class RunModel:
                         repeat(_line_code(event.attempt, event.stream), len(event.lines))
                     )
                     view.lines_this_attempt += len(event.lines)
+                    self._partial_line(view, event)
                     changes.branches.add(view.id)
             elif isinstance(event, BranchStateChanged):
                 self._state_changed(event, changes)
@@ -295,6 +300,14 @@ class RunModel:
             elif isinstance(event, RunFinished):
                 self._finished(event.outcome, changes)
         return changes
+
+    @staticmethod
+    def _partial_line(view: BranchView, event: OutputLines) -> None:
+        """An unfinished line replaces the one before; an ended line of its stream ends it."""
+        if event.partial is not None:
+            view.partial = OutputLine(event.attempt, event.stream, event.partial)
+        elif view.partial is not None and event.lines and view.partial.stream == event.stream:
+            view.partial = None
 
     def _usage_reported(self, event: UsageReported, changes: Changes) -> None:
         self.usage = event.run_total
@@ -354,6 +367,7 @@ class RunModel:
         )
         view.attempt = event.attempt
         view.lines_this_attempt = 0
+        view.partial = None
         changes.branches.add(view.id)
 
     def _attempt_placed(self, event: AttemptPlaced, changes: Changes) -> None:
