@@ -316,6 +316,7 @@ def rate_limited() -> Scenario:
 
 LLM_DOCS = ["intro", "chapter-1", "chapter-2"]
 REPAIR_NOTE = "[fanout-tui] repair 1 of 2: output is not JSON: expecting value at line 1, column 1"
+REPAIRED_SO_FAR = '{"doc": "chapter-2", "summary": "The sec'
 PROSE = "Here is the summary you asked for, in plain words."
 
 
@@ -340,7 +341,7 @@ def llm_replies_events() -> list[Event]:
         output("chapter-2", [USAGE_SIGNAL], stream="stderr"),
         usage_reported("chapter-2", spent, run_total=spent + spent),
         output("chapter-2", [REPAIR_NOTE], stream="stderr"),
-        streaming("chapter-2", '{"doc": "chapter-2", "summary": "The sec'),
+        streaming("chapter-2", REPAIRED_SO_FAR),
     ]
 
 

@@ -10,7 +10,7 @@ import pytest
 from fanout_tui.ui.app import FanoutApp
 from tests.ui import scenarios
 from tests.ui.fakes import output
-from tests.ui.scenarios import REPAIR_NOTE, dashboard, settle, streaming
+from tests.ui.scenarios import REPAIR_NOTE, REPAIRED_SO_FAR, dashboard, settle, streaming
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 32)
@@ -47,11 +47,11 @@ async def test_a_repair_shows_with_the_usage_of_the_reply_it_repairs() -> None:
         text = grid_text(app)
         assert "[fanout-tui] repair 1 of 2: output is not" in text
         assert "1,120 tokens · $0.0021" in text  # chapter-2's first reply
-        assert '{"doc": "chapter-2", "summary": "The sec' in text  # the repaired one streams
+        assert REPAIRED_SO_FAR in text  # the repaired reply streams in
         view = dashboard(app).model.by_id["chapter-2"]
         note, growing = view.last_lines(2)
         assert (note.stream, note.text) == ("stderr", REPAIR_NOTE)
-        assert (growing.stream, growing.text) == ("stdout", '{"doc": "chapter-2", "summary": "The sec')
+        assert (growing.stream, growing.text) == ("stdout", REPAIRED_SO_FAR)
         assert "spent 2,240 tokens · $0.0042" in str(dashboard(app).header.render())
 
 
