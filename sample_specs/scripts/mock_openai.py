@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -154,10 +155,19 @@ def _record(prompt: str) -> dict[str, Any]:
     }
 
 
+class _Server(ThreadingHTTPServer):
+    """Quiet when a client drops a kept-alive connection (no traceback per client)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Report errors but a connection the client closed or reset."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(port: int, latency_s: float = 0.0) -> ThreadingHTTPServer:
     """A started server on 127.0.0.1 (``port`` 0: any free port); stop it with shutdown()."""
     handler = type("MockHandler", (Handler,), {"latency_s": latency_s})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler, bind_and_activate=False)
+    server = _Server(("127.0.0.1", port), handler, bind_and_activate=False)
     server.request_queue_size = 128  # many branches connect at once
     server.server_bind()
     server.server_activate()
