@@ -51,7 +51,8 @@ class SnapshotKeeper:
     def add(self, event: Event) -> None:
         """Keep ``event`` (pass this to ``Engine.add_listener``)."""
         if isinstance(event, OutputLines):
-            self._add_lines(event)
+            if event.lines:  # an unfinished line alone (a streaming reply) is not kept
+                self._add_lines(event)
             return
         if isinstance(event, ResultsChanged):
             self._results = event

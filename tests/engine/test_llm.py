@@ -28,6 +28,7 @@ from fanout_tui.engine import (
 from fanout_tui.engine._attempt import attempt_log_paths
 from fanout_tui.engine._streams import OutputSink
 from fanout_tui.engine.llm._run import _text_taker
+from fanout_tui.remote._snapshot import SnapshotKeeper
 from fanout_tui.spec import Masker, Plan, load_plan_text
 from fanout_tui.spec._masking import MASK
 
@@ -268,3 +269,16 @@ def test_an_unfinished_line_never_shows_the_start_of_a_secret() -> None:
     for piece in ["the key ", KEY[:6], KEY[6:] + " ok", "\nnext line" + "." * (len(KEY) - 1)]:
         take(piece)  # held back: the last len(KEY) - 1 characters, which might start it
     assert shown == [f"the key {MASK}", "next line"]
+
+
+def test_a_late_viewer_gets_the_ended_lines_not_the_unfinished_ones() -> None:
+    keeper = SnapshotKeeper(lines_kept=2)
+    for event in [
+        OutputLines("b", 1, "stdout", (), partial='{"do'),
+        OutputLines("b", 1, "stderr", ("note",)),
+        OutputLines("b", 1, "stdout", ('{"doc": 1}', "more", "lines")),
+    ]:
+        keeper.add(event)
+    kept = [e for e in keeper.events() if isinstance(e, OutputLines)]
+    assert [line for e in kept for line in e.lines] == ["more", "lines"]
+    assert all(e.partial is None for e in kept)
