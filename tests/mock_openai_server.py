@@ -27,4 +27,5 @@ def reset() -> None:
     """Forget the messages seen (markers that act once act again) and zero the counters."""
     with mock_openai._LOCK:
         mock_openai._SEEN.clear()
-        mock_openai.STATS.update(requests=0, disconnects=0, busy_s=0.0)
+        mock_openai._SPAN.clear()
+        mock_openai.STATS.update(requests=0, disconnects=0, busy_s=0.0, span_s=0.0)

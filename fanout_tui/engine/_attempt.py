@@ -117,7 +117,11 @@ async def execute_attempt(
     )
     try:
         if branch.llm is not None:
-            result = await _run_llm(branch, streams, clock, http, stdin, environment)
+
+            def on_partial(text: str) -> None:
+                emit(OutputLines(branch.id, attempt, "stdout", (), partial=text))
+
+            result = await _run_llm(branch, streams, clock, http, stdin, environment, on_partial)
         else:
             if branch.call is not None:
                 # Imported only for calls: a run of commands does not pay for them.
@@ -155,6 +159,7 @@ async def _run_llm(
     http: HttpClient | None,
     stdin: bytes | None,
     environment: Mapping[str, str] | None,
+    on_partial: Callable[[str], None],
 ) -> AttemptResult:
     from fanout_tui.engine.llm._run import run_llm  # httpx only for runs that need it
 
@@ -162,7 +167,13 @@ async def _run_llm(
     client = HttpClient() if http is None else http
     try:
         return await run_llm(
-            branch, streams=streams, clock=clock, http=client, stdin=stdin, environment=environment
+            branch,
+            streams=streams,
+            clock=clock,
+            http=client,
+            stdin=stdin,
+            environment=environment,
+            on_partial=on_partial,
         )
     finally:
         if own:

@@ -153,6 +153,10 @@ class OutputLines:
     lines: tuple[str, ...]
     skipped: int = 0
     """Lines completed before ``lines`` and not carried (a flood: only a tail is shown)."""
+    partial: str | None = None
+    """The stream's unfinished last line so far (masked), shown after ``lines`` until the
+    next event of the stream: an ``llm`` reply as it streams in. Never logged; the line,
+    once ended, comes again in ``lines``."""
 
 
 @dataclass(frozen=True, slots=True)

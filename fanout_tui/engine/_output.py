@@ -11,6 +11,7 @@ a trailing ``\\r`` removed, no empty last line for a final line ending).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -63,15 +64,7 @@ def check_schema(result: Any, contract: OutputContract) -> None:
     """
     if contract.schema is None:
         return
-    import jsonschema  # about 90 ms to import: only branches with a schema pay for it
-
-    schema = _plain(contract.schema)
-    try:
-        validator_class = jsonschema.validators.validator_for(schema)
-        validator_class.check_schema(schema)
-    except jsonschema.exceptions.SchemaError as error:
-        raise ContractError(f"the output schema is invalid: {_short(error.message)}") from None
-    validator = validator_class(schema)
+    validator = _validator(json.dumps(_plain(contract.schema), sort_keys=True))
     if contract.format is OutputFormat.JSONL:
         if not isinstance(result, list):
             raise ContractError("output breaks the schema: a list of documents was expected")
@@ -79,6 +72,21 @@ def check_schema(result: Any, contract: OutputContract) -> None:
             _validate(validator, item, f"output item {number} breaks the schema")
     else:
         _validate(validator, result, "output breaks the schema")
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(schema_text: str) -> Any:
+    """The checked validator of a schema (as JSON text), made once: checking a schema
+    costs about a millisecond, and a run's branches share a few."""
+    import jsonschema  # about 90 ms to import: only branches with a schema pay for it
+
+    schema = json.loads(schema_text)
+    try:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except jsonschema.exceptions.SchemaError as error:
+        raise ContractError(f"the output schema is invalid: {_short(error.message)}") from None
+    return validator_class(schema)
 
 
 def _validate(validator: Any, instance: Any, prefix: str) -> None:

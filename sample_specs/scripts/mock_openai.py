@@ -11,8 +11,11 @@ user message steer it: ``[[429]]`` (once per message: 429 with Retry-After: 1),
 ``[[badjson]]`` (prose first, valid JSON once asked to repair), ``[[never]]`` (prose,
 always), ``[[echo-key]]`` (a 401 whose body echoes the Authorization header).
 GET /stats: requests, disconnects (clients that closed mid-answer) and busy seconds
-(the time spent answering, summed over answers) since the start. --latency adds seconds
-to every answer.
+(the time from a request's arrival to its answer's end, summed over requests: the
+integral of requests in flight) and span seconds (from the first request's arrival to the
+latest answer's end) since the start. --latency adds seconds to every answer.
+Connections are kept alive (streamed answers are chunked) and Nagle's algorithm is off,
+as on a real API server: a mock that closed or delayed would be the bottleneck.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,16 +31,18 @@ from typing import Any
 
 _LOCK = threading.Lock()
 _SEEN: dict[str, int] = {}
-STATS: dict[str, float] = {"requests": 0, "disconnects": 0, "busy_s": 0.0}
+STATS: dict[str, float] = {"requests": 0, "disconnects": 0, "busy_s": 0.0, "span_s": 0.0}
+_SPAN: list[float] = []  # the first request's arrival and the latest answer's end
 
 
 class Handler(BaseHTTPRequestHandler):
     """One request to the mock API."""
 
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection serves many requests
+    disable_nagle_algorithm = True  # each piece leaves at once, not after a delayed ACK
     latency_s = 0.0
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no line per request."""
 
     def do_GET(self) -> None:
@@ -46,18 +52,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """POST /v1/chat/completions."""
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         started = time.monotonic()
         with _LOCK:
             STATS["requests"] += 1
         try:
-            self._answer(body)
+            self._answer(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
         except (BrokenPipeError, ConnectionResetError):
             with _LOCK:
                 STATS["disconnects"] += 1
         finally:
+            ended = time.monotonic()
             with _LOCK:
-                STATS["busy_s"] += time.monotonic() - started
+                STATS["busy_s"] += ended - started
+                first, last = _SPAN or (started, ended)
+                _SPAN[:] = [min(first, started), max(last, ended)]
+                STATS["span_s"] = _SPAN[1] - _SPAN[0]
 
     def _answer(self, body: dict[str, Any]) -> None:
         messages = body.get("messages", [])
@@ -99,22 +108,25 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
+        self.send_header("Transfer-Encoding", "chunked")  # the connection stays open after
         self.end_headers()
-        self.close_connection = True
         pieces = [content[i : i + 8] for i in range(0, len(content), 8)]
         if slow:
             pieces = [*pieces[:2], *(" " for _ in range(300))]
         for piece in pieces:
             chunk = {"object": "chat.completion.chunk", "choices": [{"delta": {"content": piece}}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.flush()
+            self._event(json.dumps(chunk))
             if slow:
                 time.sleep(0.1)
         if (body.get("stream_options") or {}).get("include_usage"):
-            self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
+            self._event(json.dumps({"choices": [], "usage": usage}))
+        self._event("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")  # the last chunk: the answer is whole
+
+    def _event(self, data: str) -> None:
+        """One server-sent event, as one chunk of the chunked answer."""
+        event = f"data: {data}\n\n".encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
 
     def _error(self, status: int, code: str, message: str, retry_after: int | None = None):
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -143,10 +155,19 @@ def _record(prompt: str) -> dict[str, Any]:
     }
 
 
+class _Server(ThreadingHTTPServer):
+    """Quiet when a client drops a kept-alive connection (no traceback per client)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Report errors but a connection the client closed or reset."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(port: int, latency_s: float = 0.0) -> ThreadingHTTPServer:
     """A started server on 127.0.0.1 (``port`` 0: any free port); stop it with shutdown()."""
     handler = type("MockHandler", (Handler,), {"latency_s": latency_s})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler, bind_and_activate=False)
+    server = _Server(("127.0.0.1", port), handler, bind_and_activate=False)
     server.request_queue_size = 128  # many branches connect at once
     server.server_bind()
     server.server_activate()

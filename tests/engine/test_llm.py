@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import anyio
@@ -24,7 +25,12 @@ from fanout_tui.engine import (
     RunOutcome,
     UsageReported,
 )
-from fanout_tui.spec import Plan, load_plan_text
+from fanout_tui.engine._attempt import attempt_log_paths
+from fanout_tui.engine._streams import OutputSink
+from fanout_tui.engine.llm._run import _text_taker
+from fanout_tui.remote._snapshot import SnapshotKeeper
+from fanout_tui.spec import Masker, Plan, load_plan_text
+from fanout_tui.spec._masking import MASK
 
 pytestmark = pytest.mark.anyio
 KEY = "sk-test-0123456789abcdef"
@@ -238,3 +244,41 @@ async def test_a_synthesizer_may_be_an_llm_step(url: str) -> None:
     merged = json.loads(outcome.merge.merged)
     assert merged["doc"] == "all"
     assert stats(url)["requests"] == 1
+
+
+async def test_a_streamed_reply_shows_its_unfinished_line_as_it_grows(
+    url: str, tmp_path: Path
+) -> None:
+    events, outcome = await run(plan(url, ["Document: intro\nHello world."]), log_dir=tmp_path)
+    (branch,) = outcome.branches
+    assert branch.status is BranchStatus.SUCCEEDED, branch.error
+    reply = json.dumps(branch.result)
+    partials = [e.partial for e in events if isinstance(e, OutputLines) and e.partial]
+    assert len(partials) > 2  # pieces of 8 characters; the last 23 held back (the API key)
+    assert all(reply.startswith(p) and len(p) < len(q) for p, q in pairwise(partials))
+    assert reply.startswith(partials[-1])
+    assert output(events) == [reply]  # the line, once ended, comes whole
+    stdout_log, _ = attempt_log_paths(tmp_path, "b0", 1)
+    assert stdout_log is not None and stdout_log.read_text() == reply + "\n"  # no partials
+
+
+def test_an_unfinished_line_never_shows_the_start_of_a_secret() -> None:
+    shown: list[str] = []
+    sink = OutputSink(on_lines=lambda lines, skipped: None, masker=Masker({}), log=None)
+    take = _text_taker(sink, Masker({"MOCK_KEY": KEY}), shown.append)
+    for piece in ["the key ", KEY[:6], KEY[6:] + " ok", "\nnext line" + "." * (len(KEY) - 1)]:
+        take(piece)  # held back: the last len(KEY) - 1 characters, which might start it
+    assert shown == [f"the key {MASK}", "next line"]
+
+
+def test_a_late_viewer_gets_the_ended_lines_not_the_unfinished_ones() -> None:
+    keeper = SnapshotKeeper(lines_kept=2)
+    for event in [
+        OutputLines("b", 1, "stdout", (), partial='{"do'),
+        OutputLines("b", 1, "stderr", ("note",)),
+        OutputLines("b", 1, "stdout", ('{"doc": 1}', "more", "lines")),
+    ]:
+        keeper.add(event)
+    kept = [e for e in keeper.events() if isinstance(e, OutputLines)]
+    assert [line for e in kept for line in e.lines] == ["more", "lines"]
+    assert all(e.partial is None for e in kept)

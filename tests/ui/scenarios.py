@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from textual.pilot import Pilot
 
 from fanout_tui.bundled import data_dir
 from fanout_tui.engine._events import BranchStatus as S
-from fanout_tui.engine._events import Event
+from fanout_tui.engine._events import Event, OutputLines
 from fanout_tui.engine._events import PolicyState as P
 from fanout_tui.engine._signals import Usage
 from fanout_tui.spec._plan import PolicyMode, Rate, ResourceLimit
@@ -311,3 +312,40 @@ def rate_limited() -> Scenario:
     """An adaptive, token-budgeted API paused by a 429, with usage reported on the way."""
     plan = make_plan(DOCS, name="ask-the-api", resources=(LLM_API, DB))
     return build(ScriptedEngine(plan, rate_limited_events()))
+
+
+LLM_DOCS = ["intro", "chapter-1", "chapter-2"]
+REPAIR_NOTE = "[fanout-tui] repair 1 of 2: output is not JSON: expecting value at line 1, column 1"
+REPAIRED_SO_FAR = '{"doc": "chapter-2", "summary": "The sec'
+PROSE = "Here is the summary you asked for, in plain words."
+
+
+def streaming(branch_id: str, text: str) -> OutputLines:
+    """A streaming reply's unfinished line so far, as an ``llm`` branch sends it."""
+    return OutputLines(branch_id, 1, "stdout", (), partial=text)
+
+
+def llm_replies_events() -> list[Event]:
+    spent = Usage(900, 220, 0.0021)
+    return [
+        *succeed("intro", doc("intro"), lines=0),
+        output("intro", [json.dumps(doc("intro"))]),
+        output("intro", [USAGE_SIGNAL], stream="stderr"),
+        usage_reported("intro", spent, run_total=spent),
+        state("chapter-1", S.RUNNING, at=1036),
+        started("chapter-1", at=1036),
+        streaming("chapter-1", '{"doc": "chapter-1", "summ'),
+        state("chapter-2", S.RUNNING, at=1030),
+        started("chapter-2", at=1030),
+        output("chapter-2", [PROSE]),
+        output("chapter-2", [USAGE_SIGNAL], stream="stderr"),
+        usage_reported("chapter-2", spent, run_total=spent + spent),
+        output("chapter-2", [REPAIR_NOTE], stream="stderr"),
+        streaming("chapter-2", REPAIRED_SO_FAR),
+    ]
+
+
+def llm_replies() -> Scenario:
+    """``llm`` branches: one replied, one streams its reply, one streams a repair."""
+    plan = make_plan(LLM_DOCS, name="llm-summaries", resources=(LLM_API,))
+    return build(ScriptedEngine(plan, llm_replies_events()))

@@ -97,12 +97,16 @@ async def ask(
 async def _read_stream(response: httpx.Response, on_text: Callable[[str], None]) -> Reply:
     parts: list[str] = []
     usage: Mapping[str, Any] = {}
+    done = False
     async for line in response.aiter_lines():
-        if not line.startswith("data:"):
+        # Read on past [DONE] to the answer's end: a connection left mid-answer is closed,
+        # not reused by the next request.
+        if done or not line.startswith("data:"):
             continue
         data = line[5:].strip()
         if data == "[DONE]":
-            break
+            done = True
+            continue
         try:
             chunk = json.loads(data)
         except ValueError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -28,7 +28,7 @@ from fanout_tui.engine._streams import OutputSink
 from fanout_tui.engine._supervise import Streams
 from fanout_tui.engine.llm._chat import HttpFailure, Reply, ask
 from fanout_tui.engine.llm._client import HttpClient
-from fanout_tui.spec import BranchPlan, LlmMessage, LlmPlan, OutputFormat
+from fanout_tui.spec import BranchPlan, LlmMessage, LlmPlan, Masker, OutputFormat
 
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n(.*?)\n?```", re.DOTALL)
 _STRUCTURED = {OutputFormat.JSON, OutputFormat.JSONL}
@@ -42,10 +42,13 @@ async def run_llm(
     http: HttpClient,
     stdin: bytes | None,
     environment: Mapping[str, str] | None,
+    on_partial: Callable[[str], None] | None = None,
 ) -> AttemptResult:
     """Run one attempt of the ``llm`` branch ``branch`` (see the module docstring).
 
     ``stdin`` (the synthesizer's results document) is added as a user message.
+    ``on_partial`` receives the reply's unfinished last line (masked) each time it grows,
+    so a panel shows a reply as it streams even before its first line break.
     """
     llm = branch.llm
     assert llm is not None, "only llm branches come here"
@@ -73,7 +76,9 @@ async def run_llm(
             async with anyio.create_task_group() as tg:
                 if branch.timeout_s is not None:
                     tg.start_soon(expire, scope, branch.timeout_s)
-                outcome = await _converse(branch, llm, messages, http, api_key, streams, out, err)
+                outcome = await _converse(
+                    branch, llm, messages, http, api_key, streams, out, err, on_partial
+                )
                 tg.cancel_scope.cancel()
     finally:
         out.finish()
@@ -93,11 +98,10 @@ async def _converse(
     streams: Streams,
     out: OutputSink,
     err: OutputSink,
+    on_partial: Callable[[str], None] | None,
 ) -> AttemptResult:
-    def on_text(text: str) -> None:
-        out.take(text, len(text))
-
     for repair in range(llm.repair + 1):
+        on_text = _text_taker(out, streams.masker, on_partial)
         reply = await ask(http.get(), llm, messages, api_key=api_key, on_text=on_text)
         if isinstance(reply, HttpFailure):
             return _failed(reply, err)
@@ -118,6 +122,31 @@ async def _converse(
             continue
         return AttemptResult(BranchStatus.SUCCEEDED, result=streams.masker.mask_value(result))
     raise AssertionError("the loop returns")  # pragma: no cover
+
+
+def _text_taker(
+    out: OutputSink, masker: Masker, on_partial: Callable[[str], None] | None
+) -> Callable[[str], None]:
+    """Where a reply's text goes as it arrives: the stdout sink (panel lines, log, result)
+    and, while a line is unfinished, ``on_partial`` with that line so far, masked as a
+    stream (the start of a secret is held back until it can be told apart)."""
+    if on_partial is None:
+        return lambda text: out.take(text, len(text))
+    stream = masker.stream()
+    line = ""
+
+    def take(text: str) -> None:
+        nonlocal line
+        out.take(text, len(text))
+        shown = stream.feed(text)
+        if not shown:
+            return
+        _, newline, after = shown.rpartition("\n")
+        line = after if newline else line + after
+        if line:
+            on_partial(line)
+
+    return take
 
 
 def _repair_ask(error: ContractError) -> LlmMessage:
