@@ -28,6 +28,7 @@ from pathlib import Path
 
 import anyio
 
+from fanout_tui.engine import _exec
 from fanout_tui.engine import _procfs as procfs
 
 log = logging.getLogger(__name__)
@@ -76,44 +77,66 @@ class BranchProcess:
 
     def __init__(
         self,
-        popen: subprocess.Popen[bytes],
+        pid: int,
+        popen: subprocess.Popen[bytes] | None,
         *,
         stdout_fd: int,
         stderr_fd: int,
         stdin_fd: int | None,
     ) -> None:
         self._popen = popen
-        _started.add(popen.pid)
-        self.pid = popen.pid
-        self.pgid = popen.pid
+        """What reaps it when ``Popen`` started it (``None``: ``os.waitpid``)."""
+        self._returncode: int | None = None
+        _started.add(pid)
+        self.pid = pid
+        self.pgid = pid
         self.stdout_fd = stdout_fd
         self.stderr_fd = stderr_fd
         self.stdin_fd = stdin_fd
-        self.start_time = procfs.start_time(popen.pid)
-        self._pidfd = _open_pidfd(popen.pid)
+        self.start_time = procfs.start_time(pid)
+        self._pidfd = _open_pidfd(pid)
         self._ending: anyio.Event | None = None
         self._ended_clean = False
 
     @property
     def returncode(self) -> int | None:
         """The leader's exit status once reaped (negative: killed by that signal)."""
-        return self._popen.returncode
+        return self._returncode
+
+    def poll(self) -> int | None:
+        """Reap the leader if it has exited; return its exit status (``None``: running)."""
+        if self._returncode is None:
+            self._returncode = self._reap(blocking=False)
+        return self._returncode
 
     async def wait(self) -> int:
         """Wait for the leader to exit and reap it; return its exit status.
 
         Only one task may wait at a time.
         """
-        if self._popen.poll() is not None:
-            return self._popen.returncode
+        code = self.poll()
+        if code is not None:
+            return code
         if self._pidfd is not None:
             await anyio.wait_readable(self._pidfd)
         else:
             delay = _POLL_FIRST_S
-            while self._popen.poll() is None:
+            while self.poll() is None:
                 await anyio.sleep(delay)
                 delay = min(delay * 2, _POLL_MAX_S)
-        return self._popen.wait()
+        code = self._reap(blocking=True)
+        assert code is not None, "a blocking wait reaps"
+        self._returncode = code
+        return code
+
+    def _reap(self, *, blocking: bool) -> int | None:
+        if self._popen is not None:
+            return self._popen.wait() if blocking else self._popen.poll()
+        try:
+            pid, status = os.waitpid(self.pid, 0 if blocking else os.WNOHANG)
+        except ChildProcessError:
+            return 0  # reaped elsewhere: its status is lost (as ``Popen`` says, 0)
+        return os.waitstatus_to_exitcode(status) if pid else None
 
     async def end(self, grace_s: float) -> bool:
         """End the whole process group (see :func:`end_process_group`), at most once.
@@ -145,7 +168,7 @@ class BranchProcess:
 
     def release(self) -> None:
         """Reap the leader if it has exited and close every descriptor still held."""
-        if self._popen.poll() is not None:
+        if self.poll() is not None:
             _started.discard(self.pid)
         for fd in (self._pidfd, self.stdout_fd, self.stderr_fd, self.stdin_fd):
             if fd is not None:
@@ -183,15 +206,14 @@ def spawn(
     in_r, in_w = os.pipe() if feed_stdin else (subprocess.DEVNULL, None)
     parent_ends = [out_r, err_r] + ([in_w] if in_w is not None else [])
     try:
-        popen = subprocess.Popen(
-            list(argv),
+        pid, popen = _exec.start(
+            argv,
+            cwd=cwd,
+            env=env,
             stdin=in_r,
             stdout=out_w,
             stderr=err_w,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-            pass_fds=tuple(pass_fds),
+            pass_fds=pass_fds,
         )
     except OSError as error:
         for fd in parent_ends:
@@ -202,7 +224,7 @@ def spawn(
             _close_quietly(fd)
     for fd in parent_ends:
         os.set_blocking(fd, False)
-    return BranchProcess(popen, stdout_fd=out_r, stderr_fd=err_r, stdin_fd=in_w)
+    return BranchProcess(pid, popen, stdout_fd=out_r, stderr_fd=err_r, stdin_fd=in_w)
 
 
 def _start_failure(program: str, error: OSError) -> str:
