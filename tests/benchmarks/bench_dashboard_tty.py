@@ -75,24 +75,35 @@ def start(spec: Path, work: Path) -> float:
     env = {
         "PYTHONPATH": str(REPO),
         "PYTHONPYCACHEPREFIX": str(work / "pycache"),
+        "PYTHONDONTWRITEBYTECODE": "",  # empty is unset
         "TERM": "xterm-256color",
     }
-    assignments = " ".join(f"{name}={value}" for name, value in env.items())
-    command = (
-        f"cd {work} && env -u PYTHONDONTWRITEBYTECODE {assignments} "
-        f"{sys.executable} -m fanout_tui {spec} --no-journal"
-    )
+    options = [f"-e{name}={value}" for name, value in env.items()]
+    # The program itself leads the pane (no shell between): closing the pane ends it.
+    command = [sys.executable, "-m", "fanout_tui", str(spec), "--no-journal"]
+    session = ["tmux", "new-session", "-d", "-s", SESSION, "-x", SIZE[0], "-y", SIZE[1]]
     started = time.perf_counter()
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", SESSION, "-x", SIZE[0], "-y", SIZE[1], command],
-        check=True,
-    )
+    subprocess.run([*session, "-c", str(work), *options, *command], check=True)
     return wait_for(lambda text: DASHBOARD in text, started)
 
 
 def stop() -> None:
-    """End the session (the terminal closing: the run ends every branch)."""
+    """Close the session's terminal and wait until the run it showed has ended."""
+    found = subprocess.run(
+        ["tmux", "display", "-p", "-t", SESSION, "#{pane_pid}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
+    if found.returncode != 0:
+        return
+    pid = int(found.stdout)
+    deadline = time.perf_counter() + TIMEOUT_S
+    while Path(f"/proc/{pid}").exists():
+        if time.perf_counter() > deadline:
+            raise SystemExit(f"the dashboard (pid {pid}) outlived its terminal")
+        time.sleep(0.05)
 
 
 def press(key: str, shown: Callable[[str], bool]) -> float:

@@ -11,7 +11,8 @@ import anyio
 import pytest
 
 from fanout_tui.engine import _exec
-from fanout_tui.engine._process import BranchProcess, StartError, spawn
+from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._process import BranchProcess, StartError, group_alive, spawn
 
 pytestmark = pytest.mark.anyio
 
@@ -121,3 +122,44 @@ async def test_a_leader_reaped_elsewhere_reads_as_exit_0(in_tmp: Path) -> None:
 
 def _reap_behind_its_back(pid: int) -> None:
     os.waitpid(pid, 0)
+
+
+async def test_ending_many_groups_at_once_shares_the_scans_of_proc(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scans = 0
+    scan = procfs.live_processes
+
+    def counted() -> list[procfs.ProcStat]:
+        nonlocal scans
+        scans += 1
+        return scan()
+
+    procs = [_shell("trap '' TERM; sleep 30 & sleep 30; wait", in_tmp) for _ in range(40)]
+    try:
+        monkeypatch.setattr(procfs, "live_processes", counted)
+        async with anyio.create_task_group() as group:
+            for proc in procs:
+                group.start_soon(proc.end, 0.05)
+        assert all(not group_alive(proc.pgid) for proc in procs)
+        assert scans < len(procs)
+    finally:
+        for proc in procs:
+            await proc.end(0)
+            await proc.wait()
+            proc.release()
+
+
+def test_a_group_started_after_a_scan_is_not_taken_for_gone(in_tmp: Path) -> None:
+    first = _shell("sleep 30", in_tmp)
+    second = None
+    try:
+        assert group_alive(first.pgid)  # a scan, fresh for a while
+        second = _shell("sleep 30", in_tmp)
+        assert group_alive(second.pgid)
+    finally:
+        for proc in (first, second):
+            if proc is not None:
+                os.killpg(proc.pgid, signal.SIGKILL)
+                _reap_behind_its_back(proc.pid)
+                proc.release()
