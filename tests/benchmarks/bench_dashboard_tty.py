@@ -10,7 +10,8 @@ and watches the pane as a terminal user does, polling ``capture-pane`` (each pol
 tmux client, about 2-5 ms: that is the resolution of every figure here).
 
 1. First frame: from just before the session starts until the pane shows the dashboard's
-   footer, for 200 and for 2000 branches.
+   footer, for 200 and for 2000 branches; and how long the run takes to end every
+   branch once its terminal closes (``kill-session``).
 2. Keys under load: 200 branches print 20 lines a second each (4,000 lines a second in
    all) while, unless ``--no-burn``, a busy loop takes one core of the machine. ``enter``
    (the log opens: its footer says ``esc Back``) and ``escape`` (the dashboard's footer is
@@ -87,23 +88,26 @@ def start(spec: Path, work: Path) -> float:
     return wait_for(lambda text: DASHBOARD in text, started)
 
 
-def stop() -> None:
-    """Close the session's terminal and wait until the run it showed has ended."""
+def stop() -> float:
+    """Close the session's terminal and wait until the run it showed has ended; return
+    the seconds that took (0 without a session)."""
     found = subprocess.run(
         ["tmux", "display", "-p", "-t", SESSION, "#{pane_pid}"],
         capture_output=True,
         text=True,
         check=False,
     )
+    started = time.perf_counter()
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
     if found.returncode != 0:
-        return
+        return 0.0
     pid = int(found.stdout)
-    deadline = time.perf_counter() + TIMEOUT_S
+    deadline = started + TIMEOUT_S
     while Path(f"/proc/{pid}").exists():
         if time.perf_counter() > deadline:
             raise SystemExit(f"the dashboard (pid {pid}) outlived its terminal")
         time.sleep(0.05)
+    return time.perf_counter() - started
 
 
 def press(key: str, shown: Callable[[str], bool]) -> float:
@@ -129,11 +133,15 @@ def first_frames(work: Path, runs: int) -> None:
     for count in (200, 2000):
         spec = write_spec(work / f"idle{count}.yaml", count, "sleep 600")
         start(spec, work)  # warm-up: compiled modules, the plan cache
-        times = []
+        times, ends = [], []
         for _ in range(runs):
+            ends.append(stop())
             times.append(start(spec, work))
-        stop()
-        print(f"  {count:>5} branches: median {statistics.median(times):.3f} s  {times}")
+        ends.append(stop())
+        print(
+            f"  {count:>5} branches: first frame median {statistics.median(times):.3f} s,"
+            f" every branch ended {statistics.median(ends):.2f} s after the terminal closed"
+        )
 
 
 def keys_under_load(work: Path, presses: int, burn: bool) -> None:
