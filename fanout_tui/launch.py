@@ -15,7 +15,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
@@ -34,7 +34,7 @@ from fanout_tui.engine import (
     RunOutcome,
     end_leftovers,
     for_terminal,
-    render_merged,
+    merged_pieces,
 )
 from fanout_tui.internal_errors import INTERNAL_ERRORS_LOG, internal_errors_logged
 from fanout_tui.journal import Journal, JournalError
@@ -262,7 +262,7 @@ def _deliver(
         from fanout_tui.engine import build_report  # datetime: only a report pays
 
         report = json.dumps(build_report(outcome, workers), indent=2, default=str) + "\n"
-        if not _write_text(report_path, report, "the report"):
+        if not _write_text(report_path, [report], "the report"):
             code = ExitCode.NOT_SATISFIED
     if outcome.merge.state is not PolicyState.MERGED:
         if output_path is not None and output_path.is_file():
@@ -281,11 +281,14 @@ def _deliver(
                 file=sys.stderr,
             )
         return code
-    text = render_merged(outcome.merge.merged)
-    if output_path is not None and not _write_text(output_path, text, "the merged result"):
+    merged = outcome.merge.merged
+    if output_path is not None and not _write_text(
+        output_path, merged_pieces(merged), "the merged result"
+    ):
         code = ExitCode.NOT_SATISFIED
     try:
-        stdout.write(for_terminal(stdout, text))  # a file or a pipe gets it exact
+        for piece in merged_pieces(merged):
+            stdout.write(for_terminal(stdout, piece))  # a file or a pipe gets it exact
         stdout.flush()
     except BrokenPipeError:
         pass  # the reader has what it wanted
@@ -313,13 +316,15 @@ def _unwritable(path: Path) -> str | None:
     return None
 
 
-def _write_text(path: Path, text: str, what: str) -> bool:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file beside it, then
-    renamed over it): a full disk never leaves half a result that looks like one."""
+def _write_text(path: Path, pieces: Iterable[str], what: str) -> bool:
+    """Write the text of ``pieces`` to ``path`` whole or not at all (a temporary file
+    beside it, then renamed over it): a full disk never leaves half a result that looks
+    like one."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(text, encoding="utf-8")
+        with temporary.open("w", encoding="utf-8") as stream:
+            stream.writelines(pieces)
         os.replace(temporary, path)
     except OSError as error:
         with contextlib.suppress(OSError):

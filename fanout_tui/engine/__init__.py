@@ -49,7 +49,12 @@ if TYPE_CHECKING:
     )
     from fanout_tui.engine._leftovers import end_leftovers
     from fanout_tui.engine._lines import for_terminal, printable
-    from fanout_tui.engine._merge import render_merged, status_and_reason, why_missing
+    from fanout_tui.engine._merge import (
+        merged_pieces,
+        render_merged,
+        status_and_reason,
+        why_missing,
+    )
     from fanout_tui.engine._policy import status_words
     from fanout_tui.engine._process import end_process_group, end_process_group_if_same
     from fanout_tui.engine._report import build_report, outcome_word
@@ -121,6 +126,7 @@ _HOMES = {
     "end_leftovers": "_leftovers",
     "printable": "_lines",
     "for_terminal": "_lines",
+    "merged_pieces": "_merge",
     "render_merged": "_merge",
     "status_and_reason": "_merge",
     "why_missing": "_merge",
@@ -206,6 +212,7 @@ __all__ = [
     "end_process_group_if_same",
     "for_terminal",
     "marked_processes",
+    "merged_pieces",
     "outcome_word",
     "printable",
     "process_alive",

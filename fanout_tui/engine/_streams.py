@@ -232,12 +232,17 @@ class LogFile:
         self.cap = cap
         self._handle: BinaryIO | None = None
         self._failed = False
+        self._why_failed = ""
+        """What stopped the log (a full disk), for the line that marks the cut."""
         self._written = 0
         self._left_out = 0
 
     def write(self, data: bytes) -> str | None:
         """Append ``data`` up to the cap; on the first failure, or at the cut, return a
         line saying why the log stopped."""
+        if self._failed:
+            self._left_out += len(data)
+            return None
         room = self.cap - self._written
         if len(data) <= room:
             self._written += len(data)
@@ -283,21 +288,42 @@ class LogFile:
                 self._handle = _create_private(self._path)
             action(self._handle)
         except OSError as error:
-            self.close()
+            handle, self._handle = self._handle, None
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()  # what its buffer held is lost with the rest
             self._failed = True
-            return f"[fanout-tui] the log file stopped here: {error.strerror or error}"
+            self._why_failed = error.strerror or str(error)
+            return (
+                f"[fanout-tui] the log of this attempt could not be written: "
+                f"{self._why_failed}; the branch goes on, and the log will say where it "
+                "was cut"
+            )
         return None
 
     def close(self) -> None:
         """Say how much the cap left out, flush and close; idempotent (a failing flush
         loses only the log's tail)."""
-        if self._left_out:
+        if self._failed:
+            self._mark_cut()
+        elif self._left_out:
             left_out, self._left_out = self._left_out, 0
             self.note(f"[fanout-tui] {left_out} more bytes were not written to this log\n")
         handle, self._handle = self._handle, None
         if handle is not None:
             with contextlib.suppress(OSError):
                 handle.close()
+
+    def _mark_cut(self) -> None:
+        """Append, if there is room again, the line that says where and why the log was
+        cut (once); without room the log ends short and the operator was told at once."""
+        why, self._why_failed = self._why_failed, ""
+        if not why:
+            return
+        more = f", and {self._left_out} more bytes after it" if self._left_out else ""
+        line = f"\n[fanout-tui] the log was cut here: {why}; what was being written{more} is lost\n"
+        with contextlib.suppress(OSError), open(self._path, "ab") as handle:
+            handle.write(line.encode("utf-8", "replace"))
 
 
 def _create_private(path: Path) -> BinaryIO:

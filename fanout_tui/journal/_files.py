@@ -8,6 +8,7 @@ engine creates each attempt's log files private itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -35,12 +36,13 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file, then a rename), mode 0600."""
+def write_private(path: Path, pieces: Iterable[str]) -> None:
+    """Write the text of ``pieces`` to ``path`` atomically (a temporary file, then a
+    rename), mode 0600."""
     temporary = path.with_name(f".{path.name}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        stream.write(text)
+        stream.writelines(pieces)
     os.replace(temporary, path)
 
 

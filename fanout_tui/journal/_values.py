@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from fanout_tui.spec import Masker
 
 LARGE_VALUE_BYTES = 64 * 1024
 """JSON longer than this goes to a file beside the database instead of a column."""
+PIECE_CHARS = 1024 * 1024
+"""Characters of a large text escaped and written at a time."""
 
 
 def dump_value(
@@ -22,14 +25,32 @@ def dump_value(
     Exactly one of the two is set: large JSON is written to ``folder / name`` (mode 0600;
     the path is built only then, since most values are small).
     """
+    if isinstance(value, str) and len(value) > LARGE_VALUE_BYTES:
+        # A large text (a merged concatenation): escaped and written piece by piece,
+        # never as a second whole copy. A secret in it is masked as a value first.
+        return None, _spill(_string_pieces(masker.mask_value(value)), root, folder / name)
     # Masked as a value (a secret with quotes is escaped in JSON text) and then as text
     # (what ``default=str`` made of objects), even though the engine masked it already.
     text = masker.mask(json.dumps(masker.mask_value(value), ensure_ascii=False, default=str))
     if len(text) <= LARGE_VALUE_BYTES // 4 or len(text.encode()) <= LARGE_VALUE_BYTES:
         return text, None
-    spill_to = private_dir(folder) / name
-    write_private(spill_to, text)
-    return None, spill_to.relative_to(root).as_posix()
+    return None, _spill([text], root, folder / name)
+
+
+def _spill(pieces: Iterable[str], root: Path, path: Path) -> str:
+    """Write ``pieces`` to ``path`` (its folder made private); the path relative to root."""
+    spill_to = private_dir(path.parent) / path.name
+    write_private(spill_to, pieces)
+    return spill_to.relative_to(root).as_posix()
+
+
+def _string_pieces(text: str) -> Iterator[str]:
+    """The JSON string of ``text``, in pieces of :data:`PIECE_CHARS` characters of it
+    (each character is escaped on its own, so the pieces join into one valid string)."""
+    yield '"'
+    for start in range(0, len(text), PIECE_CHARS):
+        yield json.dumps(text[start : start + PIECE_CHARS], ensure_ascii=False)[1:-1]
+    yield '"'
 
 
 def load_value(inline: str | None, file: str | None, *, root: Path) -> Any:

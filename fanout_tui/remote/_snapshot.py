@@ -1,7 +1,8 @@
 """What a run keeps for viewers that join later: its events so far, output trimmed.
 
 Every event but output is kept in order (a few per attempt); of each branch's output only
-the last :data:`LINES_KEPT` lines stay, and of the merge only its latest state.
+the last :data:`LINES_KEPT` lines stay (:data:`SETTLED_LINES_KEPT` once it has settled: its
+full log is in its files), and of the merge only its latest state.
 """
 
 from __future__ import annotations
@@ -9,10 +10,19 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from fanout_tui.engine import Event, OutputLines, ResultsChanged, RunFinished, Stream
+from fanout_tui.engine import (
+    BranchStateChanged,
+    Event,
+    OutputLines,
+    ResultsChanged,
+    RunFinished,
+    Stream,
+)
 
 LINES_KEPT = 1000
 """Output lines kept per branch (what a panel and its preview can show)."""
+SETTLED_LINES_KEPT = 50
+"""Output lines kept per settled branch (more than its panel shows)."""
 
 
 @dataclass
@@ -51,6 +61,8 @@ class SnapshotKeeper:
             self._current.pop(branch_id, None)  # its next lines follow this event
         if isinstance(event, RunFinished):
             self.finished = True
+        elif isinstance(event, BranchStateChanged) and event.status.settled:
+            self._trim(event.branch_id, min(self._lines_kept, SETTLED_LINES_KEPT))
         self._entries.append(event)
 
     def _add_lines(self, event: OutputLines) -> None:
@@ -61,9 +73,14 @@ class SnapshotKeeper:
             self._entries.append(current)
             self._runs.setdefault(branch, deque()).append(current)
         current.lines.extend(event.lines)
-        count = self._counts.get(branch, 0) + len(event.lines)
-        runs = self._runs[branch]
-        while count > self._lines_kept:
+        self._counts[branch] = self._counts.get(branch, 0) + len(event.lines)
+        self._trim(branch, self._lines_kept)
+
+    def _trim(self, branch: str, keep: int) -> None:
+        """Drop ``branch``'s oldest kept lines until at most ``keep`` remain."""
+        count = self._counts.get(branch, 0)
+        runs = self._runs.get(branch)
+        while runs and count > keep:
             oldest = runs[0]
             oldest.lines.popleft()
             count -= 1

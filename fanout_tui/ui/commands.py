@@ -13,7 +13,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from fanout_tui.ui.badges import status_phrase
-from fanout_tui.ui.model import BranchFilter
+from fanout_tui.ui.branch_filter import BranchFilter
 from fanout_tui.ui.screens.dashboard import DashboardScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen
 from fanout_tui.ui.screens.resources_screen import ResourcesScreen

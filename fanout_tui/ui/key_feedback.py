@@ -6,7 +6,8 @@ Each function returns the sentence the app shows as a notification; the app deci
 from __future__ import annotations
 
 from fanout_tui.ui.badges import status_phrase
-from fanout_tui.ui.model import BranchFilter, BranchView
+from fanout_tui.ui.branch_filter import BranchFilter
+from fanout_tui.ui.model import BranchView
 
 
 def _branches(count: int) -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from itertools import repeat
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from fanout_tui.engine import (
     AttemptEnded,
@@ -33,32 +32,12 @@ from fanout_tui.engine import (
     UsageReported,
 )
 from fanout_tui.spec import BranchPlan, Plan
+from fanout_tui.ui.output_line import OutputLine, decode_line_code, line_code
 from fanout_tui.ui.resources import ResourceBoard, ResourceEvent
 from fanout_tui.ui.result_text import preview_lines
 
 OUTPUT_LINES_KEPT = 1000
 """Output lines kept in memory per branch; the full log screen reads the log files."""
-
-
-class OutputLine(NamedTuple):
-    """One line a branch printed, with the attempt and stream it came from."""
-
-    attempt: int
-    stream: Stream
-    text: str
-
-
-STDERR_BIT = 1
-"""Lines are kept as two parallel deques, texts and ``attempt * 2 + is_stderr`` codes:
-no per-line objects for the garbage collector to walk (the hot path under heavy output)."""
-
-
-def _line_code(attempt: int, stream: Stream) -> int:
-    return attempt * 2 + (STDERR_BIT if stream == "stderr" else 0)
-
-
-def _decode(code: int) -> tuple[int, Stream]:
-    return code >> 1, "stderr" if code & STDERR_BIT else "stdout"
 
 
 @dataclass(slots=True)
@@ -104,9 +83,12 @@ class BranchView:
     output: deque[str] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES_KEPT))
     """The last output lines, oldest first."""
     output_codes: deque[int] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES_KEPT))
-    """Attempt and stream of each kept line (see ``_line_code``)."""
+    """Attempt and stream of each kept line (see :func:`~fanout_tui.ui.output_line.line_code`)."""
     lines_this_attempt: int = 0
-    """Output lines printed since the latest attempt started."""
+    """Output lines printed since the latest attempt started, those a flood skipped
+    (counted, not carried) included."""
+    kept_this_attempt: int = 0
+    """Of those, the lines carried to :attr:`output` (some may have left it since)."""
     usage: Usage | None = None
     """What the branch's attempts reported spending in this run (``None``: nothing)."""
 
@@ -161,42 +143,20 @@ class BranchView:
 
     def last_lines(self, count: int) -> list[OutputLine]:
         """The last ``count`` output lines of the latest attempt (as kept in memory)."""
-        count = min(count, self.lines_this_attempt)
+        count = min(count, self.kept_this_attempt)
         if count <= 0:
             return []
         output = self.output
         start = max(0, len(output) - count)
         codes = self.output_codes
-        return [OutputLine(*_decode(codes[i]), output[i]) for i in range(start, len(output))]
+        return [
+            OutputLine(*decode_line_code(codes[i]), output[i]) for i in range(start, len(output))
+        ]
 
     def lines_of(self, attempt: int, stream: Stream) -> list[str]:
         """The kept lines of ``attempt``'s ``stream`` (for attempts without a log file)."""
-        code = _line_code(attempt, stream)
+        code = line_code(attempt, stream)
         return [text for text, c in zip(self.output, self.output_codes, strict=True) if c == code]
-
-
-class BranchFilter(StrEnum):
-    """Which branches the dashboard lists (``f`` cycles through them)."""
-
-    ALL = "all"
-    FAILED = "failed"
-    RUNNING = "running"
-
-    def admits(self, status: BranchStatus) -> bool:
-        """Whether a branch in ``status`` is shown under this filter."""
-        if self is BranchFilter.FAILED:
-            return status.retryable
-        if self is BranchFilter.RUNNING:
-            return status in _IN_PROGRESS
-        return True
-
-    def next(self) -> BranchFilter:
-        """The filter after this one, wrapping around."""
-        members = list(BranchFilter)
-        return members[(members.index(self) + 1) % len(members)]
-
-
-_IN_PROGRESS = frozenset({BranchStatus.WAITING, BranchStatus.RUNNING, BranchStatus.RETRYING})
 
 
 @dataclass(slots=True)
@@ -272,9 +232,10 @@ class RunModel:
                 if view is not None:
                     view.output.extend(event.lines)
                     view.output_codes.extend(
-                        repeat(_line_code(event.attempt, event.stream), len(event.lines))
+                        repeat(line_code(event.attempt, event.stream), len(event.lines))
                     )
-                    view.lines_this_attempt += len(event.lines)
+                    view.lines_this_attempt += len(event.lines) + event.skipped
+                    view.kept_this_attempt += len(event.lines)
                     changes.branches.add(view.id)
             elif isinstance(event, BranchStateChanged):
                 self._state_changed(event, changes)
@@ -353,7 +314,7 @@ class RunModel:
             )
         )
         view.attempt = event.attempt
-        view.lines_this_attempt = 0
+        view.lines_this_attempt = view.kept_this_attempt = 0
         changes.branches.add(view.id)
 
     def _attempt_placed(self, event: AttemptPlaced, changes: Changes) -> None:

@@ -11,7 +11,8 @@ user message steer it: ``[[429]]`` (once per message: 429 with Retry-After: 1),
 ``[[badjson]]`` (prose first, valid JSON once asked to repair), ``[[never]]`` (prose,
 always), ``[[echo-key]]`` (a 401 whose body echoes the Authorization header).
 GET /stats: requests, disconnects (clients that closed mid-answer) and busy seconds
-(the time spent answering, summed over answers) since the start. --latency adds seconds to every answer.
+(the time spent answering, summed over answers) since the start. --latency adds seconds
+to every answer.
 """
 
 from __future__ import annotations

@@ -504,7 +504,10 @@ async def test_a_log_that_cannot_be_written_says_so_and_the_branch_goes_on(
     stdout_log.symlink_to("/dev/full")  # every write fails: no space left on device
     run = await _attempt(_branch(tmp_path, "echo one; echo two"), log_dir=tmp_path)
     assert run.result.result == "one\ntwo\n"
-    note = "[fanout-tui] the log file stopped here: No space left on device"
+    note = (
+        "[fanout-tui] the log of this attempt could not be written: No space left on device; "
+        "the branch goes on, and the log will say where it was cut"
+    )
     lines = run.lines("stdout")  # the note comes when the log is first written out
     assert lines.count(note) == 1
     assert [line for line in lines if line != note] == ["one", "two"]
@@ -516,7 +519,11 @@ async def test_a_log_folder_that_cannot_be_made_says_so_and_the_branch_goes_on(
     (tmp_path / "file").write_text("")
     run = await _attempt(_branch(tmp_path, "echo one"), log_dir=tmp_path / "file")
     assert run.result.result == "one\n"
-    assert run.lines("stdout") == ["one", "[fanout-tui] the log file stopped here: Not a directory"]
+    assert run.lines("stdout") == [
+        "one",
+        "[fanout-tui] the log of this attempt could not be written: Not a directory; "
+        "the branch goes on, and the log will say where it was cut",
+    ]
 
 
 async def test_an_attempt_that_prints_nothing_leaves_no_log_file(tmp_path: Path) -> None:

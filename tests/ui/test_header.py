@@ -5,7 +5,8 @@ from __future__ import annotations
 from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.engine._events import PolicyState as P
 from fanout_tui.ui.badges import format_duration
-from fanout_tui.ui.model import BranchFilter, RunModel
+from fanout_tui.ui.branch_filter import BranchFilter
+from fanout_tui.ui.model import RunModel
 from fanout_tui.ui.widgets.merge_preview import merge_title
 from fanout_tui.ui.widgets.run_header import header_content, policy_words
 from tests.ui.fakes import make_plan, merge_state, state

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.ui import key_feedback
-from fanout_tui.ui.model import BranchFilter, BranchView, RunModel
+from fanout_tui.ui.branch_filter import BranchFilter
+from fanout_tui.ui.model import BranchView, RunModel
 from tests.ui.fakes import make_plan
 
 

@@ -13,7 +13,7 @@ from textual.widgets._footer import FooterKey
 from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.engine._events import PolicyState as P
 from fanout_tui.ui.app import FanoutApp
-from fanout_tui.ui.model import BranchFilter
+from fanout_tui.ui.branch_filter import BranchFilter
 from fanout_tui.ui.screens.confirm_quit import ConfirmQuitScreen
 from fanout_tui.ui.screens.dashboard import DashboardScreen
 from fanout_tui.ui.screens.help_screen import HelpScreen

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fanout_tui.engine._events import BranchStatus as S
 from fanout_tui.engine._events import PolicyState as P
-from fanout_tui.ui.model import OUTPUT_LINES_KEPT, BranchFilter, RunModel
+from fanout_tui.ui.branch_filter import BranchFilter
+from fanout_tui.ui.model import OUTPUT_LINES_KEPT, RunModel
 from tests.ui.fakes import ended, make_plan, merge_state, output, started, state
 
 
@@ -75,3 +76,14 @@ def test_filters_cycle_and_admit_the_right_states() -> None:
     ]
     assert {s for s in S if BranchFilter.FAILED.admits(s)} == {S.FAILED, S.TIMED_OUT, S.CANCELLED}
     assert {s for s in S if BranchFilter.RUNNING.admits(s)} == {S.WAITING, S.RUNNING, S.RETRYING}
+
+
+def test_lines_a_flood_skipped_count_in_the_attempt_without_showing_earlier_ones() -> None:
+    from fanout_tui.engine import OutputLines
+
+    model = RunModel(make_plan(["a"]))
+    model.apply([started("a", at=1), OutputLines("a", 1, "stdout", ("old",))])
+    model.apply([started("a", 2, at=2), OutputLines("a", 2, "stdout", ("x", "y"), skipped=5000)])
+    view = model.by_id["a"]
+    assert view.lines_this_attempt == 5002
+    assert [line.text for line in view.last_lines(10)] == ["x", "y"]

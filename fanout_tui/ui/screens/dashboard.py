@@ -17,8 +17,9 @@ from textual.widgets import Footer
 
 from fanout_tui.engine import BranchStatus, EngineControl
 from fanout_tui.ui import key_feedback
+from fanout_tui.ui.branch_filter import BranchFilter
 from fanout_tui.ui.frames import Frame, FrameFeed
-from fanout_tui.ui.model import BranchFilter, BranchView, Changes
+from fanout_tui.ui.model import BranchView, Changes
 from fanout_tui.ui.screens.help_screen import HelpScreen
 from fanout_tui.ui.screens.log_screen import LogScreen
 from fanout_tui.ui.screens.merged_screen import MergedScreen

@@ -23,7 +23,8 @@ from textual.strip import Strip
 
 from fanout_tui.engine import BranchStatus
 from fanout_tui.ui.badges import fit
-from fanout_tui.ui.model import BranchFilter, BranchView
+from fanout_tui.ui.branch_filter import BranchFilter
+from fanout_tui.ui.model import BranchView
 from fanout_tui.ui.widgets.branch_panel import STATUS_CLASSES, PanelPainter
 
 CARD_MIN_WIDTH = 34

@@ -16,7 +16,8 @@ from rich.style import Style
 
 from fanout_tui.engine import BranchStatus, printable, read_signal
 from fanout_tui.ui.badges import GLYPHS, WORDS, fit, format_duration, reused_note, status_class
-from fanout_tui.ui.model import BranchView, OutputLine
+from fanout_tui.ui.model import BranchView
+from fanout_tui.ui.output_line import OutputLine
 
 STATUS_CLASSES = {status: status_class(status) for status in BranchStatus}
 """The component class that colours each status."""

@@ -9,7 +9,8 @@ from textual.widgets import Static
 
 from fanout_tui.engine import BranchStatus, PolicyState, printable
 from fanout_tui.ui.badges import GLYPHS, fit, format_duration, status_variable
-from fanout_tui.ui.model import BranchFilter, RunModel
+from fanout_tui.ui.branch_filter import BranchFilter
+from fanout_tui.ui.model import RunModel
 
 PROGRESS_WIDTH = 20
 """The progress bar's width where there is room; narrow terminals get a shorter one."""
