@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -47,6 +46,8 @@ class ErrorsFile(logging.Handler):
 
     def _open(self) -> TextIO:
         if self.path is None:
+            import tempfile  # only when an internal error is logged
+
             fd, name = tempfile.mkstemp(prefix="fanout-tui-", suffix=f"-{INTERNAL_ERRORS_LOG}")
             self.path = Path(name)
         else:

@@ -15,7 +15,6 @@ import functools
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -33,7 +32,6 @@ from fanout_tui.engine import (
     PolicyState,
     ReusedResult,
     RunOutcome,
-    build_report,
     end_leftovers,
     for_terminal,
     merged_pieces,
@@ -151,6 +149,8 @@ def run_spec(
             if resume is not None:
                 print("fanout-tui: --resume needs the journal", file=sys.stderr)
                 return ExitCode.USAGE
+            import tempfile  # with shutil and random: only a run without a journal pays
+
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fanout-")))
             recorder = None
             errors_log = None
@@ -259,6 +259,8 @@ def _deliver(
     """
     code = outcome.exit_code
     if report_path is not None:
+        from fanout_tui.engine import build_report  # datetime: only a report pays
+
         report = json.dumps(build_report(outcome, workers), indent=2, default=str) + "\n"
         if not _write_text(report_path, [report], "the report"):
             code = ExitCode.NOT_SATISFIED

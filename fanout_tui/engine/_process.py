@@ -22,12 +22,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 
 import anyio
 
+from fanout_tui.engine import _exec
 from fanout_tui.engine import _procfs as procfs
 
 log = logging.getLogger(__name__)
@@ -76,44 +78,67 @@ class BranchProcess:
 
     def __init__(
         self,
-        popen: subprocess.Popen[bytes],
+        pid: int,
+        popen: subprocess.Popen[bytes] | None,
         *,
         stdout_fd: int,
         stderr_fd: int,
         stdin_fd: int | None,
     ) -> None:
         self._popen = popen
-        _started.add(popen.pid)
-        self.pid = popen.pid
-        self.pgid = popen.pid
+        """What reaps it when ``Popen`` started it (``None``: ``os.waitpid``)."""
+        self._returncode: int | None = None
+        _started.add(pid)
+        _LIVE_GROUPS.started_at[pid] = time.monotonic()
+        self.pid = pid
+        self.pgid = pid
         self.stdout_fd = stdout_fd
         self.stderr_fd = stderr_fd
         self.stdin_fd = stdin_fd
-        self.start_time = procfs.start_time(popen.pid)
-        self._pidfd = _open_pidfd(popen.pid)
+        self.start_time = procfs.start_time(pid)
+        self._pidfd = _open_pidfd(pid)
         self._ending: anyio.Event | None = None
         self._ended_clean = False
 
     @property
     def returncode(self) -> int | None:
         """The leader's exit status once reaped (negative: killed by that signal)."""
-        return self._popen.returncode
+        return self._returncode
+
+    def poll(self) -> int | None:
+        """Reap the leader if it has exited; return its exit status (``None``: running)."""
+        if self._returncode is None:
+            self._returncode = self._reap(blocking=False)
+        return self._returncode
 
     async def wait(self) -> int:
         """Wait for the leader to exit and reap it; return its exit status.
 
         Only one task may wait at a time.
         """
-        if self._popen.poll() is not None:
-            return self._popen.returncode
+        code = self.poll()
+        if code is not None:
+            return code
         if self._pidfd is not None:
             await anyio.wait_readable(self._pidfd)
         else:
             delay = _POLL_FIRST_S
-            while self._popen.poll() is None:
+            while self.poll() is None:
                 await anyio.sleep(delay)
                 delay = min(delay * 2, _POLL_MAX_S)
-        return self._popen.wait()
+        code = self._reap(blocking=True)
+        assert code is not None, "a blocking wait reaps"
+        self._returncode = code
+        return code
+
+    def _reap(self, *, blocking: bool) -> int | None:
+        if self._popen is not None:
+            return self._popen.wait() if blocking else self._popen.poll()
+        try:
+            pid, status = os.waitpid(self.pid, 0 if blocking else os.WNOHANG)
+        except ChildProcessError:
+            return 0  # reaped elsewhere: its status is lost (as ``Popen`` says, 0)
+        return os.waitstatus_to_exitcode(status) if pid else None
 
     async def end(self, grace_s: float) -> bool:
         """End the whole process group (see :func:`end_process_group`), at most once.
@@ -145,8 +170,9 @@ class BranchProcess:
 
     def release(self) -> None:
         """Reap the leader if it has exited and close every descriptor still held."""
-        if self._popen.poll() is not None:
+        if self.poll() is not None:
             _started.discard(self.pid)
+        _LIVE_GROUPS.started_at.pop(self.pgid, None)
         for fd in (self._pidfd, self.stdout_fd, self.stderr_fd, self.stdin_fd):
             if fd is not None:
                 _close_quietly(fd)
@@ -183,15 +209,14 @@ def spawn(
     in_r, in_w = os.pipe() if feed_stdin else (subprocess.DEVNULL, None)
     parent_ends = [out_r, err_r] + ([in_w] if in_w is not None else [])
     try:
-        popen = subprocess.Popen(
-            list(argv),
+        pid, popen = _exec.start(
+            argv,
+            cwd=cwd,
+            env=env,
             stdin=in_r,
             stdout=out_w,
             stderr=err_w,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-            pass_fds=tuple(pass_fds),
+            pass_fds=pass_fds,
         )
     except OSError as error:
         for fd in parent_ends:
@@ -202,7 +227,7 @@ def spawn(
             _close_quietly(fd)
     for fd in parent_ends:
         os.set_blocking(fd, False)
-    return BranchProcess(popen, stdout_fd=out_r, stderr_fd=err_r, stdin_fd=in_w)
+    return BranchProcess(pid, popen, stdout_fd=out_r, stderr_fd=err_r, stdin_fd=in_w)
 
 
 def _start_failure(program: str, error: OSError) -> str:
@@ -262,12 +287,48 @@ async def end_process_group_if_same(
 
 
 def group_alive(pgid: int) -> bool:
-    """True while group ``pgid`` has a live member (zombies awaiting reaping do not count)."""
+    """True while group ``pgid`` has a live member (zombies awaiting reaping do not count).
+
+    Telling zombies apart takes a scan of ``/proc``; the groups :func:`spawn` started
+    share one recent scan (see :class:`_LiveGroups`): ending 2000 branches at once took a
+    scan of 4000 processes per group and poll, minutes of CPU.
+    """
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return bool(procfs.group_members(pgid))
+    return _LIVE_GROUPS.alive(pgid)
+
+
+class _LiveGroups:
+    """The process groups with a live member, from one ``/proc`` scan shared by every
+    check made soon after it (within twice the time the scan took, at least 2 ms).
+
+    A scan answers only for groups :func:`spawn` started before it: a group started
+    since is missing from it, not gone, so it gets a scan of its own.
+    """
+
+    def __init__(self) -> None:
+        self._scanned_at = -1.0
+        self._fresh_until = -1.0
+        self._live: frozenset[int] = frozenset()
+        self.started_at: dict[int, float] = {}
+        """When each group :func:`spawn` started (and not yet released) began."""
+
+    def alive(self, pgid: int) -> bool:
+        started = self.started_at.get(pgid)
+        if started is None:
+            return bool(procfs.group_members(pgid))
+        now = time.monotonic()
+        if now > self._fresh_until or started >= self._scanned_at:
+            self._live = frozenset(stat.pgid for stat in procfs.live_processes())
+            done = time.monotonic()
+            self._scanned_at = now
+            self._fresh_until = done + max(_POLL_FIRST_S, 2 * (done - now))
+        return pgid in self._live
+
+
+_LIVE_GROUPS = _LiveGroups()
 
 
 async def _wait_until_gone(pgid: int, timeout_s: float, cut: GraceCut | None = None) -> bool:

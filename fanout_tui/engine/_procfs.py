@@ -56,12 +56,13 @@ def start_time(pid: int) -> int | None:
 
 def group_members(pgid: int) -> list[ProcStat]:
     """Every live (not zombie) process whose process group is ``pgid``, found by scanning /proc."""
-    members = []
-    for pid in _pids():
-        stat = read_stat(pid)
-        if stat is not None and stat.pgid == pgid and stat.alive:
-            members.append(stat)
-    return members
+    return [stat for stat in live_processes() if stat.pgid == pgid]
+
+
+def live_processes() -> list[ProcStat]:
+    """Every live (not zombie) process, found by scanning /proc."""
+    stats = (read_stat(pid) for pid in _pids())
+    return [stat for stat in stats if stat is not None and stat.alive]
 
 
 def processes_with_variable(name: str) -> list[tuple[ProcStat, str]]:
