@@ -351,22 +351,3 @@ async def write_all(fd: int, data: bytes) -> bool:
             return False
         view = view[written:]
     return True
-
-
-async def read_channel(fd: int, limit: int) -> bytes | None:
-    """Read a non-blocking pipe to its end; ``None`` if it carried more than ``limit`` bytes."""
-    chunks: list[bytes] | None = []
-    size = 0
-    while True:
-        try:
-            data = os.read(fd, READ_CHUNK)
-        except BlockingIOError:
-            await anyio.wait_readable(fd)
-            continue
-        if not data:
-            return None if chunks is None else b"".join(chunks)
-        size += len(data)
-        if size > limit:
-            chunks = None
-        elif chunks is not None:
-            chunks.append(data)
