@@ -27,12 +27,12 @@ from fanout_tui.engine._attempt_result import (
     timed_out,
 )
 from fanout_tui.engine._clock import Clock
+from fanout_tui.engine._environment import branch_environment
 from fanout_tui.engine._events import BranchStatus, Event, OutputLines, ProcessStarted, Stream
 from fanout_tui.engine._output import RESULT_CAP, RESULT_CAP_WORDS, ContractError, parse_output
 from fanout_tui.engine._process import (
     BranchProcess,
     StartError,
-    branch_environment,
     signal_name,
     spawn,
 )

@@ -38,9 +38,10 @@ from fanout_tui.engine._call_pool import (
 )
 from fanout_tui.engine._call_worker import CallError, split_target
 from fanout_tui.engine._clock import Clock
+from fanout_tui.engine._environment import branch_environment
 from fanout_tui.engine._events import BranchStatus
 from fanout_tui.engine._output import ContractError, check_schema
-from fanout_tui.engine._process import GRACE_CUT, BranchProcess, StartError, branch_environment
+from fanout_tui.engine._process import GRACE_CUT, BranchProcess, StartError
 from fanout_tui.engine._supervise import Streams
 from fanout_tui.spec import BranchPlan
 

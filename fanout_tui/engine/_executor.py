@@ -17,20 +17,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from fanout_tui.engine._adopted import become_subreaper, children, reap_adopted, ticks_now
 from fanout_tui.engine._attempt import AttemptResult, execute_attempt
 from fanout_tui.engine._attempt_result import capped_reason
 from fanout_tui.engine._call import CALL_WORKERS, CallPool
 from fanout_tui.engine._clock import Clock
 from fanout_tui.engine._events import BranchStatus, Event
 from fanout_tui.engine._lines import printable
-from fanout_tui.engine._process import (
-    GRACE_CUT,
-    GraceCut,
-    become_subreaper,
-    children,
-    reap_adopted,
-    ticks_now,
-)
+from fanout_tui.engine._process import GRACE_CUT, GraceCut
 from fanout_tui.engine._run_mark import end_marked_groups
 from fanout_tui.engine.llm._client import HttpClient
 from fanout_tui.spec import BranchPlan, Masker

@@ -15,13 +15,11 @@ twice as fast as ``anyio.open_process`` streams for large outputs (measured with
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
@@ -31,6 +29,7 @@ import anyio
 
 from fanout_tui.engine import _exec
 from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._live_groups import LIVE_GROUPS, group_alive
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +37,10 @@ KILL_CONFIRM_S = 5.0
 """How long after SIGKILL the group may take to disappear before we give up and say so."""
 _POLL_FIRST_S = 0.002
 _POLL_MAX_S = 0.05
-_PR_SET_CHILD_SUBREAPER = 36
 
 _started: set[int] = set()
 """Pids of the processes :func:`spawn` started and has not yet reaped: our own children,
-which :func:`adopted_processes` leaves out."""
+which :func:`~fanout_tui.engine._adopted.adopted_processes` leaves out."""
 
 
 class GraceCut:
@@ -89,7 +87,7 @@ class BranchProcess:
         """What reaps it when ``Popen`` started it (``None``: ``os.waitpid``)."""
         self._returncode: int | None = None
         _started.add(pid)
-        _LIVE_GROUPS.started_at[pid] = time.monotonic()
+        LIVE_GROUPS.started_at[pid] = time.monotonic()
         self.pid = pid
         self.pgid = pid
         self.stdout_fd = stdout_fd
@@ -172,7 +170,7 @@ class BranchProcess:
         """Reap the leader if it has exited and close every descriptor still held."""
         if self.poll() is not None:
             _started.discard(self.pid)
-        _LIVE_GROUPS.started_at.pop(self.pgid, None)
+        LIVE_GROUPS.started_at.pop(self.pgid, None)
         for fd in (self._pidfd, self.stdout_fd, self.stderr_fd, self.stdin_fd):
             if fd is not None:
                 _close_quietly(fd)
@@ -286,51 +284,6 @@ async def end_process_group_if_same(
     return await end_process_group(pgid, grace_s)
 
 
-def group_alive(pgid: int) -> bool:
-    """True while group ``pgid`` has a live member (zombies awaiting reaping do not count).
-
-    Telling zombies apart takes a scan of ``/proc``; the groups :func:`spawn` started
-    share one recent scan (see :class:`_LiveGroups`): ending 2000 branches at once took a
-    scan of 4000 processes per group and poll, minutes of CPU.
-    """
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return _LIVE_GROUPS.alive(pgid)
-
-
-class _LiveGroups:
-    """The process groups with a live member, from one ``/proc`` scan shared by every
-    check made soon after it (within twice the time the scan took, at least 2 ms).
-
-    A scan answers only for groups :func:`spawn` started before it: a group started
-    since is missing from it, not gone, so it gets a scan of its own.
-    """
-
-    def __init__(self) -> None:
-        self._scanned_at = -1.0
-        self._fresh_until = -1.0
-        self._live: frozenset[int] = frozenset()
-        self.started_at: dict[int, float] = {}
-        """When each group :func:`spawn` started (and not yet released) began."""
-
-    def alive(self, pgid: int) -> bool:
-        started = self.started_at.get(pgid)
-        if started is None:
-            return bool(procfs.group_members(pgid))
-        now = time.monotonic()
-        if now > self._fresh_until or started >= self._scanned_at:
-            self._live = frozenset(stat.pgid for stat in procfs.live_processes())
-            done = time.monotonic()
-            self._scanned_at = now
-            self._fresh_until = done + max(_POLL_FIRST_S, 2 * (done - now))
-        return pgid in self._live
-
-
-_LIVE_GROUPS = _LiveGroups()
-
-
 async def _wait_until_gone(pgid: int, timeout_s: float, cut: GraceCut | None = None) -> bool:
     deadline = anyio.current_time() + timeout_s
     delay = _POLL_FIRST_S
@@ -364,90 +317,6 @@ def _close_quietly(fd: int) -> None:
 def started_by_us(pid: int) -> bool:
     """Whether ``pid`` is a process :func:`spawn` started and has not reaped yet."""
     return pid in _started
-
-
-def become_subreaper() -> bool:
-    """Make this process the child subreaper of everything it starts (Linux only): a
-    process that leaves its parent behind (``setsid -f``, a daemon's double fork) is
-    re-parented to us instead of to init, so the run can still find and end it whatever
-    it did to its environment or session. Idempotent; ``False`` where not available."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
-
-
-def adopted_processes(since: int, foreign: frozenset[int]) -> list[procfs.ProcStat]:
-    """Our children that :func:`spawn` did not start (orphans re-parented to us, the
-    subreaper), zombies included: those not in ``foreign`` (children we had before, see
-    :func:`children`), that started at ``since`` (clock ticks after boot) or later, and
-    are not in our own process group."""
-    own_group = os.getpgrp()
-    adopted = []
-    for pid in children() - _started - foreign:
-        stat = procfs.read_stat(pid)
-        if stat is not None and stat.start_time >= since and stat.pgid != own_group:
-            adopted.append(stat)
-    return adopted
-
-
-def reap_adopted(since: int, foreign: frozenset[int]) -> None:
-    """Reap the adopted processes (see :func:`adopted_processes`) that have exited."""
-    for stat in adopted_processes(since, foreign):
-        if not stat.alive:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(stat.pid, os.WNOHANG)
-
-
-def children() -> set[int]:
-    """The pids of our children, from ``/proc/self/task/*/children`` (or a scan of /proc)."""
-    children: set[int] = set()
-    try:
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children", "rb") as handle:
-                children.update(int(pid) for pid in handle.read().split())
-    except OSError:  # a kernel without CONFIG_PROC_CHILDREN
-        own = os.getpid()
-        stats = (procfs.read_stat(int(name)) for name in os.listdir("/proc") if name.isdigit())
-        return {stat.pid for stat in stats if stat is not None and stat.ppid == own}
-    return children
-
-
-def ticks_now() -> int:
-    """Now, in the clock ticks after boot that process start times are given in."""
-    try:
-        with open("/proc/uptime", "rb") as handle:
-            uptime = float(handle.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-    return int(uptime * os.sysconf("SC_CLK_TCK"))
-
-
-_encoded_last: tuple[Mapping[str, str] | None, dict[bytes, bytes]] = (None, {})
-"""The last inherited environment and its encoding (a run's copy: every attempt of the
-run starts from it, and encoding its ~80 variables per attempt was a third of a start)."""
-
-
-def branch_environment(
-    overrides: Mapping[str, str], inherited: Mapping[str, str] | None = None
-) -> dict[bytes, bytes]:
-    """The environment of a branch, encoded for ``exec``: ``inherited`` (ours by default,
-    as it is now), its variables on top. The inherited mapping is encoded once while it
-    stays the same object; do not change it in place meanwhile (a run's copy never is)."""
-    global _encoded_last
-    if inherited is None:
-        base = dict(os.environb)
-    elif _encoded_last[0] is inherited:
-        base = _encoded_last[1]
-    else:
-        base = {os.fsencode(key): os.fsencode(value) for key, value in inherited.items()}
-        _encoded_last = (inherited, base)
-    if not overrides:
-        return base
-    return {**base, **{os.fsencode(key): os.fsencode(value) for key, value in overrides.items()}}
 
 
 def signal_name(signum: int) -> str:

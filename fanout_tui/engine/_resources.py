@@ -29,167 +29,16 @@ window opens or pause ends.
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
-from types import TracebackType
-from typing import NamedTuple
+from collections.abc import Collection, Mapping, Sequence
 
 import anyio
 import anyio.lowlevel
 
 from fanout_tui.engine._clock import Clock
+from fanout_tui.engine._limit import GLOBAL_CAP, Lease, Limit, Wait, WaitCallback, Waiter
 from fanout_tui.engine._resource_events import ResourceView
-from fanout_tui.engine._windows import Spend, StartWindow, TokenWindow
 from fanout_tui.spec import ResourceLimit
-
-GLOBAL_CAP = "concurrency"
-"""The name the global cap goes by (in :meth:`ResourcePool.in_use` and :class:`Wait`)."""
-
-_GLOBAL_KEY = "\0global"
-"""Internal name of the global cap (cannot clash with a resource name)."""
-
-
-class Wait(NamedTuple):
-    """What a waiter waits on: a named resource, or the global cap."""
-
-    name: str
-    """The resource's name, or :data:`GLOBAL_CAP` for the global cap."""
-    global_cap: bool = False
-    """True for the global cap (a resource may be named ``concurrency`` too)."""
-
-
-WaitCallback = Callable[[Wait], None]
-"""Told what a waiter waits on."""
-
-
-class _Limit:
-    """One limited thing: a named resource or the global cap."""
-
-    __slots__ = (
-        "adaptive",
-        "capacity",
-        "declared",
-        "in_use",
-        "paused_by",
-        "paused_until",
-        "streak",
-        "tokens",
-        "wait",
-        "waiting",
-        "window",
-    )
-
-    def __init__(
-        self,
-        wait: Wait,
-        capacity: int | None,
-        *,
-        window: StartWindow | None = None,
-        tokens: TokenWindow | None = None,
-        adaptive: bool = False,
-    ) -> None:
-        self.wait = wait
-        self.capacity = capacity
-        """The concurrency in force (an adaptive resource moves it below ``declared``)."""
-        self.declared = capacity
-        self.window = window
-        self.tokens = tokens
-        self.adaptive = adaptive and capacity is not None
-        self.in_use = 0
-        self.waiting = 0
-        """Waiters in the queue that need this limit."""
-        self.paused_until = -math.inf
-        self.paused_by = ""
-        self.streak = 0
-        """Successes in a row since the concurrency in force last changed."""
-
-    @classmethod
-    def of(cls, limit: ResourceLimit) -> _Limit:
-        """The pool's state for a declared resource."""
-        return cls(
-            Wait(limit.name),
-            limit.concurrency,
-            window=StartWindow(limit.rate, limit.burst) if limit.rate else None,
-            tokens=TokenWindow(limit.tokens) if limit.tokens else None,
-            adaptive=limit.adaptive,
-        )
-
-    def free_at(self, now: float, cost: float) -> float | None:
-        """When a start with a token estimate of ``cost`` fits: ``now``, a later time, or
-        ``None`` while every slot is held (a release, not time, frees one)."""
-        if self.capacity is not None and self.in_use >= self.capacity:
-            return None
-        at = max(now, self.paused_until)
-        if self.window is not None:
-            at = max(at, self.window.free_at(now))
-        if self.tokens is not None:
-            at = max(at, self.tokens.free_at(now, cost))
-        return at
-
-
-class _Waiter:
-    __slots__ = ("cost", "granted", "needs", "on_wait", "ready", "spends", "taken", "waiting_on")
-
-    def __init__(self, needs: tuple[_Limit, ...], cost: float, on_wait: WaitCallback) -> None:
-        self.needs = needs
-        self.cost = cost
-        self.on_wait = on_wait
-        self.ready = anyio.Event()
-        self.granted = False
-        self.waiting_on: Wait | None = None
-        self.spends: tuple[Spend, ...] = ()
-        self.taken = 0.0
-        """Clock time it was granted."""
-
-
-class Lease:
-    """What a branch holds while its attempt runs; release it once (a context manager)."""
-
-    __slots__ = ("_limits", "_pool", "_spends", "_taken")
-
-    def __init__(
-        self,
-        pool: ResourcePool,
-        limits: tuple[_Limit, ...],
-        spends: tuple[Spend, ...] = (),
-        taken: float = 0.0,
-    ) -> None:
-        self._pool = pool
-        self._limits = limits
-        self._spends = spends
-        self._taken = taken
-
-    def began(self, at: float) -> None:
-        """The attempt's process came up at clock time ``at``: its rate windows count its
-        start from then (the request it makes cannot reach the server any sooner)."""
-        for limit in self._limits:
-            if limit.window is not None:
-                limit.window.began(self._taken, at)
-        self._taken = max(self._taken, at)
-
-    def spent(self, tokens: float) -> None:
-        """The attempt reported spending ``tokens``: they replace its estimate."""
-        for spend in self._spends:
-            TokenWindow.correct(spend, tokens)
-        self._pool._dispatch()
-
-    def release(self) -> None:
-        """Give everything back (a second call does nothing)."""
-        limits, self._limits = self._limits, ()
-        if limits:
-            self._pool._release(limits)
-
-    def __enter__(self) -> Lease:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 class ResourcePool:
@@ -206,15 +55,15 @@ class ResourcePool:
         self, resources: Mapping[str, ResourceLimit], concurrency: int | None, clock: Clock
     ) -> None:
         self._clock = clock
-        self._limits: dict[str, _Limit] = {
-            name: _Limit.of(limit) for name, limit in resources.items() if limit.limits_anything
+        self._limits: dict[str, Limit] = {
+            name: Limit.of(limit) for name, limit in resources.items() if limit.limits_anything
         }
         self._global = (
-            _Limit(Wait(GLOBAL_CAP, global_cap=True), concurrency)
+            Limit(Wait(GLOBAL_CAP, global_cap=True), concurrency)
             if concurrency is not None
             else None
         )
-        self._queue: deque[_Waiter] = deque()
+        self._queue: deque[Waiter] = deque()
         self._without_global = 0
         """Waiters that take no global slot (the synthesizer)."""
         self._timer_deadline: float | None = None
@@ -252,7 +101,7 @@ class ResourcePool:
             paused_by=limit.paused_by if limit.paused_until > now else "",
         )
 
-    def _needs(self, uses: Sequence[str], global_slot: bool) -> tuple[_Limit, ...]:
+    def _needs(self, uses: Sequence[str], global_slot: bool) -> tuple[Limit, ...]:
         needs = [self._limits[name] for name in dict.fromkeys(uses) if name in self._limits]
         if global_slot and self._global is not None:
             needs.append(self._global)
@@ -282,7 +131,7 @@ class ResourcePool:
         needs = self._needs(uses, global_slot)
         if not needs:
             return Lease(self, ())
-        waiter = _Waiter(needs, tokens, on_wait)
+        waiter = Waiter(needs, tokens, on_wait)
         now = self._clock.now()
         if not self._queue and self._lacking(waiter, (), now) is None:
             self._take(waiter, now)
@@ -366,12 +215,12 @@ class ResourcePool:
             self._dispatch()
 
     @staticmethod
-    def _tell(waiter: _Waiter, limit: _Limit) -> None:
+    def _tell(waiter: Waiter, limit: Limit) -> None:
         if waiter.waiting_on != limit.wait:
             waiter.waiting_on = limit.wait
             waiter.on_wait(limit.wait)
 
-    def _free(self, limit: _Limit, cost: float, now: float) -> bool:
+    def _free(self, limit: Limit, cost: float, now: float) -> bool:
         """True when ``limit`` has room now (else asks the timer to look again when it may)."""
         at = limit.free_at(now, cost)
         if at is None:
@@ -381,14 +230,14 @@ class ResourcePool:
             return False
         return True
 
-    def _lacking(self, waiter: _Waiter, reserved: Collection[_Limit], now: float) -> _Limit | None:
+    def _lacking(self, waiter: Waiter, reserved: Collection[Limit], now: float) -> Limit | None:
         """The first of the waiter's needs that is reserved or has no room (``None``: all free)."""
         for limit in waiter.needs:
             if limit in reserved or not self._free(limit, waiter.cost, now):
                 return limit
         return None
 
-    def _take(self, waiter: _Waiter, now: float) -> None:
+    def _take(self, waiter: Waiter, now: float) -> None:
         spends = []
         for limit in waiter.needs:
             limit.in_use += 1
@@ -399,7 +248,7 @@ class ResourcePool:
         waiter.spends = tuple(spends)
         waiter.taken = now
 
-    def _release(self, limits: tuple[_Limit, ...]) -> None:
+    def _release(self, limits: tuple[Limit, ...]) -> None:
         for limit in limits:
             limit.in_use -= 1
         if self._queue:
@@ -408,8 +257,8 @@ class ResourcePool:
     def _dispatch(self) -> None:
         """Grant every waiter that can go, in arrival order, honouring reservations."""
         now = self._clock.now()
-        reserved: set[_Limit] = set()
-        kept: list[_Waiter] = []
+        reserved: set[Limit] = set()
+        kept: list[Waiter] = []
         queue = self._queue
         global_cap = self._global
         while queue:

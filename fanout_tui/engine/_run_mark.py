@@ -9,7 +9,7 @@ id as the value, so that a later resume can find what a killed run left running 
 way.
 
 A process can also drop the mark (``env -u``, ``env -i``). The executor makes fanout-tui
-the child subreaper of what it starts (:func:`~fanout_tui.engine._process.become_subreaper`),
+the child subreaper of what it starts (:func:`~fanout_tui.engine._adopted.become_subreaper`),
 so an orphan is re-parented to us: the sweep ends the groups of those adopted processes
 too, and reaps them once they have exited.
 """
@@ -22,13 +22,9 @@ import secrets
 import anyio
 
 from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._adopted import adopted_processes, reap_adopted
 from fanout_tui.engine._left_behind import RUN_MARK
-from fanout_tui.engine._process import (
-    adopted_processes,
-    end_process_group,
-    reap_adopted,
-    started_by_us,
-)
+from fanout_tui.engine._process import end_process_group, started_by_us
 
 __all__ = ["RUN_MARK", "end_marked_groups", "marked_processes", "new_mark"]
 
@@ -62,7 +58,7 @@ async def end_marked_groups(
     ``escaped_only`` leaves alone the groups led by processes we started ourselves: the
     attempts' groups, which their branches are ending already (one SIGTERM each, not two).
     ``adopted`` (since, foreign): also end the groups of the orphans re-parented to us
-    (:func:`~fanout_tui.engine._process.adopted_processes`), and reap them.
+    (:func:`~fanout_tui.engine._adopted.adopted_processes`), and reap them.
     """
     found = [stat for stat, _ in marked_processes({mark})]
     if adopted is not None:

@@ -44,10 +44,11 @@ from fanout_tui.engine._events import (
 )
 from fanout_tui.engine._executor import AttemptRunner
 from fanout_tui.engine._ledger import BUDGET_REACHED, UsageLedger
+from fanout_tui.engine._limit import Lease, Wait
 from fanout_tui.engine._policy import status_words
 from fanout_tui.engine._resource_events import UsageReported
 from fanout_tui.engine._resource_watch import ResourceWatch, rate_limited_reason
-from fanout_tui.engine._resources import Lease, ResourcePool, Wait
+from fanout_tui.engine._resources import ResourcePool
 from fanout_tui.engine._signals import RateLimited, Usage
 from fanout_tui.spec import BranchPlan, Plan, PolicyMode
 

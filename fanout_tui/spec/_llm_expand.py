@@ -19,8 +19,9 @@ from fanout_tui.spec._checks import Reporter
 from fanout_tui.spec._errors import did_you_mean
 from fanout_tui.spec._field_types import CALL_PATTERN
 from fanout_tui.spec._interpolate import NO_MATRIX, Combination, Template
+from fanout_tui.spec._llm_models import LlmSpec, ProviderSpec
 from fanout_tui.spec._llm_plan import LlmMessage, LlmPlan, ProviderPlan
-from fanout_tui.spec._models import BranchSpec, LlmSpec, ProviderSpec
+from fanout_tui.spec._models import BranchSpec
 from fanout_tui.spec._source import FieldPath
 from fanout_tui.spec._templates import FieldTemplates
 

@@ -11,10 +11,10 @@ import anyio
 import pytest
 
 from fanout_tui.engine import _procfs as procfs
+from fanout_tui.engine._live_groups import group_alive
 from fanout_tui.engine._process import (
     end_process_group,
     end_process_group_if_same,
-    group_alive,
     signal_name,
 )
 

@@ -9,7 +9,8 @@ import pytest
 
 from fanout_tui.engine import _open_files as open_files
 from fanout_tui.engine._events import BranchStatus
-from fanout_tui.engine._resources import GLOBAL_CAP, ResourcePool, Wait
+from fanout_tui.engine._limit import GLOBAL_CAP, Wait
+from fanout_tui.engine._resources import ResourcePool
 from fanout_tui.engine.testing import FakeClock, ScriptedExecutor, fail, hang, ok
 from fanout_tui.spec._plan import Rate, ResourceLimit
 

@@ -12,7 +12,8 @@ import pytest
 
 from fanout_tui.engine import _exec
 from fanout_tui.engine import _procfs as procfs
-from fanout_tui.engine._process import BranchProcess, StartError, group_alive, spawn
+from fanout_tui.engine._live_groups import group_alive
+from fanout_tui.engine._process import BranchProcess, StartError, spawn
 
 pytestmark = pytest.mark.anyio
 
