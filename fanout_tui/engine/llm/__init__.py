@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fanout_tui.engine._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from fanout_tui.engine.llm._client import HttpClient
@@ -16,14 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HttpClient", "run_llm"]
 
-_HOMES = {"HttpClient": "client", "run_llm": "run"}
+_HOMES = {"HttpClient": "_client", "run_llm": "_run"}
 
 
-def __getattr__(name: str) -> Any:
-    """Import an exported name from its module on first use (PEP 562)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}._{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())
